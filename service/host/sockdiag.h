@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The kernel's view of unix sockets: which are listening, which file
+ * (dev + inode) each is bound to, the accept queue length and backlog, and which
+ * processes hold them. Asked through NETLINK_SOCK_DIAG (UDIAG_SHOW_NAME | VFS |
+ * RQLEN); /proc/net/unix is the fallback and also keeps bind paths of sockets whose
+ * file was since removed or replaced. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+
+typedef struct UnixSocket {
+        uint32_t sock_ino;     /* the socket's own inode (socket:[N] in /proc/PID/fd) */
+        char *path;            /* bind path; NULL for unbound/abstract */
+        bool has_vfs;          /* vfs_dev/vfs_ino valid */
+        dev_t vfs_dev;         /* st_dev of the bound file, in userspace (stat) encoding */
+        ino_t vfs_ino;         /* st_ino of the bound file */
+        bool listening;        /* TCP_LISTEN state */
+        uint32_t rqueue;       /* for listeners: connections waiting to be accepted */
+        uint32_t backlog;      /* for listeners: max backlog */
+        pid_t *pids;           /* processes holding an fd of it (after unix_sockets_map_pids) */
+        size_t n_pids;
+} UnixSocket;
+
+typedef struct UnixSocketTable {
+        UnixSocket *socks; /* listening stream sockets only */
+        size_t n;
+        void *by_file;     /* private index: (dev, ino) -> socket */
+        void *by_sockino;  /* private index: sock_ino -> socket */
+} UnixSocketTable;
+
+/* Loads all listening SOCK_STREAM unix sockets (sock_diag, else /proc/net/unix). */
+int unix_sockets_load(UnixSocketTable *ret);
+/* Fills pids[] by scanning /proc/PID/fd of the given processes once. */
+int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char *proc_root);
+const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino);
+const UnixSocket *unix_sockets_by_sockino(const UnixSocketTable *t, uint32_t sock_ino);
+void unix_sockets_done(UnixSocketTable *t);
+
+/* Converts the kernel's internal dev_t (major << 20 | minor), as sock_diag reports it, to st_dev. */
+dev_t kernel_dev_to_user(uint32_t kdev);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Walking a path the way connect() does, but safely: every component is opened
+ * with openat(O_PATH|O_NOFOLLOW) relative to the previous one, symlinks are read
+ * and followed by hand (at most 40, like the kernel), and every directory searched
+ * on the way is recorded with its owner, mode and ACL. Nothing is ever opened for
+ * writing and nothing is changed. The final fd lets a later change act on exactly
+ * the inode that was inspected (Debian's /run/php is owned by www-data, so a path
+ * can be swapped under us). */
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* A POSIX ACL entry, reduced to what the access rule needs. */
+typedef enum AclTag {
+        ACL_TAG_USER_OBJ,
+        ACL_TAG_USER,
+        ACL_TAG_GROUP_OBJ,
+        ACL_TAG_GROUP,
+        ACL_TAG_MASK,
+        ACL_TAG_OTHER,
+} AclTag;
+
+typedef struct AclItem {
+        AclTag tag;
+        unsigned id;   /* uid or gid for ACL_TAG_USER / ACL_TAG_GROUP */
+        unsigned perm; /* 4 r, 2 w, 1 x */
+} AclItem;
+
+typedef struct InodeInfo {
+        char *path;          /* absolute path of this component as walked */
+        struct stat st;
+        AclItem *acl;        /* access ACL; NULL/0 when the inode has only mode bits */
+        size_t n_acl;
+        bool has_default_acl; /* directories: default ACL entries present */
+} InodeInfo;
+
+typedef struct PathWalk {
+        InodeInfo *dirs;     /* every directory searched, in order, "/" first */
+        size_t n_dirs;
+        bool have_final;     /* final component exists */
+        InodeInfo final;     /* the last component after following symlinks */
+        char *resolved;      /* absolute path with symlinks resolved (as far as it exists) */
+        int error;           /* 0, or the errno connect() would give walking as root: ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG */
+        int final_fd;        /* O_PATH fd of the final component, or -1 */
+        unsigned symlinks;   /* symlinks followed */
+} PathWalk;
+
+/* Walks path. Returns 0 when the walk itself could run (check pw->error for what
+ * connect() would meet), negative errno only for -EINVAL (not absolute, too long)
+ * or -ENOMEM. Reads ACLs of every component (libacl through /proc/self/fd). */
+int path_walk(const char *path, PathWalk *ret);
+void path_walk_done(PathWalk *pw);
+
+/* Reads the access ACL (and whether a default ACL exists) of an O_PATH fd. */
+int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default);
+
+/* Whether the file system holding fd supports POSIX ACLs (reads the access ACL xattr). */
+bool fs_supports_acl(int fd);

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        if (l)
+                for (char *const *i = l; *i; i++)
+                        if (streq_ptr(*i, s))
+                                return true;
+        return false;
+}
+
+int strv_consume(char ***l, char *s) {
+        if (!s)
+                return -ENOMEM;
+        size_t n = strv_length(*l);
+        char **nl = realloc(*l, sizeof(char *) * (n + 2));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[n] = s;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s) {
+        return strv_consume(l, strdup(s));
+}
+
+int strv_extend_unique(char ***l, const char *s) {
+        return strv_contains(*l, s) ? 0 : strv_extend(l, s);
+}
+
+char *strv_join(char *const *l, const char *sep) {
+        size_t len = 1, seplen = strlen(sep);
+        for (char *const *i = l; i && *i; i++)
+                len += strlen(*i) + seplen;
+        char *r = malloc(len), *p = r;
+        if (!r)
+                return NULL;
+        *p = 0;
+        for (char *const *i = l; i && *i; i++) {
+                if (i != l)
+                        p = stpcpy(p, sep);
+                p = stpcpy(p, *i);
+        }
+        return r;
+}
+
+void *array_grow(void **array, size_t *n, size_t sz) {
+        if (*n >= SIZE_MAX / sz - 1)
+                return NULL;
+        /* Double the capacity on powers of two, so pushes are amortised O(1)
+         * without a separate capacity field. */
+        size_t cap = 1;
+        while (cap < *n + 1)
+                cap <<= 1;
+        if (*n == 0 || (*n & (*n - 1)) == 0) {
+                void *na = realloc(*array, cap * sz);
+                if (!na)
+                        return NULL;
+                *array = na;
+        }
+        void *e = (char *) *array + *n * sz;
+        memset(e, 0, sz);
+        (*n)++;
+        return e;
+}
+
+char *strdup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *size) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        for (;;) {
+                if (len + 1 >= cap) {
+                        if (cap >= max)
+                                return -EFBIG;
+                        size_t ncap = cap ? cap * 2 : 4096;
+                        if (ncap > max + 1)
+                                ncap = max + 1;
+                        char *nb = realloc(buf, ncap);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t k = read(fd, buf + len, cap - len - 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        if (!buf && !(buf = malloc(1)))
+                return -ENOMEM;
+        buf[len] = 0;
+        if (size)
+                *size = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_full_file(const char *path, char **ret, size_t *size) {
+        return read_full_file_at(AT_FDCWD, path, 64u << 20, ret, size);
+}
+
+char *strstrip(char *s) {
+        while (isspace((unsigned char) *s))
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                s[--n] = 0;
+        return s;
+}

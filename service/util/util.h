@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small helpers every layer uses: scoped cleanup (so early returns cannot leak),
+ * NULL-terminated string vectors, and growable arrays. Nothing here touches the
+ * system. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/* Take ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p)                             \
+        ({                                      \
+                __typeof__(p) _tp = (p);        \
+                (p) = NULL;                     \
+                _tp;                            \
+        })
+#define TAKE_FD(fd)                             \
+        ({                                      \
+                int _tf = (fd);                 \
+                (fd) = -1;                      \
+                _tf;                            \
+        })
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+static inline const char *strempty(const char *s) {
+        return s ? s : "";
+}
+static inline bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* NULL-terminated vectors of heap strings. */
+char **strv_free(char **l);
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+/* Appends a copy of s; -ENOMEM on failure (l unchanged). */
+int strv_extend(char ***l, const char *s);
+/* Appends s only if not already present. */
+int strv_extend_unique(char ***l, const char *s);
+/* Takes ownership of s (frees it on failure). */
+int strv_consume(char ***l, char *s);
+char *strv_join(char *const *l, const char *sep);
+
+/* Grows *array (of *n elements of size sz) by one zeroed element; returns it or NULL. */
+void *array_grow(void **array, size_t *n, size_t sz);
+#define ARRAY_PUSH(array, n) ((__typeof__(*(array)) *) array_grow((void **) &(array), &(n), sizeof(*(array))))
+
+char *strdup_or_null(const char *s);
+/* Reads a whole (small) file into a NUL-terminated buffer; size optional. */
+int read_full_file(const char *path, char **ret, size_t *size);
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *size);
+char *strstrip(char *s);
