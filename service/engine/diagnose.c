@@ -1,1 +1,618 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine's read half: Diagnose and DiagnoseAll. Gathers the facts of one
+ * socket from the host model (walk, listener, pool, consumers), lets findings.c
+ * decide, and for a single Diagnose proves access with a real connect. */
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "access.h"
+#include "engine.h"
+#include "evidence.h"
+#include "findings.h"
+#include "host/host.h"
+#include "lsm.h"
+#include "probe.h"
+#include "util/hashmap.h"
+#include "util/util.h"
+
+#define PROBE_TIMEOUT_MS 1000
+#define EVIDENCE_MAX_LINES 20
+#define CANDIDATES_MAX 5
+
+static const char *const lsm_logs[] = {
+        "/var/log/audit/audit.log",
+        "/var/log/kern.log",
+        "/var/log/syslog",
+        "/var/log/messages",
+        NULL,
+};
+
+struct Engine {
+        char *proc_root;
+        char *state_dir;
+        char *runtime_dir;
+        bool scan_distro_defaults;
+};
+
+/* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
+typedef struct Lookup {
+        Hashmap *users;  /* uid -> char* */
+        Hashmap *groups; /* gid -> char* */
+        Hashmap *dbgroups; /* uid -> DbGroups* */
+} Lookup;
+
+typedef struct DbGroups {
+        gid_t *groups;
+        size_t n;
+} DbGroups;
+
+int engine_new(const EngineConfig *cfg, Engine **ret) {
+        Engine *e = calloc(1, sizeof(Engine));
+        if (!e)
+                return -ENOMEM;
+        e->proc_root = strdup(cfg->proc_root ? cfg->proc_root : "/proc");
+        e->state_dir = strdup_or_null(cfg->state_dir);
+        e->runtime_dir = strdup_or_null(cfg->runtime_dir);
+        e->scan_distro_defaults = cfg->scan_distro_defaults;
+        if (!e->proc_root || (cfg->state_dir && !e->state_dir) || (cfg->runtime_dir && !e->runtime_dir)) {
+                engine_free(e);
+                return -ENOMEM;
+        }
+        *ret = e;
+        return 0;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        free(e->proc_root);
+        free(e->state_dir);
+        free(e->runtime_dir);
+        free(e);
+        return NULL;
+}
+
+static int engine_load_host(Engine *e, Host **ret) {
+        HostConfig hc = { .proc_root = e->proc_root, .scan_distro_defaults = e->scan_distro_defaults };
+        return host_load(&hc, ret);
+}
+
+static int lookup_init(Lookup *l) {
+        l->users = hashmap_new_u64();
+        l->groups = hashmap_new_u64();
+        l->dbgroups = hashmap_new_u64();
+        return l->users && l->groups && l->dbgroups ? 0 : -ENOMEM;
+}
+
+/* Names are kept in a list beside the map so they can be freed without iterating it. */
+typedef struct Owned {
+        char **names;
+        DbGroups **dbs;
+        size_t n_dbs;
+} Owned;
+
+static void lookup_done(Lookup *l, Owned *o) {
+        hashmap_free(l->users);
+        hashmap_free(l->groups);
+        hashmap_free(l->dbgroups);
+        strv_free(o->names);
+        for (size_t i = 0; i < o->n_dbs; i++) {
+                free(o->dbs[i]->groups);
+                free(o->dbs[i]);
+        }
+        free(o->dbs);
+}
+
+static const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
+        Hashmap *m = group ? l->groups : l->users;
+        const char *n = hashmap_get_u64(m, id);
+        if (n)
+                return n;
+        char *s = NULL;
+        if (group) {
+                struct group *g = getgrgid(id);
+                s = g ? strdup(g->gr_name) : NULL;
+        } else {
+                struct passwd *p = getpwuid(id);
+                s = p ? strdup(p->pw_name) : NULL;
+        }
+        if (!s && asprintf(&s, "%u", id) < 0)
+                return NULL;
+        if (strv_consume(&o->names, s) < 0 || hashmap_put_u64(m, id, s) < 0)
+                return NULL;
+        return s;
+}
+
+static const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t uid, gid_t gid) {
+        DbGroups *d = hashmap_get_u64(l->dbgroups, uid);
+        if (d)
+                return d;
+        d = calloc(1, sizeof(DbGroups));
+        if (!d)
+                return NULL;
+        int n = 32;
+        for (;;) {
+                gid_t *g = realloc(d->groups, sizeof(gid_t) * (size_t) n);
+                if (!g)
+                        goto fail;
+                d->groups = g;
+                int k = n;
+                if (getgrouplist(user, gid, d->groups, &k) >= 0) {
+                        d->n = (size_t) k;
+                        break;
+                }
+                if (k <= n)
+                        break; /* unknown user: no database view */
+                n = k;
+        }
+        DbGroups **slot = ARRAY_PUSH(o->dbs, o->n_dbs);
+        if (!slot)
+                goto fail;
+        *slot = d;
+        if (hashmap_put_u64(l->dbgroups, uid, d) < 0)
+                return NULL;
+        return d;
+fail:
+        free(d->groups);
+        free(d);
+        return NULL;
+}
+
+/* --- the pool's socket as php-fpm would create it now (for config-drift) --- */
+
+static int parse_mode(const char *s, mode_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long m = strtoul(s, &end, 8);
+        if (errno || end == s || *end || m > 0777)
+                return -EINVAL;
+        *ret = (mode_t) m;
+        return 0;
+}
+
+static int add_acl(InodeInfo *ino, AclTag tag, unsigned id, unsigned perm) {
+        AclItem *a = ARRAY_PUSH(ino->acl, ino->n_acl);
+        if (!a)
+                return -ENOMEM;
+        *a = (AclItem) { .tag = tag, .id = id, .perm = perm };
+        return 0;
+}
+
+/* php-fpm (fpm_unix_resolve_socket_premissions / fpm_unix_set_socket_permissions):
+ * umask(0777 ^ listen.mode); with listen.acl_* the owner/group keys are ignored and
+ * rw entries are added with a recalculated mask; else chown to listen.owner and
+ * listen.group (the owner's primary group when only the owner is named). */
+static int predict_socket(const FpmPool *p, const Process *master, PoolFacts *pf) {
+        const char *owner = fpm_pool_get(p, "listen.owner"), *group = fpm_pool_get(p, "listen.group");
+        const char *mode_s = fpm_pool_get(p, "listen.mode");
+        const char *acl_users = fpm_pool_get(p, "listen.acl_users"), *acl_groups = fpm_pool_get(p, "listen.acl_groups");
+        InodeInfo *ino = &pf->predicted;
+        mode_t mode = 0660;
+        if (mode_s && parse_mode(mode_s, &mode) < 0)
+                return 0;
+        ino->st.st_mode = S_IFSOCK | mode;
+        ino->st.st_uid = master ? master->euid : 0;
+        ino->st.st_gid = master ? master->egid : 0;
+
+        if (pf->sets_acl) {
+                unsigned mask = (mode >> 3) & 7;
+                int r = add_acl(ino, ACL_TAG_USER_OBJ, 0, (mode >> 6) & 7);
+                _cleanup_free_ char *users = strdup_or_null(acl_users), *groups = strdup_or_null(acl_groups);
+                char *save = NULL;
+                for (char *u = users ? strtok_r(users, ",", &save) : NULL; r >= 0 && u; u = strtok_r(NULL, ",", &save)) {
+                        struct passwd *pw = getpwnam(strstrip(u));
+                        if (!pw) {
+                                pf->unknown_account = fpm_pool_get(p, "listen.acl_users");
+                                return 0;
+                        }
+                        r = add_acl(ino, ACL_TAG_USER, pw->pw_uid, 6);
+                        mask |= 6;
+                }
+                if (r >= 0)
+                        r = add_acl(ino, ACL_TAG_GROUP_OBJ, 0, (mode >> 3) & 7);
+                save = NULL;
+                for (char *g = groups ? strtok_r(groups, ",", &save) : NULL; r >= 0 && g; g = strtok_r(NULL, ",", &save)) {
+                        struct group *gr = getgrnam(strstrip(g));
+                        if (!gr) {
+                                pf->unknown_account = fpm_pool_get(p, "listen.acl_groups");
+                                return 0;
+                        }
+                        r = add_acl(ino, ACL_TAG_GROUP, gr->gr_gid, 6);
+                        mask |= 6;
+                }
+                if (r >= 0)
+                        r = add_acl(ino, ACL_TAG_MASK, 0, mask);
+                if (r >= 0)
+                        r = add_acl(ino, ACL_TAG_OTHER, 0, mode & 7);
+                if (r < 0)
+                        return r;
+                ino->st.st_mode = S_IFSOCK | (mode & 0707) | (mask << 3);
+        } else {
+                if (owner) {
+                        struct passwd *pw = getpwnam(owner);
+                        if (!pw) {
+                                pf->unknown_account = owner;
+                                return 0;
+                        }
+                        ino->st.st_uid = pw->pw_uid;
+                        ino->st.st_gid = pw->pw_gid;
+                }
+                if (group) {
+                        struct group *gr = getgrnam(group);
+                        if (!gr) {
+                                pf->unknown_account = group;
+                                return 0;
+                        }
+                        ino->st.st_gid = gr->gr_gid;
+                }
+        }
+        pf->have_predicted = true;
+        return 0;
+}
+
+static int pool_facts(const Host *h, const Pool *pool, PoolFacts *pf) {
+        if (!pool)
+                return 0;
+        const FpmPool *p = pool->cfg;
+        const FpmKey *listen = fpm_pool_key(p, "listen");
+        pf->present = true;
+        pf->name = p->name;
+        pf->file = listen ? listen->file : p->file;
+        pf->sets_owner_or_group = fpm_pool_get(p, "listen.owner") || fpm_pool_get(p, "listen.group");
+        pf->sets_acl = fpm_pool_get(p, "listen.acl_users") || fpm_pool_get(p, "listen.acl_groups");
+        pf->acl_supported = pool->fpm->acl_supported;
+        /* The pool's own user must exist too, or php-fpm refuses to start it. */
+        const char *user = fpm_pool_get(p, "user"), *group = fpm_pool_get(p, "group");
+        if (user && !getpwnam(user))
+                pf->unknown_account = user;
+        else if (group && !getgrnam(group))
+                pf->unknown_account = group;
+        const Process *master = pool->fpm->master_pid ? proc_table_find(&h->procs, pool->fpm->master_pid) : NULL;
+        return pf->unknown_account ? 0 : predict_socket(p, master, pf);
+}
+
+/* --- candidates for a missing path: sockets that listen under a similar name --- */
+
+static void name_skeleton(const char *path, char *buf, size_t size) {
+        const char *b = strrchr(path, '/');
+        size_t n = 0;
+        for (b = b ? b + 1 : path; *b && n + 1 < size; b++)
+                if (!(*b >= '0' && *b <= '9') && *b != '.')
+                        buf[n++] = *b;
+        buf[n] = 0;
+}
+
+static size_t dir_len(const char *p) {
+        const char *s = strrchr(p, '/');
+        return s ? (size_t) (s - p) : 0;
+}
+
+static int find_candidates(const Host *h, const char *path, char ***ret) {
+        char want[256], have[256];
+        name_skeleton(path, want, sizeof(want));
+        /* Two passes: same name apart from version digits first (php8.1 -> php8.2), then same directory. */
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < h->socks.n && strv_length(*ret) < CANDIDATES_MAX; i++) {
+                        const char *c = h->socks.socks[i].path;
+                        if (!c || streq_ptr(c, path) || strv_contains(*ret, c))
+                                continue;
+                        name_skeleton(c, have, sizeof(have));
+                        bool match = pass == 0 ? streq_ptr(want, have)
+                                               : dir_len(c) == dir_len(path) && strncmp(c, path, dir_len(c)) == 0;
+                        if (match && strv_extend(ret, c) < 0)
+                                return -ENOMEM;
+                }
+        return 0;
+}
+
+/* --- LSM denials, looked for only when the real connect and the rule disagree --- */
+
+typedef struct LsmCtx {
+        Report *r;
+        const Consumer *c;
+        bool selinux, apparmor;
+        int error;
+} LsmCtx;
+
+static int lsm_line(const char *line, void *userdata) {
+        LsmCtx *x = userdata;
+        _cleanup_(lsm_denial_done) LsmDenial d = {};
+        int k = lsm_parse_line(line, &d);
+        if (k <= 0)
+                return k;
+        if (!lsm_denial_matches(&d, x->r->socket, x->r->resolved))
+                return 0;
+        if (d.kind == LSM_SELINUX && !x->selinux) {
+                Finding *f = report_add_finding(x->r, "selinux-denied", SEVERITY_ERROR, x->c->user, x->r->resolved,
+                                                NULL, "SELinux denies %s workers (%s) %s on %s", x->c->server,
+                                                d.scontext ? d.scontext : "?", d.perm ? d.perm : "connect",
+                                                x->r->resolved);
+                if (!f || finding_set_detail(f, "label the socket for the web server's domain (semanage fcontext -a -t "
+                                                "httpd_var_run_t '%s' && restorecon -v '%s'); never setenforce 0",
+                                             x->r->resolved, x->r->resolved) < 0)
+                        return -ENOMEM;
+                x->selinux = true;
+        } else if (d.kind == LSM_APPARMOR && !x->apparmor) {
+                Finding *f = report_add_finding(x->r, "apparmor-denied", SEVERITY_ERROR, x->c->user, x->r->resolved,
+                                                NULL, "AppArmor profile %s denies connect to %s",
+                                                d.profile ? d.profile : "?", x->r->resolved);
+                if (!f || finding_set_detail(f, "allow it in the profile: '%s rw,' then apparmor_parser -r",
+                                             x->r->resolved) < 0)
+                        return -ENOMEM;
+                x->apparmor = true;
+        }
+        return 0;
+}
+
+static int lsm_findings(Report *r, const Consumer *c) {
+        LsmCtx x = { .r = r, .c = c };
+        for (const char *const *l = lsm_logs; *l; l++) {
+                int k = log_tail_foreach(*l, EVIDENCE_TAIL_BYTES, lsm_line, &x);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        return 0;
+}
+
+/* --- one socket --- */
+
+static int add_consumers(const Host *h, const RefList *refs, const DiagnoseOptions *o, Report *r, Lookup *lk,
+                         Owned *ow, ConsumerFacts **cf, size_t *n_cf) {
+        for (size_t i = 0; refs && i < refs->n; i++) {
+                const WebServer *s = &h->servers[refs->servers[i]];
+                if (strv_extend_unique(&r->servers, s->config.server) < 0)
+                        return -ENOMEM;
+                for (size_t j = 0; j < s->n_workers; j++) {
+                        const WorkerSet *w = &s->workers[j];
+                        if (o && o->consumer && !streq_ptr(o->consumer, w->user))
+                                continue;
+                        bool dup = false;
+                        for (size_t k = 0; k < r->n_consumers && !dup; k++)
+                                dup = r->consumers[k].n_pids > 0 && w->n_pids > 0 &&
+                                      r->consumers[k].pids[0] == w->pids[0];
+                        if (dup)
+                                continue;
+                        Consumer *c = ARRAY_PUSH(r->consumers, r->n_consumers);
+                        ConsumerFacts *f = ARRAY_PUSH(*cf, *n_cf);
+                        if (!c || !f)
+                                return -ENOMEM;
+                        c->probe_errno = -1;
+                        c->server = strdup(s->config.server);
+                        c->user = strdup(w->user);
+                        c->uid = w->uid;
+                        c->gid = w->gid;
+                        if (w->n_groups && !(c->groups = malloc(sizeof(gid_t) * w->n_groups)))
+                                return -ENOMEM;
+                        if (w->n_groups)
+                                memcpy(c->groups, w->groups, sizeof(gid_t) * w->n_groups);
+                        c->n_groups = w->n_groups;
+                        if (w->n_pids && !(c->pids = malloc(sizeof(pid_t) * w->n_pids)))
+                                return -ENOMEM;
+                        if (w->n_pids)
+                                memcpy(c->pids, w->pids, sizeof(pid_t) * w->n_pids);
+                        c->n_pids = w->n_pids;
+                        if (!c->server || !c->user)
+                                return -ENOMEM;
+                        const DbGroups *db = lookup_db_groups(lk, ow, w->user, w->uid, w->gid);
+                        f->db_groups = db && db->n ? db->groups : NULL;
+                        f->n_db_groups = db ? db->n : 0;
+                        f->running = w->n_pids > 0;
+                        f->mnt_ns = w->mnt_ns;
+                }
+        }
+        return 0;
+}
+
+static int diagnose_one(Engine *e, const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk,
+                        Owned *ow, Report **ret) {
+        _cleanup_(report_freep) Report *r = report_new(path);
+        _cleanup_free_ ConsumerFacts *cf = NULL;
+        size_t n_cf = 0;
+        PathWalk w = {};
+        SocketFacts f = { .walk = &w, .nscd_running = h->nscd_running, .sssd_running = h->sssd_running };
+        int k;
+        (void) e;
+
+        if (!r)
+                return -ENOMEM;
+        k = path_walk(path, &w);
+        if (k < 0) {
+                /* The bus adapter refuses bad paths; anything else still gets a verdict. */
+                if (k == -ENOMEM)
+                        return k;
+                w.error = ENAMETOOLONG;
+        }
+        if (w.resolved && !(r->resolved = strdup(w.resolved)))
+                goto oom;
+        bool is_socket = w.have_final && S_ISSOCK(w.final.st.st_mode);
+        if (w.have_final) {
+                r->have_inode = true;
+                r->uid = w.final.st.st_uid;
+                r->gid = w.final.st.st_gid;
+                r->mode = w.final.st.st_mode & 07777;
+                const char *on = lookup_name(lk, ow, false, r->uid), *gn = lookup_name(lk, ow, true, r->gid);
+                if (!on || !gn || !(r->owner = strdup(on)) || !(r->group = strdup(gn)))
+                        goto oom;
+        }
+
+        const UnixSocket *us = is_socket ? host_listener_for(h, w.final.st.st_dev, w.final.st.st_ino) : NULL;
+        const Process *master = us ? host_listener_master(h, us) : NULL;
+        const Pool *pool = host_pool_by_path(h, path);
+        if (!pool && r->resolved)
+                pool = host_pool_by_path(h, r->resolved);
+        r->listening = us != NULL;
+        f.listener = us != NULL;
+        f.queue_full = us && us->rqueue > us->backlog;
+        f.listener_mnt_ns = master ? master->mnt_ns : pool && pool->fpm->master_pid ? pool->fpm->mnt_ns : 0;
+        f.fs_acl = w.final_fd >= 0 ? fs_supports_acl(w.final_fd) : (w.n_dirs > 0);
+        if (us || pool) {
+                r->listener.present = true;
+                r->listener.pid = master ? master->pid : pool ? pool->fpm->master_pid : 0;
+                const char *prog = master ? master->comm : pool->fpm->program;
+                if (prog && !(r->listener.program = strdup(prog)))
+                        goto oom;
+                if (pool) {
+                        const FpmKey *lk_ = fpm_pool_key(pool->cfg, "listen");
+                        r->listener.pool = strdup(pool->cfg->name);
+                        r->listener.config = strdup(lk_ ? lk_->file : pool->cfg->file);
+                        if (!r->listener.pool || !r->listener.config)
+                                goto oom;
+                }
+        }
+        if (pool_facts(h, pool, &f.pool) < 0)
+                goto oom;
+
+        if (add_consumers(h, host_refs_by_path(h, path), o, r, lk, ow, &cf, &n_cf) < 0)
+                goto oom;
+        if (r->resolved && !streq_ptr(r->resolved, path) &&
+            add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &cf, &n_cf) < 0)
+                goto oom;
+
+        if (!w.have_final && !w.error) /* cannot happen: a walk without final has an error */
+                w.error = ENOENT;
+        if (w.error == ENOENT && find_candidates(h, path, &r->candidates) < 0)
+                goto oom;
+
+        if (findings_classify(r, &f, cf) < 0)
+                goto oom;
+
+        if (probe && w.error != EINVAL) {
+                bool fcgi = master && program_speaks_fastcgi(master->comm);
+                for (size_t i = 0; i < r->n_consumers; i++) {
+                        Consumer *c = &r->consumers[i];
+                        Creds cr = { .uid = c->uid, .gid = c->gid, .groups = c->groups, .n_groups = c->n_groups };
+                        ProbeResult pr;
+                        /* One FastCGI exchange is enough to tell whether the listener speaks it. */
+                        bool try_fcgi = fcgi && r->fastcgi < 0;
+                        if (probe_connect(path, &cr, try_fcgi, PROBE_TIMEOUT_MS, &pr) < 0)
+                                continue;
+                        c->probe_errno = pr.connect_errno;
+                        if (try_fcgi && pr.connect_errno == 0)
+                                r->fastcgi = pr.fastcgi;
+                }
+                k = findings_add_probe(r);
+                if (k < 0)
+                        goto oom;
+                for (size_t i = 0; k > 0 && i < r->n_consumers; i++)
+                        if (r->consumers[i].probe_errno == EACCES && r->consumers[i].error == 0 &&
+                            lsm_findings(r, &r->consumers[i]) < 0)
+                                goto oom;
+        }
+
+        if (o && o->evidence)
+                for (size_t i = 0; r->servers && i < h->n_servers; i++)
+                        if (strv_contains(r->servers, h->servers[i].config.server) &&
+                            evidence_collect(h->servers[i].config.error_logs, path, r->resolved, EVIDENCE_MAX_LINES,
+                                             &r->evidence) < 0)
+                                goto oom;
+
+        free(f.pool.predicted.acl);
+        path_walk_done(&w);
+        *ret = TAKE_PTR(r);
+        return 0;
+oom:
+        free(f.pool.predicted.acl);
+        path_walk_done(&w);
+        return -ENOMEM;
+}
+
+int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
+        Host *h = NULL;
+        Lookup lk = {};
+        Owned ow = {};
+        int r = engine_load_host(e, &h);
+        if (r >= 0)
+                r = lookup_init(&lk);
+        if (r >= 0)
+                r = diagnose_one(e, h, socket, o, true, &lk, &ow, ret);
+        lookup_done(&lk, &ow);
+        host_free(h);
+        return r;
+}
+
+/* Every path the sweep answers for: pools' declared paths, app servers' listening
+ * sockets, web servers' references; each once, in that order. */
+static int sweep_paths(const Host *h, char ***ret) {
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new_str();
+        char **paths = NULL;
+        if (!seen)
+                return -ENOMEM;
+        const char *const *lists[3] = { NULL, (const char *const *) h->listener_paths,
+                                        (const char *const *) h->ref_paths };
+        for (size_t i = 0; i < h->n_pools; i++)
+                if (!hashmap_get_str(seen, h->pools[i].listen)) {
+                        if (hashmap_put_str(seen, h->pools[i].listen, (void *) 1) < 0 ||
+                            strv_extend(&paths, h->pools[i].listen) < 0)
+                                goto oom;
+                }
+        for (size_t l = 1; l < 3; l++)
+                for (const char *const *p = lists[l]; p && *p; p++)
+                        if (!hashmap_get_str(seen, *p)) {
+                                if (hashmap_put_str(seen, *p, (void *) 1) < 0 || strv_extend(&paths, *p) < 0)
+                                        goto oom;
+                        }
+        *ret = paths;
+        return 0;
+oom:
+        strv_free(paths);
+        return -ENOMEM;
+}
+
+int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size_t *n) {
+        Host *h = NULL;
+        Lookup lk = {};
+        Owned ow = {};
+        _cleanup_strv_free_ char **paths = NULL;
+        Report **reports = NULL;
+        size_t count = 0;
+        int r = engine_load_host(e, &h);
+        if (r >= 0)
+                r = lookup_init(&lk);
+        if (r >= 0)
+                r = sweep_paths(h, &paths);
+        if (r >= 0 && paths) {
+                reports = calloc(strv_length(paths), sizeof(Report *));
+                if (!reports)
+                        r = -ENOMEM;
+        }
+        for (char **p = paths; r >= 0 && p && *p; p++) {
+                r = diagnose_one(e, h, *p, o, false, &lk, &ow, &reports[count]);
+                if (r >= 0)
+                        count++;
+        }
+        lookup_done(&lk, &ow);
+        host_free(h);
+        if (r < 0) {
+                reports_free(reports, count);
+                return r;
+        }
+        *ret = reports;
+        *n = count;
+        return 0;
+}
+
+char **engine_strategies(Engine *e) {
+        Host *h = NULL;
+        char **l = NULL;
+        bool acl = false;
+        if (engine_load_host(e, &h) < 0)
+                return NULL;
+        for (size_t i = 0; i < h->n_pools && !acl; i++) {
+                if (!h->pools[i].fpm->acl_supported)
+                        continue;
+                /* The file system that will hold the socket: its directory, as it exists now. */
+                _cleanup_free_ char *dir = strndup(h->pools[i].listen, dir_len(h->pools[i].listen));
+                PathWalk w = {};
+                if (dir && path_walk(*dir ? dir : "/", &w) >= 0 && w.final_fd >= 0)
+                        acl = fs_supports_acl(w.final_fd);
+                path_walk_done(&w);
+        }
+        bool ok = strv_extend(&l, "auto") >= 0 && (!acl || strv_extend(&l, "pool-acl") >= 0) &&
+                  (h->n_pools == 0 || strv_extend(&l, "pool-group") >= 0) && strv_extend(&l, "member") >= 0 &&
+                  strv_extend(&l, "dir-search") >= 0 && strv_extend(&l, "refresh") >= 0;
+        host_free(h);
+        return ok ? l : strv_free(l);
+}

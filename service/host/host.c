@@ -1,1 +1,640 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "util/util.h"
+
+/* Where distributions put the configs of installations that are not running. */
+static const char *const fpm_default_globs[] = {
+        "/etc/php/*/fpm/php-fpm.conf",        /* Debian, Ubuntu */
+        "/etc/php-fpm.conf",                  /* RHEL, Fedora */
+        "/etc/opt/remi/php*/php-fpm.conf",    /* Remi's SCL builds */
+        "/usr/local/etc/php-fpm.conf",        /* FreeBSD, source builds */
+        NULL,
+};
+
+typedef enum ServerKind {
+        SERVER_NONE,
+        SERVER_NGINX,
+        SERVER_APACHE,
+        SERVER_CADDY,
+        SERVER_LIGHTTPD,
+} ServerKind;
+
+static const char *base_name(const char *p) {
+        const char *s = strrchr(p, '/');
+        return s ? s + 1 : p;
+}
+
+static const char *process_program(const Process *p) {
+        return p->exe ? base_name(p->exe) : strempty(p->comm);
+}
+
+static bool program_is_fpm(const char *prog) {
+        return startswith(prog, "php-fpm") || (startswith(prog, "php") && strstr(prog, "-fpm"));
+}
+
+bool program_speaks_fastcgi(const char *comm) {
+        return comm && (program_is_fpm(comm) || startswith(comm, "php-cgi") || streq_ptr(comm, "fcgiwrap") ||
+                        streq_ptr(comm, "spawn-fcgi") || streq_ptr(comm, "hhvm"));
+}
+
+bool program_is_app_server(const char *comm) {
+        return comm && (program_speaks_fastcgi(comm) || startswith(comm, "uwsgi") || streq_ptr(comm, "gunicorn") ||
+                        streq_ptr(comm, "puma") || streq_ptr(comm, "unicorn"));
+}
+
+static ServerKind server_kind(const char *prog) {
+        if (streq_ptr(prog, "nginx"))
+                return SERVER_NGINX;
+        if (streq_ptr(prog, "apache2") || streq_ptr(prog, "httpd"))
+                return SERVER_APACHE;
+        if (streq_ptr(prog, "caddy"))
+                return SERVER_CADDY;
+        if (streq_ptr(prog, "lighttpd"))
+                return SERVER_LIGHTTPD;
+        return SERVER_NONE;
+}
+
+/* Titles rewritten by nginx and php-fpm come back as one argv element with spaces;
+ * split everything into words so option scanning works either way. */
+static char **argv_words(char *const *argv) {
+        char **words = NULL;
+        for (char *const *a = argv; a && *a; a++) {
+                _cleanup_free_ char *copy = strdup(*a);
+                if (!copy)
+                        return strv_free(words);
+                char *save = NULL;
+                for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                        if (strv_extend(&words, w) < 0)
+                                return strv_free(words);
+        }
+        return words;
+}
+
+static const char *words_option(char **words, const char *shortopt, const char *longopt) {
+        for (char **w = words; w && *w; w++) {
+                if ((shortopt && streq_ptr(*w, shortopt)) || (longopt && streq_ptr(*w, longopt)))
+                        return w[1];
+                if (longopt && startswith(*w, longopt) && (*w)[strlen(longopt)] == '=')
+                        return *w + strlen(longopt) + 1;
+        }
+        return NULL;
+}
+
+static char *fpm_config_from_process(const Process *p) {
+        /* "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)" */
+        const char *title = p->argv ? p->argv[0] : NULL;
+        if (title && startswith(title, "php-fpm: master process")) {
+                const char *open = strchr(title, '('), *close = open ? strrchr(open, ')') : NULL;
+                if (open && close && close > open + 1)
+                        return strndup(open + 1, (size_t) (close - open - 1));
+        }
+        _cleanup_strv_free_ char **words = argv_words(p->argv);
+        const char *y = words_option(words, "-y", "--fpm-config");
+        if (y)
+                return strdup(y);
+        /* No title and no option: the build's default for the binary's layout. */
+        const char *prog = process_program(p);
+        if (startswith(prog, "php-fpm") && prog[7]) {
+                char *r;
+                return asprintf(&r, "/etc/php/%s/fpm/php-fpm.conf", prog + 7) < 0 ? NULL : r;
+        }
+        if (p->exe && startswith(p->exe, "/usr/local/"))
+                return strdup("/usr/local/etc/php-fpm.conf");
+        return strdup("/etc/php-fpm.conf");
+}
+
+/* The php-fpm binary of a stopped Debian-style installation: /etc/php/X.Y/... -> /usr/sbin/php-fpmX.Y. */
+static char *fpm_exe_for_config(const char *conf) {
+        char ver[16];
+        if (sscanf(conf, "/etc/php/%15[0-9.]/fpm/", ver) == 1) {
+                char *r;
+                return asprintf(&r, "/usr/sbin/php-fpm%s", ver) < 0 ? NULL : r;
+        }
+        return strdup("/usr/sbin/php-fpm");
+}
+
+/* php-fpm knows listen.acl_* only when built with ACL support; the key names are then
+ * in its binary. Reading the binary is cheaper and safer than running it. */
+static bool fpm_binary_has_acl(const char *exe) {
+        _cleanup_close_ int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+                return false;
+        void *m = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+                return false;
+        static const char needle[] = "listen.acl_users";
+        bool found = memmem(m, (size_t) st.st_size, needle, sizeof(needle) - 1) != NULL;
+        munmap(m, (size_t) st.st_size);
+        return found;
+}
+
+static bool same_file(const char *a, const char *b) {
+        struct stat sa, sb;
+        if (streq_ptr(a, b))
+                return true;
+        return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static FpmInstance *host_find_fpm(Host *h, const char *conf) {
+        for (size_t i = 0; i < h->n_fpms; i++)
+                if (same_file(h->fpms[i].config.main_file ? h->fpms[i].config.main_file : "", conf))
+                        return &h->fpms[i];
+        return NULL;
+}
+
+static int host_add_fpm(Host *h, const Process *master, const char *conf) {
+        if (host_find_fpm(h, conf))
+                return 0;
+        FpmInstance *f = ARRAY_PUSH(h->fpms, h->n_fpms);
+        if (!f)
+                return -ENOMEM;
+        int r = fpm_config_load(conf, &f->config);
+        f->loaded = r >= 0;
+        if (!f->loaded && !(f->config.main_file = strdup(conf)))
+                return -ENOMEM;
+        if (master) {
+                f->master_pid = master->pid;
+                f->master_start = master->start_time;
+                f->mnt_ns = master->mnt_ns;
+                f->program = strdup(strempty(master->comm));
+                f->exe = strdup_or_null(master->exe);
+        } else {
+                f->exe = fpm_exe_for_config(conf);
+                f->program = strdup(base_name(strempty(f->exe)));
+        }
+        if (!f->program)
+                return -ENOMEM;
+        f->acl_supported = f->exe && fpm_binary_has_acl(f->exe);
+        return 0;
+}
+
+static int creds_from_user(const char *user, WorkerSet *w) {
+        struct passwd *pw = getpwnam(user);
+        if (!pw)
+                return -ESRCH;
+        int n = 64;
+        for (;;) {
+                gid_t *g = realloc(w->groups, sizeof(gid_t) * (size_t) n);
+                if (!g)
+                        return -ENOMEM;
+                w->groups = g;
+                int k = n;
+                if (getgrouplist(user, pw->pw_gid, w->groups, &k) >= 0) {
+                        w->n_groups = (size_t) k;
+                        break;
+                }
+                if (k <= n)
+                        return -EIO;
+                n = k;
+        }
+        w->uid = pw->pw_uid;
+        w->gid = pw->pw_gid;
+        w->user = strdup(user);
+        return w->user ? 0 : -ENOMEM;
+}
+
+static char *user_name(uid_t uid) {
+        struct passwd *pw = getpwuid(uid);
+        char *r;
+        if (pw)
+                return strdup(pw->pw_name);
+        return asprintf(&r, "%u", (unsigned) uid) < 0 ? NULL : r;
+}
+
+static bool same_groups(const gid_t *a, size_t na, const gid_t *b, size_t nb) {
+        if (na != nb)
+                return false;
+        for (size_t i = 0; i < na; i++) {
+                bool found = false;
+                for (size_t j = 0; j < nb && !found; j++)
+                        found = a[i] == b[j];
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+static int server_add_worker(WebServer *s, const Process *p) {
+        WorkerSet *w = NULL;
+        for (size_t i = 0; i < s->n_workers && !w; i++)
+                if (s->workers[i].uid == p->euid && s->workers[i].gid == p->egid &&
+                    same_groups(s->workers[i].groups, s->workers[i].n_groups, p->groups, p->n_groups))
+                        w = &s->workers[i];
+        if (!w) {
+                w = ARRAY_PUSH(s->workers, s->n_workers);
+                if (!w)
+                        return -ENOMEM;
+                w->uid = p->euid;
+                w->gid = p->egid;
+                w->mnt_ns = p->mnt_ns;
+                if (p->n_groups) {
+                        w->groups = malloc(sizeof(gid_t) * p->n_groups);
+                        if (!w->groups)
+                                return -ENOMEM;
+                        memcpy(w->groups, p->groups, sizeof(gid_t) * p->n_groups);
+                        w->n_groups = p->n_groups;
+                }
+                w->user = user_name(p->euid);
+                if (!w->user)
+                        return -ENOMEM;
+        }
+        pid_t *pid = ARRAY_PUSH(w->pids, w->n_pids);
+        if (!pid)
+                return -ENOMEM;
+        *pid = p->pid;
+        return 0;
+}
+
+static int server_load_config(WebServer *s, ServerKind kind, const char *conf, const char *prefix) {
+        int r;
+        switch (kind) {
+        case SERVER_NGINX:
+                r = nginx_config_load(conf, prefix, &s->config);
+                break;
+        case SERVER_APACHE: {
+                /* Debian keeps APACHE_RUN_USER & co. in envvars beside apache2.conf. */
+                _cleanup_free_ char *dir = strdup(conf), *envvars = NULL;
+                if (!dir)
+                        return -ENOMEM;
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                if (asprintf(&envvars, "%s/envvars", dir) < 0)
+                        return -ENOMEM;
+                r = apache_config_load(conf, prefix ? prefix : dir, access(envvars, R_OK) == 0 ? envvars : NULL,
+                                       &s->config);
+                break;
+        }
+        case SERVER_CADDY:
+                r = caddy_config_load(conf, &s->config);
+                break;
+        case SERVER_LIGHTTPD:
+                r = lighttpd_config_load(conf, &s->config);
+                break;
+        default:
+                return -EINVAL;
+        }
+        s->loaded = r >= 0;
+        if (!s->config.main_file && !(s->config.main_file = strdup(conf)))
+                return -ENOMEM;
+        if (!s->config.server) {
+                static const char *const names[] = {
+                        [SERVER_NGINX] = "nginx", [SERVER_APACHE] = "apache2",
+                        [SERVER_CADDY] = "caddy", [SERVER_LIGHTTPD] = "lighttpd",
+                };
+                if (!(s->config.server = strdup(names[kind])))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static const char *server_default_conf(ServerKind kind, const Process *master, const char **prefix) {
+        *prefix = NULL;
+        switch (kind) {
+        case SERVER_NGINX:
+                return "/etc/nginx/nginx.conf";
+        case SERVER_APACHE:
+                if (master && master->exe && strstr(master->exe, "httpd")) {
+                        *prefix = "/etc/httpd";
+                        return "/etc/httpd/conf/httpd.conf";
+                }
+                *prefix = "/etc/apache2";
+                return "/etc/apache2/apache2.conf";
+        case SERVER_CADDY:
+                return "/etc/caddy/Caddyfile";
+        case SERVER_LIGHTTPD:
+                return "/etc/lighttpd/lighttpd.conf";
+        default:
+                return NULL;
+        }
+}
+
+static int host_add_server(Host *h, ServerKind kind, const Process *master) {
+        _cleanup_strv_free_ char **words = master ? argv_words(master->argv) : NULL;
+        const char *prefix = NULL, *conf = server_default_conf(kind, master, &prefix);
+        _cleanup_free_ char *conf_abs = NULL;
+        if (master) {
+                const char *c = NULL, *p = NULL;
+                switch (kind) {
+                case SERVER_NGINX:
+                        c = words_option(words, "-c", NULL);
+                        p = words_option(words, "-p", NULL);
+                        break;
+                case SERVER_APACHE:
+                        c = words_option(words, "-f", NULL);
+                        p = words_option(words, "-d", NULL);
+                        break;
+                case SERVER_CADDY:
+                        c = words_option(words, NULL, "--config");
+                        break;
+                case SERVER_LIGHTTPD:
+                        c = words_option(words, "-f", NULL);
+                        break;
+                default:
+                        break;
+                }
+                if (p)
+                        prefix = p;
+                if (c && c[0] != '/' && prefix) {
+                        /* nginx resolves a relative -c against its prefix. */
+                        if (asprintf(&conf_abs, "%s/%s", prefix, c) < 0)
+                                return -ENOMEM;
+                        c = conf_abs;
+                }
+                if (c)
+                        conf = c;
+        } else if (access(conf, R_OK) < 0)
+                return 0;
+        for (size_t i = 0; i < h->n_servers; i++)
+                if (same_file(strempty(h->servers[i].config.main_file), conf))
+                        return 0; /* already known: running masters are scanned before defaults */
+        WebServer *s = ARRAY_PUSH(h->servers, h->n_servers);
+        if (!s)
+                return -ENOMEM;
+        if (master) {
+                s->master_pid = master->pid;
+                s->master_start = master->start_time;
+                s->exe = strdup_or_null(master->exe);
+                s->master_argv = TAKE_PTR(words);
+        }
+        return server_load_config(s, kind, conf, prefix);
+}
+
+static bool same_family(const char *a, const char *b) {
+        if (program_is_fpm(a))
+                return program_is_fpm(b);
+        return server_kind(a) == server_kind(b);
+}
+
+/* A master is a server process whose parent is not of the same program. */
+static bool is_master(const ProcTable *t, const Process *p) {
+        const Process *parent = proc_table_find(t, p->ppid);
+        return !(parent && same_family(process_program(p), process_program(parent)));
+}
+
+static int host_scan_processes(Host *h) {
+        for (size_t i = 0; i < h->procs.n; i++) {
+                const Process *p = &h->procs.procs[i];
+                const char *prog = process_program(p);
+                int r = 0;
+                if (program_is_fpm(prog)) {
+                        if (is_master(&h->procs, p)) {
+                                _cleanup_free_ char *conf = fpm_config_from_process(p);
+                                if (!conf)
+                                        return -ENOMEM;
+                                r = host_add_fpm(h, p, conf);
+                        }
+                } else if (server_kind(prog) != SERVER_NONE) {
+                        if (is_master(&h->procs, p))
+                                r = host_add_server(h, server_kind(prog), p);
+                } else if (streq_ptr(p->comm, "nscd"))
+                        h->nscd_running = true;
+                else if (streq_ptr(p->comm, "sssd") || streq_ptr(p->comm, "sssd_nss"))
+                        h->sssd_running = true;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Workers are the children of a master; a single-process server (Caddy, lighttpd,
+ * a master run without workers) is its own worker. nginx's cache helpers never
+ * connect upstream, so they are not consumers. */
+static int host_collect_workers(Host *h) {
+        _cleanup_(hashmap_freep) Hashmap *by_master = hashmap_new_u64();
+        if (!by_master)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n_servers; i++)
+                if (h->servers[i].master_pid > 0 &&
+                    hashmap_put_u64(by_master, (uint64_t) h->servers[i].master_pid, &h->servers[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < h->procs.n; i++) {
+                const Process *p = &h->procs.procs[i];
+                WebServer *s = hashmap_get_u64(by_master, (uint64_t) p->ppid);
+                if (!s || p->state == 'Z')
+                        continue;
+                if (p->argv && p->argv[0] && strstr(p->argv[0], "cache "))
+                        continue;
+                int r = server_add_worker(s, p);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < h->n_servers; i++) {
+                WebServer *s = &h->servers[i];
+                int r = 0;
+                if (s->n_workers > 0)
+                        continue;
+                if (s->master_pid > 0) {
+                        const Process *m = proc_table_find(&h->procs, s->master_pid);
+                        if (m)
+                                r = server_add_worker(s, m);
+                } else {
+                        /* Stopped: the credentials its next start will give the workers. */
+                        const char *user = s->config.user;
+                        if (!user)
+                                user = streq_ptr(s->config.server, "caddy") ? "caddy" :
+                                       streq_ptr(s->config.server, "nginx") ? "nobody" : "www-data";
+                        WorkerSet w = {};
+                        r = creds_from_user(user, &w);
+                        if (r >= 0) {
+                                WorkerSet *nw = ARRAY_PUSH(s->workers, s->n_workers);
+                                if (!nw) {
+                                        free(w.groups);
+                                        free(w.user);
+                                        return -ENOMEM;
+                                }
+                                *nw = w;
+                        } else {
+                                free(w.groups);
+                                free(w.user);
+                                r = r == -ENOMEM ? r : 0;
+                        }
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int host_scan_defaults(Host *h) {
+        for (const char *const *g = fpm_default_globs; *g; g++) {
+                glob_t gl = {};
+                if (glob(*g, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl) == 0)
+                        for (size_t i = 0; i < gl.gl_pathc; i++) {
+                                int r = host_add_fpm(h, NULL, gl.gl_pathv[i]);
+                                if (r < 0) {
+                                        globfree(&gl);
+                                        return r;
+                                }
+                        }
+                globfree(&gl);
+        }
+        for (ServerKind k = SERVER_NGINX; k <= SERVER_LIGHTTPD; k++) {
+                int r = host_add_server(h, k, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int host_index(Host *h) {
+        h->pools_by_path = hashmap_new_str();
+        h->refs_by_path = hashmap_new_str();
+        if (!h->pools_by_path || !h->refs_by_path)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n_fpms; i++)
+                for (size_t j = 0; j < h->fpms[i].config.n_pools; j++) {
+                        const FpmPool *fp = &h->fpms[i].config.pools[j];
+                        const char *path = fpm_pool_unix_path(fp);
+                        if (!path)
+                                continue;
+                        Pool *p = ARRAY_PUSH(h->pools, h->n_pools);
+                        if (!p)
+                                return -ENOMEM;
+                        *p = (Pool) { .fpm = &h->fpms[i], .cfg = fp, .listen = path };
+                }
+        /* Pointers into h->pools are taken only once the array has stopped growing. */
+        for (size_t i = 0; i < h->n_pools; i++)
+                if (hashmap_put_str(h->pools_by_path, h->pools[i].listen, &h->pools[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < h->n_servers; i++)
+                for (size_t j = 0; j < h->servers[i].config.n_refs; j++) {
+                        const char *path = h->servers[i].config.refs[j].path;
+                        RefList *l = hashmap_get_str(h->refs_by_path, path);
+                        if (!l) {
+                                l = calloc(1, sizeof(RefList));
+                                if (!l || strv_extend(&h->ref_paths, path) < 0) {
+                                        free(l);
+                                        return -ENOMEM;
+                                }
+                                /* Key on our own copy: it lives as long as the map. */
+                                const char *key = h->ref_paths[strv_length(h->ref_paths) - 1];
+                                if (hashmap_put_str(h->refs_by_path, key, l) < 0) {
+                                        free(l);
+                                        return -ENOMEM;
+                                }
+                        }
+                        bool seen = false;
+                        for (size_t k = 0; k < l->n && !seen; k++)
+                                seen = l->servers[k] == i;
+                        if (!seen) {
+                                size_t *slot = ARRAY_PUSH(l->servers, l->n);
+                                if (!slot)
+                                        return -ENOMEM;
+                                *slot = i;
+                        }
+                }
+        for (size_t i = 0; i < h->socks.n; i++) {
+                const UnixSocket *s = &h->socks.socks[i];
+                const Process *m = host_listener_master(h, s);
+                if (s->path && m && program_is_app_server(m->comm) && strv_extend(&h->listener_paths, s->path) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int host_load(const HostConfig *cfg, Host **ret) {
+        Host *h = calloc(1, sizeof(Host));
+        if (!h)
+                return -ENOMEM;
+        const char *proc_root = cfg && cfg->proc_root ? cfg->proc_root : "/proc";
+        int r = proc_table_load(proc_root, &h->procs);
+        if (r >= 0)
+                r = unix_sockets_load(&h->socks);
+        if (r >= 0)
+                r = unix_sockets_map_pids(&h->socks, &h->procs, proc_root);
+        if (r >= 0)
+                r = host_scan_processes(h);
+        if (r >= 0 && cfg && cfg->scan_distro_defaults)
+                r = host_scan_defaults(h);
+        if (r >= 0)
+                r = host_collect_workers(h);
+        if (r >= 0)
+                r = host_index(h);
+        if (r < 0) {
+                host_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+Host *host_free(Host *h) {
+        if (!h)
+                return NULL;
+        for (size_t i = 0; i < h->n_fpms; i++) {
+                fpm_config_done(&h->fpms[i].config);
+                free(h->fpms[i].program);
+                free(h->fpms[i].exe);
+        }
+        free(h->fpms);
+        free(h->pools);
+        for (size_t i = 0; i < h->n_servers; i++) {
+                WebServer *s = &h->servers[i];
+                web_config_done(&s->config);
+                free(s->exe);
+                strv_free(s->master_argv);
+                for (size_t j = 0; j < s->n_workers; j++) {
+                        free(s->workers[j].user);
+                        free(s->workers[j].groups);
+                        free(s->workers[j].pids);
+                }
+                free(s->workers);
+        }
+        free(h->servers);
+        for (char **p = h->ref_paths; p && *p; p++) {
+                RefList *l = hashmap_get_str(h->refs_by_path, *p);
+                if (l) {
+                        free(l->servers);
+                        free(l);
+                }
+        }
+        hashmap_free(h->refs_by_path);
+        hashmap_free(h->pools_by_path);
+        strv_free(h->ref_paths);
+        strv_free(h->listener_paths);
+        unix_sockets_done(&h->socks);
+        proc_table_done(&h->procs);
+        free(h);
+        return NULL;
+}
+
+const Pool *host_pool_by_path(const Host *h, const char *path) {
+        return hashmap_get_str(h->pools_by_path, path);
+}
+
+const RefList *host_refs_by_path(const Host *h, const char *path) {
+        return hashmap_get_str(h->refs_by_path, path);
+}
+
+const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino) {
+        return unix_sockets_by_file(&h->socks, dev, ino);
+}
+
+const Process *host_listener_master(const Host *h, const UnixSocket *s) {
+        /* The holder whose parent does not hold the socket too: php-fpm's master, not
+         * the pm=static children that inherited the listening fd. */
+        for (size_t i = 0; i < s->n_pids; i++) {
+                const Process *p = proc_table_find(&h->procs, s->pids[i]);
+                if (!p)
+                        continue;
+                bool parent_holds = false;
+                for (size_t j = 0; j < s->n_pids && !parent_holds; j++)
+                        parent_holds = s->pids[j] == p->ppid;
+                if (!parent_holds)
+                        return p;
+        }
+        return NULL;
+}

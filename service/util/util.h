@@ -5,6 +5,7 @@
  * NULL-terminated string vectors, and growable arrays. Nothing here touches the
  * system. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +28,12 @@ static inline void closep(int *fd) {
                 errno = saved;
         }
 }
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 #define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The host model: what runs and what the configs say, assembled once per call
+ * from one pass over /proc, one sock_diag dump and the config files the running
+ * masters name (then distro defaults for stopped installations). Everything the
+ * engine matches per socket is indexed by hash, so a sweep over thousands of pools
+ * stays linear. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fpm-config.h"
+#include "proc.h"
+#include "sockdiag.h"
+#include "util/hashmap.h"
+#include "web-config.h"
+
+typedef struct FpmInstance {
+        FpmConfig config;
+        bool loaded;       /* config parsed */
+        pid_t master_pid;  /* 0 when not running */
+        uint64_t master_start;
+        uint64_t mnt_ns;
+        char *program;     /* e.g. "php-fpm8.2" */
+        char *exe;         /* binary (config tests, ACL support) */
+        bool acl_supported;
+} FpmInstance;
+
+typedef struct Pool {
+        FpmInstance *fpm;
+        const FpmPool *cfg;
+        const char *listen; /* absolute unix path (owned by cfg) */
+} Pool;
+
+/* One credential set of one web server's workers. */
+typedef struct WorkerSet {
+        char *user;
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+        pid_t *pids;
+        size_t n_pids;
+        uint64_t mnt_ns;
+} WorkerSet;
+
+typedef struct WebServer {
+        WebConfig config;
+        bool loaded;
+        pid_t master_pid;  /* 0 when not running */
+        uint64_t master_start;
+        char *exe;
+        char **master_argv; /* original options (-c/-p/-g) of a running master */
+        WorkerSet *workers;
+        size_t n_workers;
+} WebServer;
+
+typedef struct HostConfig {
+        const char *proc_root;
+        bool scan_distro_defaults;
+} HostConfig;
+
+typedef struct Host {
+        ProcTable procs;
+        UnixSocketTable socks;
+        FpmInstance *fpms;
+        size_t n_fpms;
+        Pool *pools;
+        size_t n_pools;
+        WebServer *servers;
+        size_t n_servers;
+        Hashmap *pools_by_path;   /* listen path -> Pool* (last declaration wins) */
+        Hashmap *refs_by_path;    /* referenced path -> RefList* */
+        char **ref_paths;         /* every referenced unix path, first-seen order */
+        char **listener_paths;    /* bind paths of listening sockets held by FastCGI/app servers */
+        bool nscd_running;
+        bool sssd_running;
+} Host;
+
+/* Servers referencing a path: indexes into host->servers. */
+typedef struct RefList {
+        size_t *servers;
+        size_t n;
+} RefList;
+
+int host_load(const HostConfig *cfg, Host **ret);
+Host *host_free(Host *h);
+
+const Pool *host_pool_by_path(const Host *h, const char *path);
+const RefList *host_refs_by_path(const Host *h, const char *path);
+
+/* The listening socket bound to this file and the program that serves it. */
+const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino);
+/* The topmost process holding the socket (the master), or NULL. */
+const Process *host_listener_master(const Host *h, const UnixSocket *s);
+/* Whether a program is a FastCGI/application server that sockfix may change sockets of. */
+bool program_is_app_server(const char *comm);
+bool program_speaks_fastcgi(const char *comm);
