@@ -1,1 +1,315 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Asynchronous CheckAuthorization over sd-bus.
+ *
+ * The method call message is the key of a query: the handler asks, returns 0, and
+ * the loop keeps serving other callers; when polkit answers, the answer is stored
+ * in the query and the call message is put back into the bus's read queue, so the
+ * vtable dispatches it again and the handler, running from the start, picks the
+ * answer up. The caller is tracked: if it leaves the bus while polkit (or the
+ * user typing a password) is still deciding, the query is cancelled and nobody
+ * is answered. */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+#include "polkit.h"
+#include "util/util.h"
+
+#define POLKIT_BUS_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_OBJECT_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+
+/* CheckAuthorizationFlags */
+#define POLKIT_ALLOW_USER_INTERACTION UINT32_C(1)
+
+/* A person typing a password needs longer than sd-bus's default 25 s call timeout. */
+#define POLKIT_INTERACTIVE_TIMEOUT_USEC (UINT64_C(300) * 1000000)
+
+typedef struct AsyncQuery AsyncQuery;
+
+struct AsyncQuery {
+        PolkitRegistry *registry;
+        AsyncQuery *prev, *next;
+
+        sd_bus_message *request; /* the caller's method call, dispatched again on the answer */
+        char *action;
+        sd_bus_slot *slot;       /* CheckAuthorization in flight */
+        sd_bus_track *track;     /* the caller, while we wait */
+
+        bool answered;
+        int result;              /* > 0 authorized, < 0 refused with `error` */
+        sd_bus_error error;
+};
+
+struct PolkitRegistry {
+        AsyncQuery *queries;
+        unsigned n_queries;
+};
+
+static AsyncQuery *async_query_free(AsyncQuery *q) {
+        if (!q)
+                return NULL;
+
+        if (q->registry) {
+                if (q->prev)
+                        q->prev->next = q->next;
+                else
+                        q->registry->queries = q->next;
+                if (q->next)
+                        q->next->prev = q->prev;
+                q->registry->n_queries--;
+        }
+
+        /* Unreffing the slot cancels the pending call: its callback never runs. */
+        sd_bus_slot_unref(q->slot);
+        sd_bus_track_unref(q->track);
+        sd_bus_message_unref(q->request);
+        sd_bus_error_free(&q->error);
+        free(q->action);
+        free(q);
+        return NULL;
+}
+
+static void async_query_freep(AsyncQuery **q) {
+        async_query_free(*q);
+}
+
+int polkit_registry_new(PolkitRegistry **ret) {
+        PolkitRegistry *reg;
+
+        reg = calloc(1, sizeof(*reg));
+        if (!reg)
+                return -ENOMEM;
+        *ret = reg;
+        return 0;
+}
+
+PolkitRegistry *polkit_registry_free(PolkitRegistry *reg) {
+        if (!reg)
+                return NULL;
+        while (reg->queries)
+                async_query_free(reg->queries);
+        free(reg);
+        return NULL;
+}
+
+unsigned polkit_registry_n_pending(const PolkitRegistry *reg) {
+        return reg ? reg->n_queries : 0;
+}
+
+static AsyncQuery *registry_find(PolkitRegistry *reg, sd_bus_message *call) {
+        for (AsyncQuery *q = reg->queries; q; q = q->next)
+                if (q->request == call)
+                        return q;
+        return NULL;
+}
+
+static void registry_link(PolkitRegistry *reg, AsyncQuery *q) {
+        q->registry = reg;
+        q->next = reg->queries;
+        if (reg->queries)
+                reg->queries->prev = q;
+        reg->queries = q;
+        reg->n_queries++;
+}
+
+/* uid 0 is authorized without asking, as polkit itself would answer. The bus
+ * driver vouches for the credentials (GetConnectionCredentials). */
+static bool sender_is_root(sd_bus_message *call) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+
+        if (sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0)
+                return false;
+        if (sd_bus_creds_get_euid(creds, &uid) < 0)
+                return false;
+        return uid == 0;
+}
+
+static bool polkit_unreachable(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                      SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                      SD_BUS_ERROR_DISCONNECTED);
+}
+
+static void async_query_store_answer(AsyncQuery *q, sd_bus_message *reply) {
+        const sd_bus_error *e;
+        int authorized, challenge, r;
+
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                /* polkitd missing, timed out, or failing: never a reason to allow. */
+                e = sd_bus_message_get_error(reply);
+                q->result = -EACCES;
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                  "Authorization for %s failed: polkit authority %s: %s", q->action,
+                                  polkit_unreachable(e) ? "unavailable" : "refused the check",
+                                  e->message ?: e->name);
+                return;
+        }
+
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r < 0) {
+                q->result = -EACCES;
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                  "Authorization for %s failed: malformed answer from polkit authority: %s",
+                                  q->action, strerror(-r));
+                return;
+        }
+
+        if (authorized) {
+                q->result = 1;
+                return;
+        }
+
+        q->result = -EACCES;
+        if (challenge)
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                  "Interactive authentication required for %s", q->action);
+        else
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                  "Access denied by polkit for %s", q->action);
+}
+
+static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AsyncQuery *q = userdata;
+        sd_bus *bus;
+        int r;
+
+        (void) ret_error;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        q->track = sd_bus_track_unref(q->track);
+
+        async_query_store_answer(q, reply);
+        q->answered = true;
+
+        bus = sd_bus_message_get_bus(q->request);
+        r = sd_bus_message_rewind(q->request, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(bus, q->request);
+        if (r < 0) {
+                log_error_errno(r, "Failed to dispatch the authorized call again");
+                (void) sd_bus_reply_method_errno(q->request, r, NULL);
+                async_query_free(q);
+        }
+        return 1;
+}
+
+static int on_caller_gone(sd_bus_track *track, void *userdata) {
+        AsyncQuery *q = userdata;
+
+        (void) track;
+        log_debug("Caller %s left the bus during authorization of %s, dropping the query",
+                  strempty(sd_bus_message_get_sender(q->request)), q->action);
+        async_query_free(q);
+        return 0;
+}
+
+static int append_check_authorization(sd_bus_message *pk, const char *sender, const char *action,
+                                      const char *const *details, bool interactive) {
+        int r;
+
+        r = sd_bus_message_append(pk, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender, action);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(pk, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (const char *const *d = details; d && d[0] && d[1]; d += 2) {
+                r = sd_bus_message_append(pk, "{ss}", d[0], d[1]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(pk);
+        if (r < 0)
+                return r;
+
+        /* No cancellation id: a query ends with its caller (see on_caller_gone). */
+        return sd_bus_message_append(pk, "us", interactive ? POLKIT_ALLOW_USER_INTERACTION : 0, "");
+}
+
+static int async_query_start(sd_bus_message *call, const char *action, const char *const *details,
+                             PolkitRegistry *reg, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *pk = NULL;
+        _cleanup_(async_query_freep) AsyncQuery *q = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(call);
+        const char *sender;
+        bool interactive;
+        int r;
+
+        sender = sd_bus_message_get_sender(call);
+        if (!sender)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s failed: the call has no sender", action);
+
+        interactive = sd_bus_message_get_allow_interactive_authorization(call) > 0;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->request = sd_bus_message_ref(call);
+        q->action = strdup(action);
+        if (!q->action)
+                return -ENOMEM;
+
+        r = sd_bus_track_new(bus, &q->track, on_caller_gone, q);
+        if (r < 0)
+                return r;
+        r = sd_bus_track_add_sender(q->track, call);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s failed: caller %s left the bus",
+                                         action, sender);
+
+        r = sd_bus_message_new_method_call(bus, &pk, POLKIT_BUS_NAME, POLKIT_OBJECT_PATH,
+                                           POLKIT_INTERFACE, "CheckAuthorization");
+        if (r < 0)
+                return r;
+        r = append_check_authorization(pk, sender, action, details, interactive);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call_async(bus, &q->slot, pk, on_polkit_reply, q,
+                              interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s failed: polkit authority unavailable: %s",
+                                         action, strerror(-r));
+
+        registry_link(reg, TAKE_PTR(q));
+        return 0;
+}
+
+int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char *const *details,
+                            PolkitRegistry *reg, sd_bus_error *error) {
+        AsyncQuery *q;
+        int r;
+
+        q = registry_find(reg, call);
+        if (q) {
+                /* Dispatched again: the answer is in. Only an unanswered query can be found
+                 * here if a handler asked twice for one call — a programming error. */
+                if (!q->answered || !streq_ptr(q->action, action)) {
+                        log_error("Authorization for %s asked twice for one call", action);
+                        async_query_free(q);
+                        return -ESTALE;
+                }
+                r = q->result;
+                if (r < 0)
+                        sd_bus_error_copy(error, &q->error);
+                async_query_free(q);
+                return r;
+        }
+
+        if (sender_is_root(call))
+                return 1;
+
+        r = async_query_start(call, action, details, reg, error);
+        if (r < 0)
+                return r;
+        return 0;
+}

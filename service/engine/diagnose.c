@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "evidence.h"
 #include "findings.h"
+#include "journal.h"
 #include "host/host.h"
 #include "lsm.h"
 #include "probe.h"
@@ -30,24 +31,7 @@ static const char *const lsm_logs[] = {
         NULL,
 };
 
-struct Engine {
-        char *proc_root;
-        char *state_dir;
-        char *runtime_dir;
-        bool scan_distro_defaults;
-};
-
-/* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
-typedef struct Lookup {
-        Hashmap *users;  /* uid -> char* */
-        Hashmap *groups; /* gid -> char* */
-        Hashmap *dbgroups; /* uid -> DbGroups* */
-} Lookup;
-
-typedef struct DbGroups {
-        gid_t *groups;
-        size_t n;
-} DbGroups;
+#include "diagnosis.h"
 
 int engine_new(const EngineConfig *cfg, Engine **ret) {
         Engine *e = calloc(1, sizeof(Engine));
@@ -57,9 +41,21 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
         e->state_dir = strdup_or_null(cfg->state_dir);
         e->runtime_dir = strdup_or_null(cfg->runtime_dir);
         e->scan_distro_defaults = cfg->scan_distro_defaults;
-        if (!e->proc_root || (cfg->state_dir && !e->state_dir) || (cfg->runtime_dir && !e->runtime_dir)) {
+        e->busy = hashmap_new_str();
+        if (!e->proc_root || !e->busy || (cfg->state_dir && !e->state_dir) || (cfg->runtime_dir && !e->runtime_dir)) {
                 engine_free(e);
                 return -ENOMEM;
+        }
+        if (e->state_dir) {
+                /* Transactions interrupted by a crash are listed as incomplete from now on. */
+                _cleanup_free_ char *dir = NULL;
+                int r = asprintf(&dir, "%s/transactions", e->state_dir) < 0 ? -ENOMEM : journal_open(dir, &e->journal);
+                if (r >= 0)
+                        r = journal_recover(e->journal, NULL);
+                if (r < 0) {
+                        engine_free(e);
+                        return r;
+                }
         }
         *ret = e;
         return 0;
@@ -71,30 +67,25 @@ Engine *engine_free(Engine *e) {
         free(e->proc_root);
         free(e->state_dir);
         free(e->runtime_dir);
+        journal_free(e->journal);
+        hashmap_free(e->busy);
         free(e);
         return NULL;
 }
 
-static int engine_load_host(Engine *e, Host **ret) {
+int engine_load_host(Engine *e, Host **ret) {
         HostConfig hc = { .proc_root = e->proc_root, .scan_distro_defaults = e->scan_distro_defaults };
         return host_load(&hc, ret);
 }
 
-static int lookup_init(Lookup *l) {
+int lookup_init(Lookup *l) {
         l->users = hashmap_new_u64();
         l->groups = hashmap_new_u64();
         l->dbgroups = hashmap_new_u64();
         return l->users && l->groups && l->dbgroups ? 0 : -ENOMEM;
 }
 
-/* Names are kept in a list beside the map so they can be freed without iterating it. */
-typedef struct Owned {
-        char **names;
-        DbGroups **dbs;
-        size_t n_dbs;
-} Owned;
-
-static void lookup_done(Lookup *l, Owned *o) {
+void lookup_done(Lookup *l, Owned *o) {
         hashmap_free(l->users);
         hashmap_free(l->groups);
         hashmap_free(l->dbgroups);
@@ -106,7 +97,7 @@ static void lookup_done(Lookup *l, Owned *o) {
         free(o->dbs);
 }
 
-static const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
+const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
         Hashmap *m = group ? l->groups : l->users;
         const char *n = hashmap_get_u64(m, id);
         if (n)
@@ -325,6 +316,16 @@ static int lsm_line(const char *line, void *userdata) {
                 return k;
         if (!lsm_denial_matches(&d, x->r->socket, x->r->resolved))
                 return 0;
+        /* A denial logged without a path only counts if it names this consumer's workers. */
+        if (!d.path && !streq_ptr(d.comm, x->c->server)) {
+                bool ours = false;
+                for (size_t i = 0; i < x->c->n_pids && !ours; i++)
+                        ours = x->c->pids[i] == d.pid;
+                if (!ours)
+                        return 0;
+        }
+        if (d.permissive)
+                return 0; /* logged, not enforced: not why the connect failed */
         if (d.kind == LSM_SELINUX && !x->selinux) {
                 Finding *f = report_add_finding(x->r, "selinux-denied", SEVERITY_ERROR, x->c->user, x->r->resolved,
                                                 NULL, "SELinux denies %s workers (%s) %s on %s", x->c->server,
@@ -354,6 +355,32 @@ static int lsm_findings(Report *r, const Consumer *c) {
                 if (k == -ENOMEM)
                         return k;
         }
+        return 0;
+}
+
+/* The second proof: a real connect as each consumer. Disagreement with the rule
+ * is a finding; a denial the rule cannot explain is looked up in the LSM logs. */
+int probe_consumers(Report *r, const Process *master) {
+        bool fcgi = master && program_speaks_fastcgi(master->comm);
+        for (size_t i = 0; i < r->n_consumers; i++) {
+                Consumer *c = &r->consumers[i];
+                Creds cr = { .uid = c->uid, .gid = c->gid, .groups = c->groups, .n_groups = c->n_groups };
+                ProbeResult pr;
+                /* One FastCGI exchange is enough to tell whether the listener speaks it. */
+                bool try_fcgi = fcgi && r->fastcgi < 0;
+                if (probe_connect(r->socket, &cr, try_fcgi, PROBE_TIMEOUT_MS, &pr) < 0)
+                        continue;
+                c->probe_errno = pr.connect_errno;
+                if (try_fcgi && pr.connect_errno == 0)
+                        r->fastcgi = pr.fastcgi;
+        }
+        int k = findings_add_probe(r);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; k > 0 && i < r->n_consumers; i++)
+                if (r->consumers[i].probe_errno == EACCES && r->consumers[i].error == 0 &&
+                    lsm_findings(r, &r->consumers[i]) < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -406,48 +433,57 @@ static int add_consumers(const Host *h, const RefList *refs, const DiagnoseOptio
         return 0;
 }
 
-static int diagnose_one(Engine *e, const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk,
-                        Owned *ow, Report **ret) {
-        _cleanup_(report_freep) Report *r = report_new(path);
-        _cleanup_free_ ConsumerFacts *cf = NULL;
-        size_t n_cf = 0;
-        PathWalk w = {};
-        SocketFacts f = { .walk = &w, .nscd_running = h->nscd_running, .sssd_running = h->sssd_running };
+void diagnosis_done(Diagnosis *d) {
+        report_free(d->report);
+        free(d->facts.pool.predicted.acl);
+        free(d->cf);
+        path_walk_done(&d->walk);
+        *d = (Diagnosis) { .walk.final_fd = -1 };
+}
+
+int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
+                  Diagnosis *d) {
+        *d = (Diagnosis) { .walk.final_fd = -1 };
+        PathWalk *w = &d->walk;
+        SocketFacts *f = &d->facts;
+        Report *r = d->report = report_new(path);
         int k;
-        (void) e;
 
         if (!r)
                 return -ENOMEM;
-        k = path_walk(path, &w);
+        f->walk = w;
+        f->nscd_running = h->nscd_running;
+        f->sssd_running = h->sssd_running;
+        k = path_walk(path, w);
         if (k < 0) {
                 /* The bus adapter refuses bad paths; anything else still gets a verdict. */
                 if (k == -ENOMEM)
-                        return k;
-                w.error = ENAMETOOLONG;
+                        goto oom;
+                w->error = ENAMETOOLONG;
         }
-        if (w.resolved && !(r->resolved = strdup(w.resolved)))
+        if (w->resolved && !(r->resolved = strdup(w->resolved)))
                 goto oom;
-        bool is_socket = w.have_final && S_ISSOCK(w.final.st.st_mode);
-        if (w.have_final) {
+        bool is_socket = w->have_final && S_ISSOCK(w->final.st.st_mode);
+        if (w->have_final) {
                 r->have_inode = true;
-                r->uid = w.final.st.st_uid;
-                r->gid = w.final.st.st_gid;
-                r->mode = w.final.st.st_mode & 07777;
+                r->uid = w->final.st.st_uid;
+                r->gid = w->final.st.st_gid;
+                r->mode = w->final.st.st_mode & 07777;
                 const char *on = lookup_name(lk, ow, false, r->uid), *gn = lookup_name(lk, ow, true, r->gid);
                 if (!on || !gn || !(r->owner = strdup(on)) || !(r->group = strdup(gn)))
                         goto oom;
         }
 
-        const UnixSocket *us = is_socket ? host_listener_for(h, w.final.st.st_dev, w.final.st.st_ino) : NULL;
-        const Process *master = us ? host_listener_master(h, us) : NULL;
-        const Pool *pool = host_pool_by_path(h, path);
+        const UnixSocket *us = is_socket ? host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino) : NULL;
+        const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
+        const Pool *pool = d->pool = host_pool_by_path(h, path);
         if (!pool && r->resolved)
-                pool = host_pool_by_path(h, r->resolved);
+                pool = d->pool = host_pool_by_path(h, r->resolved);
         r->listening = us != NULL;
-        f.listener = us != NULL;
-        f.queue_full = us && us->rqueue > us->backlog;
-        f.listener_mnt_ns = master ? master->mnt_ns : pool && pool->fpm->master_pid ? pool->fpm->mnt_ns : 0;
-        f.fs_acl = w.final_fd >= 0 ? fs_supports_acl(w.final_fd) : (w.n_dirs > 0);
+        f->listener = us != NULL;
+        f->queue_full = us && us->rqueue > us->backlog;
+        f->listener_mnt_ns = master ? master->mnt_ns : pool && pool->fpm->master_pid ? pool->fpm->mnt_ns : 0;
+        f->fs_acl = w->final_fd >= 0 ? fs_supports_acl(w->final_fd) : (w->n_dirs > 0);
         if (us || pool) {
                 r->listener.present = true;
                 r->listener.pid = master ? master->pid : pool ? pool->fpm->master_pid : 0;
@@ -455,52 +491,30 @@ static int diagnose_one(Engine *e, const Host *h, const char *path, const Diagno
                 if (prog && !(r->listener.program = strdup(prog)))
                         goto oom;
                 if (pool) {
-                        const FpmKey *lk_ = fpm_pool_key(pool->cfg, "listen");
+                        const FpmKey *lkey = fpm_pool_key(pool->cfg, "listen");
                         r->listener.pool = strdup(pool->cfg->name);
-                        r->listener.config = strdup(lk_ ? lk_->file : pool->cfg->file);
+                        r->listener.config = strdup(lkey ? lkey->file : pool->cfg->file);
                         if (!r->listener.pool || !r->listener.config)
                                 goto oom;
                 }
         }
-        if (pool_facts(h, pool, &f.pool) < 0)
+        if (pool_facts(h, pool, &f->pool) < 0)
                 goto oom;
 
-        if (add_consumers(h, host_refs_by_path(h, path), o, r, lk, ow, &cf, &n_cf) < 0)
+        if (add_consumers(h, host_refs_by_path(h, path), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
                 goto oom;
         if (r->resolved && !streq_ptr(r->resolved, path) &&
-            add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &cf, &n_cf) < 0)
+            add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
                 goto oom;
 
-        if (!w.have_final && !w.error) /* cannot happen: a walk without final has an error */
-                w.error = ENOENT;
-        if (w.error == ENOENT && find_candidates(h, path, &r->candidates) < 0)
+        if (w->error == ENOENT && find_candidates(h, path, &r->candidates) < 0)
                 goto oom;
 
-        if (findings_classify(r, &f, cf) < 0)
+        if (findings_classify(r, f, d->cf) < 0)
                 goto oom;
 
-        if (probe && w.error != EINVAL) {
-                bool fcgi = master && program_speaks_fastcgi(master->comm);
-                for (size_t i = 0; i < r->n_consumers; i++) {
-                        Consumer *c = &r->consumers[i];
-                        Creds cr = { .uid = c->uid, .gid = c->gid, .groups = c->groups, .n_groups = c->n_groups };
-                        ProbeResult pr;
-                        /* One FastCGI exchange is enough to tell whether the listener speaks it. */
-                        bool try_fcgi = fcgi && r->fastcgi < 0;
-                        if (probe_connect(path, &cr, try_fcgi, PROBE_TIMEOUT_MS, &pr) < 0)
-                                continue;
-                        c->probe_errno = pr.connect_errno;
-                        if (try_fcgi && pr.connect_errno == 0)
-                                r->fastcgi = pr.fastcgi;
-                }
-                k = findings_add_probe(r);
-                if (k < 0)
-                        goto oom;
-                for (size_t i = 0; k > 0 && i < r->n_consumers; i++)
-                        if (r->consumers[i].probe_errno == EACCES && r->consumers[i].error == 0 &&
-                            lsm_findings(r, &r->consumers[i]) < 0)
-                                goto oom;
-        }
+        if (probe && (k = probe_consumers(r, master)) < 0)
+                goto oom;
 
         if (o && o->evidence)
                 for (size_t i = 0; r->servers && i < h->n_servers; i++)
@@ -508,15 +522,21 @@ static int diagnose_one(Engine *e, const Host *h, const char *path, const Diagno
                             evidence_collect(h->servers[i].config.error_logs, path, r->resolved, EVIDENCE_MAX_LINES,
                                              &r->evidence) < 0)
                                 goto oom;
-
-        free(f.pool.predicted.acl);
-        path_walk_done(&w);
-        *ret = TAKE_PTR(r);
         return 0;
 oom:
-        free(f.pool.predicted.acl);
-        path_walk_done(&w);
+        diagnosis_done(d);
         return -ENOMEM;
+}
+
+static int diagnose_one(const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
+                        Report **ret) {
+        Diagnosis d;
+        int r = diagnosis_run(h, path, o, probe, lk, ow, &d);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(d.report);
+        diagnosis_done(&d);
+        return 0;
 }
 
 int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
@@ -527,7 +547,7 @@ int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Rep
         if (r >= 0)
                 r = lookup_init(&lk);
         if (r >= 0)
-                r = diagnose_one(e, h, socket, o, true, &lk, &ow, ret);
+                r = diagnose_one(h, socket, o, true, &lk, &ow, ret);
         lookup_done(&lk, &ow);
         host_free(h);
         return r;
@@ -579,7 +599,7 @@ int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size
                         r = -ENOMEM;
         }
         for (char **p = paths; r >= 0 && p && *p; p++) {
-                r = diagnose_one(e, h, *p, o, false, &lk, &ow, &reports[count]);
+                r = diagnose_one(h, *p, o, false, &lk, &ow, &reports[count]);
                 if (r >= 0)
                         count++;
         }

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "report.h"
 
@@ -34,3 +36,105 @@ int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size
 
 /* Strategy names usable for at least one pool on this host (the Strategies property). */
 char **engine_strategies(Engine *e);
+
+/* --- the write half: Fix, Revert, ListTransactions --- */
+
+/* Why a Fix or Revert was refused before anything was attempted (bus errors). */
+typedef enum EngineError {
+        ENGINE_OK,
+        ENGINE_ERROR_INVALID_ARGS,
+        ENGINE_ERROR_NOT_A_SOCKET,
+        ENGINE_ERROR_UNKNOWN_SOCKET,
+        ENGINE_ERROR_UNSAFE_PATH,
+        ENGINE_ERROR_NO_CONSUMER,
+        ENGINE_ERROR_STRATEGY_UNAVAILABLE,
+        ENGINE_ERROR_REFUSED_GROUP,
+        ENGINE_ERROR_BUSY,
+        ENGINE_ERROR_CONFIG_TEST_FAILED,
+        ENGINE_ERROR_UNKNOWN_TRANSACTION,
+        ENGINE_ERROR_CONFLICT,
+} EngineError;
+
+typedef struct Change {
+        char *kind;   /* socket-acl, socket-group, socket-mode, pool-config, group-member, dir-acl */
+        char *target;
+        char *before;
+        char *after;
+} Change;
+
+typedef struct Activation {
+        char *target; /* e.g. "nginx (master 1234)" */
+        char *action; /* e.g. "reload (SIGHUP)" */
+} Activation;
+
+typedef struct FixOptions {
+        bool dry_run;
+        const char *consumer;  /* only this consumer's user; NULL: every blocked consumer */
+        bool no_activation;    /* activation "none": nothing reloaded, verified false */
+        uid_t caller_uid;      /* for the journal and the audit record */
+        const char *caller;    /* the caller's bus name, for the audit record */
+} FixOptions;
+
+typedef struct FixResult {
+        EngineError error;     /* != ENGINE_OK: refused, nothing attempted; message says why */
+        char *message;
+        char *transaction;     /* empty for dry runs, already-ok, not-permissions */
+        char *strategy;
+        char *outcome;         /* applied, planned, already-ok, not-permissions, rolled-back, failed */
+        char *reason;
+        bool verified;
+        Change *changes;
+        size_t n_changes;
+        Activation *activations;
+        size_t n_activations;
+        Verdict verdict_before;
+        bool have_verdict_after;
+        Verdict verdict_after;
+        char *socket;          /* as asked, for the TransactionFinished signal */
+} FixResult;
+
+typedef struct FixJob FixJob;
+
+/* Starts a Fix. The job is either finished (fix_job_finished) or waits for a
+ * reload to take effect: call engine_fix_continue() after fix_job_wait_usec(). The
+ * engine never blocks for the reload, so diagnoses keep being answered, and a second
+ * Fix on the same socket meanwhile gets ENGINE_ERROR_BUSY. -ENOMEM only. */
+int engine_fix_start(Engine *e, const char *socket, const char *strategy, const FixOptions *o, FixJob **ret);
+int engine_fix_continue(Engine *e, FixJob *job);
+bool fix_job_finished(const FixJob *job);
+uint64_t fix_job_wait_usec(const FixJob *job);
+const FixResult *fix_job_result(const FixJob *job);
+FixJob *fix_job_free(FixJob *job);
+
+typedef struct RevertResult {
+        EngineError error;
+        char *message;
+        char *transaction;
+        char *socket;          /* the transaction's socket */
+        char *outcome;         /* reverted, failed */
+        char *reason;
+        Change *changes;
+        size_t n_changes;
+} RevertResult;
+
+/* The transaction's socket, for the polkit details before authorization; -ENOENT / -EINVAL. */
+int engine_transaction_socket(Engine *e, const char *id, char **ret);
+int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret);
+RevertResult *revert_result_free(RevertResult *r);
+
+typedef struct TransactionRecord {
+        char *transaction;
+        uint64_t time_usec;
+        uid_t uid;
+        char *socket;
+        char *strategy;
+        char *outcome;
+        Change *changes;
+        size_t n_changes;
+} TransactionRecord;
+
+int engine_list_transactions(Engine *e, TransactionRecord **ret, size_t *n);
+void transaction_records_free(TransactionRecord *l, size_t n);
+
+void changes_free(Change *c, size_t n);
+void activations_free(Activation *a, size_t n);

@@ -22,6 +22,7 @@ typedef struct LsmDenial {
         char *tclass;   /* sock_file, unix_stream_socket */
         char *perm;     /* connectto, write */
         char *profile;  /* AppArmor profile */
+        bool permissive;/* SELinux permissive=1: logged but not enforced */
 } LsmDenial;
 
 /* Returns 1 and fills d for an AVC denial of { connectto } or sock_file { write },

@@ -1,1 +1,290 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "conf-util.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *ret_size) {
+        if (g->depth >= CONF_MAX_DEPTH)
+                return -ELOOP;
+        if (g->n_files >= CONF_MAX_FILES)
+                return -E2BIG;
+
+        /* O_PATH first: a FIFO or device planted by a site owner must never be opened
+         * for reading (that would block the daemon); the inode is then reopened through
+         * /proc so the type check and the read see the same file. */
+        _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        for (unsigned i = 0; i < g->depth; i++)
+                if (g->stack[i].dev == st.st_dev && g->stack[i].ino == st.st_ino)
+                        return -ELOOP;
+
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        int r = read_full_file_at(AT_FDCWD, proc, CONF_MAX_FILE_SIZE, ret_text, ret_size);
+        if (r < 0)
+                return r;
+        g->stack[g->depth++] = (ConfFileId) { st.st_dev, st.st_ino };
+        g->n_files++;
+        return 0;
+}
+
+void conf_guard_leave(ConfGuard *g) {
+        if (g->depth > 0)
+                g->depth--;
+}
+
+bool conf_is_glob(const char *s) {
+        return strpbrk(s, "*?[") != NULL;
+}
+
+int conf_path_resolve(const char *base_dir, const char *path, char **ret) {
+        char *s;
+        if (path[0] == '/' || isempty(base_dir))
+                s = strdup(path);
+        else if (asprintf(&s, "%s%s%s", base_dir, base_dir[strlen(base_dir) - 1] == '/' ? "" : "/", path) < 0)
+                s = NULL;
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int conf_dirname(const char *path, char **ret) {
+        const char *slash = strrchr(path, '/');
+        char *s;
+        if (!slash)
+                s = strdup(".");
+        else if (slash == path)
+                s = strdup("/");
+        else
+                s = strndup(path, slash - path);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int conf_glob(const char *base_dir, const char *pattern, char ***ret) {
+        _cleanup_free_ char *full = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = conf_path_resolve(base_dir, pattern, &full);
+        if (r < 0)
+                return r;
+
+        if (!conf_is_glob(full)) {
+                r = strv_extend(&l, full);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(l);
+                return 0;
+        }
+
+        glob_t gl = {};
+        /* Sorted (no GLOB_NOSORT), as nginx, php-fpm and Apache read includes in order. */
+        int k = glob(full, 0, NULL, &gl);
+        if (k == GLOB_NOSPACE) {
+                globfree(&gl);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; k == 0 && i < gl.gl_pathc; i++) {
+                r = strv_extend(&l, gl.gl_pathv[i]);
+                if (r < 0) {
+                        globfree(&gl);
+                        return r;
+                }
+        }
+        globfree(&gl);
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int conf_error(char ***errors, const char *file, unsigned line, const char *fmt, ...) {
+        size_t n = strv_length(*errors);
+        if (n > CONF_MAX_ERRORS)
+                return 0;
+        if (n == CONF_MAX_ERRORS)
+                return strv_extend(errors, "too many errors, the rest are not shown");
+
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+
+        char *s;
+        if (line > 0)
+                k = asprintf(&s, "%s:%u: %s", strempty(file), line, msg);
+        else
+                k = asprintf(&s, "%s: %s", strempty(file), msg);
+        if (k < 0)
+                return -ENOMEM;
+        return strv_consume(errors, s);
+}
+
+char *conf_next_word(char **p, bool *quoted) {
+        char *s = *p;
+        while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+                s++;
+        if (!*s) {
+                *p = s;
+                return NULL;
+        }
+
+        char q = (*s == '"' || *s == '\'') ? *s : 0;
+        if (quoted)
+                *quoted = q != 0;
+        if (q)
+                s++;
+
+        /* Unquote in place: the write cursor never overtakes the read cursor. */
+        char *word = s, *w = s;
+        for (;;) {
+                char c = *s;
+                if (!c)
+                        break;
+                if (q ? c == q : (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+                        s++;
+                        break;
+                }
+                /* As Apache's ap_getword_conf: inside quotes a backslash escapes only the
+                 * quote or itself, so regexes like "\.php$" keep their backslash. */
+                if (q && c == '\\' && (s[1] == q || s[1] == '\\')) {
+                        s++;
+                        c = *s;
+                }
+                *w++ = c;
+                s++;
+        }
+        *w = 0;
+        *p = s;
+        return word;
+}
+
+int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lookup_t lookup, void *userdata,
+                     char **ret) {
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0, cap = 0;
+
+        for (const char *p = s; *p;) {
+                const char *name = NULL, *next = NULL;
+                size_t nlen = 0;
+
+                if (p[0] == '$' && p[1] == '{') {
+                        const char *e = strchr(p + 2, '}');
+                        if (e) {
+                                name = p + 2;
+                                nlen = e - name;
+                                next = e + 1;
+                        }
+                } else if (p[0] == '$' && bare_dollar) {
+                        const char *e = p + 1;
+                        while (*e == '_' || (*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') ||
+                               (e > p + 1 && *e >= '0' && *e <= '9'))
+                                e++;
+                        if (e > p + 1) {
+                                name = p + 1;
+                                nlen = e - name;
+                                next = e;
+                        }
+                }
+
+                const char *add = p;
+                size_t alen = 1;
+                if (name) {
+                        _cleanup_free_ char *n = strndup(name, nlen);
+                        if (!n)
+                                return -ENOMEM;
+                        const char *v = lookup(n, userdata);
+                        if (v) {
+                                add = v;
+                                alen = strlen(v);
+                        } else if (keep_unknown)
+                                alen = next - p;
+                        else
+                                alen = 0;
+                        /* v may live in storage the lookup owns; copy before n goes. */
+                        if (len + alen + 1 > cap) {
+                                size_t ncap = (len + alen + 1) * 2;
+                                char *no = realloc(out, ncap);
+                                if (!no)
+                                        return -ENOMEM;
+                                out = no;
+                                cap = ncap;
+                        }
+                        memcpy(out + len, add, alen);
+                        len += alen;
+                        p = next;
+                        continue;
+                }
+
+                if (len + alen + 1 > cap) {
+                        size_t ncap = (len + alen + 1) * 2;
+                        char *no = realloc(out, ncap);
+                        if (!no)
+                                return -ENOMEM;
+                        out = no;
+                        cap = ncap;
+                }
+                memcpy(out + len, add, alen);
+                len += alen;
+                p++;
+        }
+
+        if (!out && !(out = malloc(1)))
+                return -ENOMEM;
+        out[len] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
+        UnixRef *ref = ARRAY_PUSH(c->refs, c->n_refs);
+        if (!ref)
+                return -ENOMEM;
+        ref->path = strdup(path);
+        ref->directive = strdup(directive);
+        ref->file = strdup_or_null(file);
+        ref->line = line;
+        if (!ref->path || !ref->directive || (file && !ref->file))
+                return -ENOMEM;
+        return 0;
+}
+
+void web_config_done(WebConfig *c) {
+        if (!c)
+                return;
+        free(c->server);
+        free(c->main_file);
+        free(c->prefix);
+        free(c->user);
+        free(c->group);
+        strv_free(c->error_logs);
+        free(c->pid_file);
+        for (size_t i = 0; i < c->n_refs; i++) {
+                free(c->refs[i].path);
+                free(c->refs[i].directive);
+                free(c->refs[i].file);
+        }
+        free(c->refs);
+        strv_free(c->files);
+        strv_free(c->errors);
+        *c = (WebConfig) {};
+}

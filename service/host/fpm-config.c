@@ -1,1 +1,355 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "fpm-config.h"
+
+#include <stdio.h>
+
+#include "conf-util.h"
+
+/* Pools hold php_value[...] and env[...] keys beyond the known ones, but a pool with
+ * thousands of keys is garbage: bounding it keeps the key lookup linear overall. */
+#define FPM_MAX_KEYS_PER_POOL 1024u
+#define FPM_MAX_POOLS 10000u
+
+typedef struct FpmParser {
+        FpmConfig *c;
+        ConfGuard guard;
+        ssize_t cur; /* index of the pool being filled, -1 in [global] */
+        int fatal;   /* -ELOOP / -E2BIG: php-fpm refuses the whole configuration */
+} FpmParser;
+
+static int parse_file(FpmParser *P, const char *path);
+
+static const char *lookup_env(const char *name, void *userdata) {
+        (void) userdata;
+        return getenv(name);
+}
+
+static int replace_pool_name(const char *s, const char *pool, char **ret) {
+        static const char token[] = "$pool";
+        size_t n = 0, plen = strlen(pool), tlen = strlen(token);
+
+        for (const char *p = strstr(s, token); p; p = strstr(p + tlen, token))
+                n++;
+        char *out = malloc(strlen(s) + n * plen + 1), *w = out;
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = s;;) {
+                const char *m = strstr(p, token);
+                if (!m) {
+                        strcpy(w, p);
+                        break;
+                }
+                w = mempcpy(w, p, m - p);
+                w = mempcpy(w, pool, plen);
+                p = m + tlen;
+        }
+        *ret = out;
+        return 0;
+}
+
+/* The value part of `key = value`: quoted ("..." with \" escapes, '...' raw) or bare up
+ * to a ';' comment. Sets *expand when ${VAR} applies (everything but single quotes). */
+static char *unquote_value(char *v, bool *expand, bool *unterminated) {
+        v = strstrip(v);
+        *expand = true;
+        *unterminated = false;
+        if (*v == '"' || *v == '\'') {
+                char q = *v, *r = v + 1, *w = v;
+                *expand = q == '"';
+                for (;; r++) {
+                        if (!*r) {
+                                *unterminated = true;
+                                break;
+                        }
+                        if (*r == q)
+                                break;
+                        if (q == '"' && *r == '\\' && (r[1] == '"' || r[1] == '\\'))
+                                r++;
+                        *w++ = *r;
+                }
+                *w = 0;
+                return v;
+        }
+        char *semi = strchr(v, ';');
+        if (semi)
+                *semi = 0;
+        return strstrip(v);
+}
+
+static int resolve_prefix(FpmParser *P, const char *value, char **dst) {
+        char *s;
+        int r = conf_path_resolve(P->c->prefix, value, &s);
+        if (r < 0)
+                return r;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+static int set_global(FpmParser *P, const char *key, const char *value) {
+        if (streq_ptr(key, "pid"))
+                return resolve_prefix(P, value, &P->c->pid_file);
+        /* "syslog" is a destination, not a file. */
+        if (streq_ptr(key, "error_log") && !streq_ptr(value, "syslog"))
+                return resolve_prefix(P, value, &P->c->error_log);
+        return 0;
+}
+
+/* Takes ownership of value. */
+static int set_pool_key(FpmParser *P, const char *key, char *value, const char *file, unsigned line) {
+        _cleanup_free_ char *v = value;
+        FpmPool *p = &P->c->pools[P->cur];
+        FpmKey *k = NULL;
+
+        for (size_t i = 0; i < p->n_keys; i++)
+                if (streq_ptr(p->keys[i].key, key)) {
+                        k = &p->keys[i];
+                        break;
+                }
+        if (!k) {
+                if (p->n_keys >= FPM_MAX_KEYS_PER_POOL)
+                        return conf_error(&P->c->errors, file, line, "too many keys in pool [%s]", p->name);
+                k = ARRAY_PUSH(p->keys, p->n_keys);
+                if (!k || !(k->key = strdup(key)))
+                        return -ENOMEM;
+        }
+        char *f = strdup(file);
+        if (!f)
+                return -ENOMEM;
+        free(k->value);
+        k->value = TAKE_PTR(v);
+        free(k->file);
+        k->file = f;
+        k->line = line;
+        return 0;
+}
+
+static int enter_section(FpmParser *P, const char *name, const char *file, unsigned line) {
+        FpmConfig *c = P->c;
+
+        if (streq_ptr(name, "global")) {
+                P->cur = -1;
+                return 0;
+        }
+        /* A repeated [name] continues the same pool, as in php-fpm. */
+        for (size_t i = c->n_pools; i > 0; i--)
+                if (streq_ptr(c->pools[i - 1].name, name)) {
+                        P->cur = (ssize_t) i - 1;
+                        return 0;
+                }
+        if (c->n_pools >= FPM_MAX_POOLS) {
+                P->fatal = -E2BIG;
+                return conf_error(&c->errors, file, line, "too many pools");
+        }
+        FpmPool *p = ARRAY_PUSH(c->pools, c->n_pools);
+        if (!p)
+                return -ENOMEM;
+        p->name = strdup(name);
+        p->file = strdup(file);
+        p->line = line;
+        if (!p->name || !p->file)
+                return -ENOMEM;
+        P->cur = (ssize_t) c->n_pools - 1;
+        return 0;
+}
+
+static int include_glob(FpmParser *P, const char *pattern, const char *file, unsigned line) {
+        _cleanup_strv_free_ char **paths = NULL;
+        int r = conf_glob(P->c->prefix, pattern, &paths);
+        if (r < 0)
+                return r;
+        /* php-fpm only warns when nothing matches, and skips directories. */
+        for (char **i = paths; *i && !P->fatal; i++) {
+                r = parse_file(P, *i);
+                if (r == -ENOENT || r == -EISDIR)
+                        continue;
+                if (r == -ELOOP || r == -E2BIG) {
+                        P->fatal = r;
+                        return conf_error(&P->c->errors, file, line, "include %s: %s", *i,
+                                          r == -ELOOP ? "include loop or nesting too deep" : "too many files");
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        r = conf_error(&P->c->errors, file, line, "include %s: %s", *i, strerror(-r));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_line(FpmParser *P, char *s, const char *file, unsigned line) {
+        FpmConfig *c = P->c;
+        int r;
+
+        s = strstrip(s);
+        if (!*s || *s == ';' || *s == '#')
+                return 0;
+
+        if (*s == '[') {
+                char *e = strchr(s, ']');
+                if (!e)
+                        return conf_error(&c->errors, file, line, "unterminated section header");
+                *e = 0;
+                char *name = strstrip(s + 1);
+                if (!*name)
+                        return conf_error(&c->errors, file, line, "empty section name");
+                return enter_section(P, name, file, line);
+        }
+
+        char *eq = strchr(s, '=');
+        if (!eq)
+                return conf_error(&c->errors, file, line, "syntax error, expected key = value");
+        *eq = 0;
+        char *key = strstrip(s);
+        if (!*key)
+                return conf_error(&c->errors, file, line, "empty key");
+
+        bool expand, unterminated;
+        char *raw = unquote_value(eq + 1, &expand, &unterminated);
+        if (unterminated) {
+                r = conf_error(&c->errors, file, line, "unterminated quoted value");
+                if (r < 0)
+                        return r;
+        }
+
+        _cleanup_free_ char *value = NULL;
+        if (expand)
+                r = conf_expand_vars(raw, false, false, lookup_env, NULL, &value);
+        else
+                r = (value = strdup(raw)) ? 0 : -ENOMEM;
+        if (r < 0)
+                return r;
+
+        if (streq_ptr(key, "include"))
+                return include_glob(P, value, file, line);
+        if (P->cur < 0)
+                return set_global(P, key, value);
+
+        char *v;
+        r = replace_pool_name(value, c->pools[P->cur].name, &v);
+        if (r < 0)
+                return r;
+        return set_pool_key(P, key, v, file, line);
+}
+
+static int parse_text(FpmParser *P, char *text, size_t size, const char *file) {
+        char *end = text + size;
+        unsigned line = 0;
+
+        for (char *p = text; p < end && !P->fatal;) {
+                char *nl = memchr(p, '\n', end - p);
+                if (nl)
+                        *nl = 0;
+                line++;
+                /* A NUL byte inside the line just ends it early: nothing reads past it. */
+                int r = parse_line(P, p, file, line);
+                if (r < 0)
+                        return r;
+                p = nl ? nl + 1 : end;
+        }
+        return 0;
+}
+
+static int parse_file(FpmParser *P, const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = conf_guard_enter(&P->guard, path, &text, &size);
+        if (r < 0)
+                return r;
+        r = strv_extend_unique(&P->c->files, path);
+        if (r >= 0)
+                r = parse_text(P, text, size, path);
+        conf_guard_leave(&P->guard);
+        return r;
+}
+
+static int config_init(FpmConfig *c, const char *main_file) {
+        *c = (FpmConfig) {};
+        c->main_file = strdup(main_file);
+        if (!c->main_file)
+                return -ENOMEM;
+        return conf_dirname(main_file, &c->prefix);
+}
+
+static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
+        if (r >= 0 && P->fatal)
+                r = P->fatal;
+        if (r < 0) {
+                fpm_config_done(c);
+                return r;
+        }
+        *ret = *c;
+        return 0;
+}
+
+int fpm_config_load(const char *main_file, FpmConfig *ret) {
+        FpmConfig c;
+        FpmParser P = { .c = &c, .cur = -1 };
+
+        int r = config_init(&c, main_file);
+        if (r >= 0)
+                r = parse_file(&P, main_file);
+        return finish(&P, r, &c, ret);
+}
+
+int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret) {
+        FpmConfig c;
+        FpmParser P = { .c = &c, .cur = -1 };
+        _cleanup_free_ char *copy = strdup(text);
+
+        int r = copy ? config_init(&c, name) : -ENOMEM;
+        if (!copy)
+                c = (FpmConfig) {};
+        if (r >= 0)
+                r = strv_extend(&c.files, name);
+        if (r >= 0)
+                r = parse_text(&P, copy, strlen(copy), name);
+        return finish(&P, r, &c, ret);
+}
+
+void fpm_config_done(FpmConfig *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_pools; i++) {
+                FpmPool *p = &c->pools[i];
+                for (size_t j = 0; j < p->n_keys; j++) {
+                        free(p->keys[j].key);
+                        free(p->keys[j].value);
+                        free(p->keys[j].file);
+                }
+                free(p->keys);
+                free(p->name);
+                free(p->file);
+        }
+        free(c->pools);
+        free(c->main_file);
+        free(c->prefix);
+        free(c->pid_file);
+        free(c->error_log);
+        strv_free(c->files);
+        strv_free(c->errors);
+        *c = (FpmConfig) {};
+}
+
+const FpmKey *fpm_pool_key(const FpmPool *p, const char *key) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_keys; i++)
+                if (streq_ptr(p->keys[i].key, key))
+                        return &p->keys[i];
+        return NULL;
+}
+
+const char *fpm_pool_get(const FpmPool *p, const char *key) {
+        const FpmKey *k = fpm_pool_key(p, key);
+        return k ? k->value : NULL;
+}
+
+const char *fpm_pool_unix_path(const FpmPool *p) {
+        const char *l = fpm_pool_get(p, "listen");
+        /* Everything php-fpm binds as TCP ("9000", "host:port", "[::1]:9000") does not
+         * start with '/'. */
+        return l && l[0] == '/' ? l : NULL;
+}

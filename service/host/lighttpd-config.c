@@ -1,1 +1,311 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "conf-util.h"
+#include "web-config.h"
+
+#define LIGHTTPD_MAX_VARS 1000u
+/* Longer than any path: stops "a" + "a" + ... from growing quadratically. */
+#define LIGHTTPD_MAX_STRING 4096u
+
+typedef enum TokType {
+        TOK_STRING,
+        TOK_WORD, /* identifiers and numbers: server.username, var.x, 80 */
+        TOK_OP,   /* = += := => == != =~ !~ + and single ( ) { } [ ] , */
+} TokType;
+
+typedef struct Tok {
+        TokType type;
+        char *s;
+        unsigned line;
+} Tok;
+
+typedef struct LighttpdParser {
+        WebConfig *c;
+        ConfGuard guard;
+        char *base_dir; /* relative includes: the main file's directory */
+        char **vars;    /* "var.x=value" */
+} LighttpdParser;
+
+static int parse_file(LighttpdParser *P, const char *path);
+
+static bool is_op_char(char c) {
+        return strchr("=+:!~<>", c) != NULL;
+}
+
+static bool is_single(char c) {
+        return strchr("(){}[],", c) != NULL;
+}
+
+/* One pass over the file into tokens copied to out (words never overlap). */
+static int tokenize(LighttpdParser *P, const char *text, size_t size, const char *file, char *out, Tok **ret,
+                    size_t *ret_n) {
+        const char *p = text, *end = text + size;
+        Tok *toks = NULL;
+        size_t n = 0;
+        unsigned line = 1;
+
+        while (p < end) {
+                char c = *p;
+                if (c == '\n') {
+                        line++;
+                        p++;
+                        continue;
+                }
+                if (c == ' ' || c == '\t' || c == '\r' || c == 0) {
+                        p++;
+                        continue;
+                }
+                if (c == '#') {
+                        while (p < end && *p != '\n')
+                                p++;
+                        continue;
+                }
+
+                Tok *t = ARRAY_PUSH(toks, n);
+                if (!t) {
+                        free(toks);
+                        return -ENOMEM;
+                }
+                t->s = out;
+                t->line = line;
+                if (c == '"') {
+                        t->type = TOK_STRING;
+                        for (p++;; p++) {
+                                if (p >= end) {
+                                        int r = conf_error(&P->c->errors, file, t->line, "unterminated string");
+                                        if (r < 0) {
+                                                free(toks);
+                                                return r;
+                                        }
+                                        break;
+                                }
+                                if (*p == '"') {
+                                        p++;
+                                        break;
+                                }
+                                if (*p == '\n')
+                                        line++;
+                                if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
+                                        p++;
+                                *out++ = *p;
+                        }
+                } else if (is_single(c)) {
+                        t->type = TOK_OP;
+                        *out++ = *p++;
+                } else if (is_op_char(c)) {
+                        t->type = TOK_OP;
+                        while (p < end && is_op_char(*p))
+                                *out++ = *p++;
+                } else {
+                        t->type = TOK_WORD;
+                        while (p < end && !strchr(" \t\r\n\"#", *p) && *p && !is_single(*p) && !is_op_char(*p))
+                                *out++ = *p++;
+                }
+                *out++ = 0;
+        }
+        *ret = toks;
+        *ret_n = n;
+        return 0;
+}
+
+static const char *var_get(LighttpdParser *P, const char *name) {
+        size_t n = strlen(name);
+        for (size_t i = strv_length(P->vars); i > 0; i--)
+                if (strncmp(P->vars[i - 1], name, n) == 0 && P->vars[i - 1][n] == '=')
+                        return P->vars[i - 1] + n + 1;
+        return NULL;
+}
+
+/* value := term ('+' term)*, term := "string" | var.name. Anything else (numbers,
+ * arrays, env.X) is not a string we can know: NULL. *i ends after the expression. */
+static int eval_string(LighttpdParser *P, const Tok *t, size_t n, size_t *i, char **ret) {
+        _cleanup_free_ char *acc = strdup("");
+        if (!acc)
+                return -ENOMEM;
+        for (;;) {
+                if (*i >= n)
+                        break;
+                const char *v = t[*i].type == TOK_STRING ? t[*i].s :
+                                t[*i].type == TOK_WORD ? var_get(P, t[*i].s) : NULL;
+                if (!v) {
+                        *ret = NULL;
+                        return 0;
+                }
+                if (strlen(acc) + strlen(v) > LIGHTTPD_MAX_STRING) {
+                        *ret = NULL;
+                        return 0;
+                }
+                char *s;
+                if (asprintf(&s, "%s%s", acc, v) < 0)
+                        return -ENOMEM;
+                free(acc);
+                acc = s;
+                (*i)++;
+                if (*i < n && t[*i].type == TOK_OP && streq_ptr(t[*i].s, "+"))
+                        (*i)++;
+                else
+                        break;
+        }
+        *ret = TAKE_PTR(acc);
+        return 0;
+}
+
+static int on_include(LighttpdParser *P, const char *pattern, const char *file, unsigned line) {
+        _cleanup_strv_free_ char **paths = NULL;
+        int r = conf_glob(P->base_dir, pattern, &paths);
+        if (r < 0)
+                return r;
+        for (char **i = paths; *i; i++) {
+                r = parse_file(P, *i);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        const char *why = r == -ELOOP ? "include loop or nesting too deep" :
+                                          r == -E2BIG ? "too many included files" : strerror(-r);
+                        r = conf_error(&P->c->errors, file, line, "include %s: %s", *i, why);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static bool is_backend_key(const char *k) {
+        return streq_ptr(k, "fastcgi.server") || streq_ptr(k, "scgi.server") || streq_ptr(k, "proxy.server");
+}
+
+static int on_assign(LighttpdParser *P, const char *key, const char *value) {
+        WebConfig *c = P->c;
+        char **dst = streq_ptr(key, "server.username")  ? &c->user :
+                     streq_ptr(key, "server.groupname") ? &c->group :
+                     streq_ptr(key, "server.pid-file")  ? &c->pid_file : NULL;
+        if (dst) {
+                free(*dst);
+                return (*dst = strdup(value)) ? 0 : -ENOMEM;
+        }
+        if (streq_ptr(key, "server.errorlog"))
+                return value[0] == '/' ? strv_extend_unique(&c->error_logs, value) : 0;
+        if (startswith(key, "var.") && strv_length(P->vars) < LIGHTTPD_MAX_VARS) {
+                char *s;
+                if (asprintf(&s, "%s=%s", key, value) < 0)
+                        return -ENOMEM;
+                return strv_consume(&P->vars, s);
+        }
+        return 0;
+}
+
+static int parse_tokens(LighttpdParser *P, const Tok *t, size_t n, const char *file) {
+        const char *assign = NULL; /* the key whose value is being read */
+        int r;
+
+        for (size_t i = 0; i < n;) {
+                if (t[i].type == TOK_WORD && i + 1 < n && t[i + 1].type == TOK_STRING &&
+                    (streq_ptr(t[i].s, "include") || streq_ptr(t[i].s, "include_shell"))) {
+                        /* include_shell would run a command as root: never. */
+                        if (streq_ptr(t[i].s, "include")) {
+                                r = on_include(P, t[i + 1].s, file, t[i].line);
+                                if (r < 0)
+                                        return r;
+                        }
+                        i += 2;
+                        continue;
+                }
+                if (t[i].type == TOK_WORD && i + 1 < n && t[i + 1].type == TOK_OP &&
+                    (streq_ptr(t[i + 1].s, "=") || streq_ptr(t[i + 1].s, "+=") || streq_ptr(t[i + 1].s, ":="))) {
+                        assign = t[i].s;
+                        size_t j = i + 2;
+                        _cleanup_free_ char *v = NULL;
+                        r = eval_string(P, t, n, &j, &v);
+                        if (r < 0)
+                                return r;
+                        if (v) {
+                                r = on_assign(P, assign, v);
+                                if (r < 0)
+                                        return r;
+                                i = j;
+                        } else
+                                i += 2;
+                        continue;
+                }
+                if (t[i].type == TOK_STRING && streq_ptr(t[i].s, "socket") && i + 1 < n && t[i + 1].type == TOK_OP &&
+                    streq_ptr(t[i + 1].s, "=>") && is_backend_key(assign)) {
+                        size_t j = i + 2;
+                        _cleanup_free_ char *v = NULL;
+                        r = eval_string(P, t, n, &j, &v);
+                        if (r < 0)
+                                return r;
+                        if (v && v[0] == '/')
+                                r = web_config_add_ref(P->c, v, "socket", file, t[i].line);
+                        else
+                                r = conf_error(&P->c->errors, file, t[i].line, "socket: cannot evaluate the path");
+                        if (r < 0)
+                                return r;
+                        i = j > i + 2 ? j : i + 2;
+                        continue;
+                }
+                i++;
+        }
+        return 0;
+}
+
+static int parse_text(LighttpdParser *P, const char *text, size_t size, const char *file) {
+        _cleanup_free_ char *out = malloc(size * 2 + 1);
+        _cleanup_free_ Tok *toks = NULL;
+        size_t n = 0;
+
+        if (!out)
+                return -ENOMEM;
+        int r = tokenize(P, text, size, file, out, &toks, &n);
+        if (r < 0)
+                return r;
+        return parse_tokens(P, toks, n, file);
+}
+
+static int parse_file(LighttpdParser *P, const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = conf_guard_enter(&P->guard, path, &text, &size);
+        if (r < 0)
+                return r;
+        r = strv_extend_unique(&P->c->files, path);
+        if (r >= 0)
+                r = parse_text(P, text, size, path);
+        conf_guard_leave(&P->guard);
+        return r;
+}
+
+static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {
+        WebConfig c = {};
+        LighttpdParser P = { .c = &c };
+        int r = -ENOMEM;
+
+        c.server = strdup("lighttpd");
+        c.main_file = strdup(conf);
+        if (c.server && c.main_file)
+                r = conf_dirname(conf, &P.base_dir);
+        if (r >= 0) {
+                if (text) {
+                        r = strv_extend(&c.files, conf);
+                        if (r >= 0)
+                                r = parse_text(&P, text, strlen(text), conf);
+                } else
+                        r = parse_file(&P, conf);
+        }
+        free(P.base_dir);
+        strv_free(P.vars);
+        if (r < 0) {
+                web_config_done(&c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int lighttpd_config_load(const char *conf, WebConfig *ret) {
+        return lighttpd_parse(conf, NULL, ret);
+}
+
+int lighttpd_config_parse_string(const char *text, const char *name, WebConfig *ret) {
+        return lighttpd_parse(name, text, ret);
+}

@@ -1,1 +1,447 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sockdiag.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "util/hashmap.h"
+#include "util/util.h"
+
+/* Large enough for any one part of a dump: the kernel fills at most 32 KiB per
+ * recvmsg() of a netlink dump. */
+#define SOCKDIAG_BUFFER_SIZE (32u << 10)
+
+/* The kernel's __SO_ACCEPTCON (include/linux/net.h), which is not exported to
+ * userspace: set in /proc/net/unix Flags for sockets that called listen(). */
+#define PROC_NET_UNIX_ACCEPTCON 0x10000u
+/* socket_state SS_UNCONNECTED: what a listener shows in the St column. */
+#define PROC_NET_UNIX_SS_UNCONNECTED 1u
+
+/* Sockets on different file systems may share an inode number, so each socket
+ * links to the next one with the same number and a lookup checks the device. */
+typedef struct FileIndex {
+        Hashmap *by_ino;    /* vfs_ino -> last indexed socket with that inode number */
+        UnixSocket **next;  /* per socket (same index as socks): next socket with the same inode number */
+} FileIndex;
+
+dev_t kernel_dev_to_user(uint32_t kdev) {
+        return makedev(kdev >> 20, kdev & ((1u << 20) - 1));
+}
+
+static void file_index_free(FileIndex *fi) {
+        if (!fi)
+                return;
+        hashmap_free(fi->by_ino);
+        free(fi->next);
+        free(fi);
+}
+
+void unix_sockets_done(UnixSocketTable *t) {
+        for (size_t i = 0; i < t->n; i++) {
+                free(t->socks[i].path);
+                free(t->socks[i].pids);
+        }
+        free(t->socks);
+        file_index_free(t->by_file);
+        hashmap_free(t->by_sockino);
+        *t = (UnixSocketTable) {};
+}
+
+static int unix_sockets_index(UnixSocketTable *t) {
+        FileIndex *fi = calloc(1, sizeof(FileIndex));
+        if (!fi)
+                return -ENOMEM;
+        t->by_file = fi;
+
+        fi->by_ino = hashmap_new_u64();
+        fi->next = calloc(t->n ? t->n : 1, sizeof(UnixSocket *));
+        t->by_sockino = hashmap_new_u64();
+        if (!fi->by_ino || !fi->next || !t->by_sockino)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < t->n; i++) {
+                UnixSocket *s = &t->socks[i];
+                int r = hashmap_put_u64(t->by_sockino, s->sock_ino, s);
+                if (r < 0)
+                        return r;
+                if (!s->has_vfs)
+                        continue;
+                fi->next[i] = hashmap_get_u64(fi->by_ino, s->vfs_ino);
+                r = hashmap_put_u64(fi->by_ino, s->vfs_ino, s);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Takes ownership of s->path, also on failure. */
+static int unix_sockets_push(UnixSocketTable *t, UnixSocket *s) {
+        UnixSocket *slot = ARRAY_PUSH(t->socks, t->n);
+        if (!slot) {
+                free(s->path);
+                return -ENOMEM;
+        }
+        *slot = *s;
+        return 0;
+}
+
+/* Abstract names start with a NUL byte and name no file. A path may carry the
+ * NUL padding the binder passed in its address length. */
+static int sockdiag_name(const char *data, size_t len, char **ret) {
+        if (len == 0 || data[0] == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        char *path = strndup(data, strnlen(data, len));
+        if (!path)
+                return -ENOMEM;
+        *ret = path;
+        return 0;
+}
+
+static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+                return -EBADMSG;
+
+        struct unix_diag_msg *m = NLMSG_DATA(h);
+        if (m->udiag_type != SOCK_STREAM || m->udiag_state != TCP_LISTEN)
+                return 0;
+
+        _cleanup_free_ char *path = NULL;
+        UnixSocket s = {
+                .sock_ino = m->udiag_ino,
+                .listening = true,
+        };
+        int len = (int) (h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+        for (struct rtattr *a = (struct rtattr *) ((char *) m + NLMSG_ALIGN(sizeof(*m)));
+             RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                size_t plen = RTA_PAYLOAD(a);
+
+                switch (a->rta_type) {
+                case UNIX_DIAG_NAME: {
+                        free(path);
+                        int r = sockdiag_name(RTA_DATA(a), plen, &path);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+                case UNIX_DIAG_VFS: {
+                        struct unix_diag_vfs vfs;
+                        if (plen < sizeof(vfs))
+                                return -EBADMSG;
+                        memcpy(&vfs, RTA_DATA(a), sizeof(vfs));
+                        s.has_vfs = true;
+                        s.vfs_dev = kernel_dev_to_user(vfs.udiag_vfs_dev);
+                        s.vfs_ino = vfs.udiag_vfs_ino;
+                        break;
+                }
+                case UNIX_DIAG_RQLEN: {
+                        struct unix_diag_rqlen rq;
+                        if (plen < sizeof(rq))
+                                return -EBADMSG;
+                        memcpy(&rq, RTA_DATA(a), sizeof(rq));
+                        s.rqueue = rq.udiag_rqueue;
+                        s.backlog = rq.udiag_wqueue;
+                        break;
+                }
+                default:
+                        break;
+                }
+        }
+
+        s.path = TAKE_PTR(path);
+        return unix_sockets_push(t, &s);
+}
+
+static int sockdiag_request(int fd) {
+        struct {
+                struct nlmsghdr nlh;
+                struct unix_diag_req req;
+        } msg = {
+                .nlh = {
+                        .nlmsg_len = sizeof(msg),
+                        .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+                        .nlmsg_seq = 1,
+                },
+                .req = {
+                        .sdiag_family = AF_UNIX,
+                        .udiag_states = 1u << TCP_LISTEN,
+                        .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN,
+                },
+        };
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+        if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *) &kernel, sizeof(kernel)) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Returns 1 once NLMSG_DONE was seen, 0 if more parts follow. */
+static int sockdiag_parse_part(void *buf, size_t size, UnixSocketTable *t) {
+        int len = (int) size;
+
+        for (struct nlmsghdr *h = buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+                if (h->nlmsg_type == NLMSG_DONE)
+                        return 1;
+                if (h->nlmsg_type == NLMSG_ERROR) {
+                        struct nlmsgerr *err = NLMSG_DATA(h);
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
+                                return -EBADMSG;
+                        return err->error < 0 ? err->error : -EPROTO;
+                }
+                if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+                        continue;
+                int r = sockdiag_parse_msg(h, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int sockdiag_dump(UnixSocketTable *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = sockdiag_request(fd);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ void *buf = malloc(SOCKDIAG_BUFFER_SIZE);
+        if (!buf)
+                return -ENOMEM;
+
+        do {
+                struct iovec iov = { .iov_base = buf, .iov_len = SOCKDIAG_BUFFER_SIZE };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t k = recvmsg(fd, &mh, 0);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EPROTO;
+                if (mh.msg_flags & MSG_TRUNC)
+                        return -EMSGSIZE;
+                r = sockdiag_parse_part(buf, (size_t) k, &t);
+                if (r < 0)
+                        return r;
+        } while (r == 0);
+
+        *ret = t;
+        t = (UnixSocketTable) {};
+        return 0;
+}
+
+/* The file's identity is what /proc/net/unix lacks; the path's current file is
+ * the best guess, and only a socket file can be the one bound. Relative bind
+ * paths were relative to the binder's cwd, not ours. */
+static void proc_net_unix_fill_vfs(UnixSocket *s) {
+        struct stat st;
+
+        if (!s->path || s->path[0] != '/')
+                return;
+        if (stat(s->path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return;
+        s->has_vfs = true;
+        s->vfs_dev = st.st_dev;
+        s->vfs_ino = st.st_ino;
+}
+
+/* One line: "Num: RefCount Protocol Flags Type St Inode[ Path]", Path being the
+ * rest of the line (it may contain spaces; abstract names start with '@'). */
+static int proc_net_unix_line(char *line, UnixSocketTable *t) {
+        unsigned flags, type, st;
+        uint32_t ino;
+        int consumed = 0;
+
+        if (sscanf(line, "%*x: %*x %*x %x %x %x %" SCNu32 "%n", &flags, &type, &st, &ino, &consumed) != 4 ||
+            consumed == 0)
+                return 0; /* the header line */
+
+        if (!(flags & PROC_NET_UNIX_ACCEPTCON) || type != SOCK_STREAM || st != PROC_NET_UNIX_SS_UNCONNECTED)
+                return 0;
+
+        const char *path = line + consumed;
+        if (*path == ' ')
+                path++;
+
+        UnixSocket s = {
+                .sock_ino = ino,
+                .listening = true,
+        };
+        if (*path != 0 && *path != '@') {
+                s.path = strdup(path);
+                if (!s.path)
+                        return -ENOMEM;
+        }
+        proc_net_unix_fill_vfs(&s);
+        return unix_sockets_push(t, &s);
+}
+
+int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        int r;
+
+        for (const char *line = text; *line;) {
+                const char *eol = strchrnul(line, '\n');
+                _cleanup_free_ char *copy = strndup(line, (size_t) (eol - line));
+                if (!copy)
+                        return -ENOMEM;
+                r = proc_net_unix_line(copy, &t);
+                if (r < 0)
+                        return r;
+                line = *eol ? eol + 1 : eol;
+        }
+
+        r = unix_sockets_index(&t);
+        if (r < 0)
+                return r;
+        *ret = t;
+        t = (UnixSocketTable) {};
+        return 0;
+}
+
+static bool sockdiag_unavailable(int r) {
+        /* EPROTONOSUPPORT: no sock_diag; ENOENT: no unix_diag module; EACCES/EPERM:
+         * netlink denied by an LSM or seccomp. */
+        return r == -EPROTONOSUPPORT || r == -ENOENT || r == -EACCES || r == -EPERM;
+}
+
+int unix_sockets_load(UnixSocketTable *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        int r;
+
+        r = sockdiag_dump(&t);
+        if (sockdiag_unavailable(r)) {
+                _cleanup_free_ char *text = NULL;
+                r = read_full_file("/proc/net/unix", &text, NULL);
+                if (r < 0)
+                        return r;
+                return unix_sockets_parse_proc_net_unix(text, ret);
+        }
+        if (r < 0)
+                return r;
+
+        r = unix_sockets_index(&t);
+        if (r < 0)
+                return r;
+        *ret = t;
+        t = (UnixSocketTable) {};
+        return 0;
+}
+
+static bool parse_socket_link(const char *target, uint32_t *ret) {
+        if (!startswith(target, "socket:["))
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(target + 8, &end, 10);
+        if (errno != 0 || end == target + 8 || !streq_ptr(end, "]") || v > UINT32_MAX)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+static bool errno_is_vanished(int e) {
+        return e == ENOENT || e == ESRCH;
+}
+
+static int map_process_fds(UnixSocketTable *t, int rfd, pid_t pid) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "%d/fd", (int) pid);
+        /* EACCES: without CAP_SYS_PTRACE another user's fds stay hidden. */
+        int fd = openat(rfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno_is_vanished(errno) || errno == EACCES ? 0 : -errno;
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                int saved = errno;
+                close(fd);
+                return -saved;
+        }
+
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de)
+                        return errno == 0 || errno_is_vanished(errno) ? 0 : -errno;
+                if (de->d_name[0] == '.')
+                        continue;
+
+                /* "socket:[4294967295]" fits; anything longer is not a socket. */
+                char target[32];
+                ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (k < 0) {
+                        if (errno_is_vanished(errno))
+                                continue;
+                        /* The ptrace check may deny the links while listing them works. */
+                        if (errno == EACCES || errno == EPERM)
+                                return 0;
+                        return -errno;
+                }
+                target[k] = 0;
+
+                uint32_t ino;
+                if (!parse_socket_link(target, &ino))
+                        continue;
+                UnixSocket *s = hashmap_get_u64(t->by_sockino, ino);
+                if (!s || (s->n_pids > 0 && s->pids[s->n_pids - 1] == pid))
+                        continue;
+                pid_t *slot = ARRAY_PUSH(s->pids, s->n_pids);
+                if (!slot)
+                        return -ENOMEM;
+                *slot = pid;
+        }
+}
+
+int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char *proc_root) {
+        _cleanup_close_ int rfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
+
+        for (size_t i = 0; i < t->n; i++) {
+                free(t->socks[i].pids);
+                t->socks[i].pids = NULL;
+                t->socks[i].n_pids = 0;
+        }
+
+        for (size_t i = 0; i < procs->n; i++) {
+                int r = map_process_fds(t, rfd, procs->procs[i].pid);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino) {
+        const FileIndex *fi = t->by_file;
+        if (!fi)
+                return NULL;
+        for (UnixSocket *s = hashmap_get_u64(fi->by_ino, ino); s; s = fi->next[s - t->socks])
+                if (s->vfs_dev == dev && s->vfs_ino == ino)
+                        return s;
+        return NULL;
+}
+
+const UnixSocket *unix_sockets_by_sockino(const UnixSocketTable *t, uint32_t sock_ino) {
+        return t->by_sockino ? hashmap_get_u64(t->by_sockino, sock_ino) : NULL;
+}

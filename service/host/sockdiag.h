@@ -35,6 +35,11 @@ typedef struct UnixSocketTable {
 
 /* Loads all listening SOCK_STREAM unix sockets (sock_diag, else /proc/net/unix). */
 int unix_sockets_load(UnixSocketTable *ret);
+/* Parses the text of /proc/net/unix into a table of its listening stream
+ * sockets, taking each file's dev + inode from stat() of the bind path (has_vfs
+ * only when that is a socket). rqueue and backlog stay 0: the file lacks them.
+ * Used by unix_sockets_load() when sock_diag is unavailable. */
+int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret);
 /* Fills pids[] by scanning /proc/PID/fd of the given processes once. */
 int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char *proc_root);
 const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino);

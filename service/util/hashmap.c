@@ -1,1 +1,153 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "hashmap.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Linear probing over a power-of-two table: a lookup is a mask and a short scan of
+ * adjacent slots. Nothing is ever removed, so no tombstones are needed. */
+
+typedef struct Entry {
+        union {
+                uint64_t u64;
+                const char *str;
+        } key;
+        void *value;
+        bool used;
+} Entry;
+
+struct Hashmap {
+        Entry *entries;
+        size_t capacity; /* 0 or a power of two */
+        size_t size;
+        bool str_keys;
+};
+
+#define INITIAL_CAPACITY 16u
+
+static Hashmap *hashmap_new(bool str_keys) {
+        Hashmap *h = calloc(1, sizeof(Hashmap));
+        if (h)
+                h->str_keys = str_keys;
+        return h;
+}
+
+Hashmap *hashmap_new_u64(void) {
+        return hashmap_new(false);
+}
+
+Hashmap *hashmap_new_str(void) {
+        return hashmap_new(true);
+}
+
+Hashmap *hashmap_free(Hashmap *h) {
+        if (h) {
+                free(h->entries);
+                free(h);
+        }
+        return NULL;
+}
+
+size_t hashmap_size(const Hashmap *h) {
+        return h ? h->size : 0;
+}
+
+/* Keys such as inode numbers and pids are dense and sequential; the splitmix64
+ * finaliser spreads them over the low bits the mask keeps. */
+static uint64_t hash_u64(uint64_t x) {
+        x ^= x >> 30;
+        x *= UINT64_C(0xbf58476d1ce4e5b9);
+        x ^= x >> 27;
+        x *= UINT64_C(0x94d049bb133111eb);
+        x ^= x >> 31;
+        return x;
+}
+
+/* FNV-1a, finished with the u64 mixer so paths that differ only at the end still
+ * differ in the low bits. */
+static uint64_t hash_str(const char *s) {
+        uint64_t x = UINT64_C(0xcbf29ce484222325);
+        for (; *s; s++) {
+                x ^= (unsigned char) *s;
+                x *= UINT64_C(0x100000001b3);
+        }
+        return hash_u64(x);
+}
+
+static uint64_t entry_hash(const Hashmap *h, const Entry *e) {
+        return h->str_keys ? hash_str(e->key.str) : hash_u64(e->key.u64);
+}
+
+static bool key_equal(const Hashmap *h, const Entry *e, const Entry *probe) {
+        return h->str_keys ? strcmp(e->key.str, probe->key.str) == 0 : e->key.u64 == probe->key.u64;
+}
+
+/* Returns the slot holding the key, or the empty slot where it belongs. The load
+ * limit guarantees an empty slot exists. */
+static Entry *find_slot(const Hashmap *h, const Entry *probe) {
+        size_t mask = h->capacity - 1;
+        for (size_t i = entry_hash(h, probe) & mask;; i = (i + 1) & mask) {
+                Entry *e = &h->entries[i];
+                if (!e->used || key_equal(h, e, probe))
+                        return e;
+        }
+}
+
+static int hashmap_resize(Hashmap *h, size_t capacity) {
+        Entry *old = h->entries;
+        size_t old_capacity = h->capacity;
+
+        Entry *entries = calloc(capacity, sizeof(Entry));
+        if (!entries)
+                return -ENOMEM;
+        h->entries = entries;
+        h->capacity = capacity;
+        for (size_t i = 0; i < old_capacity; i++)
+                if (old[i].used)
+                        *find_slot(h, &old[i]) = old[i];
+        free(old);
+        return 0;
+}
+
+static int hashmap_put(Hashmap *h, const Entry *probe) {
+        /* Grow before inserting so the table never exceeds 70% load. */
+        if ((h->size + 1) * 10 > h->capacity * 7) {
+                if (h->capacity > SIZE_MAX / 2 / sizeof(Entry))
+                        return -ENOMEM;
+                int r = hashmap_resize(h, h->capacity ? h->capacity * 2 : INITIAL_CAPACITY);
+                if (r < 0)
+                        return r;
+        }
+
+        Entry *e = find_slot(h, probe);
+        if (!e->used)
+                h->size++;
+        *e = *probe;
+        e->used = true;
+        return 0;
+}
+
+static void *hashmap_get(const Hashmap *h, const Entry *probe) {
+        if (!h || h->size == 0)
+                return NULL;
+        Entry *e = find_slot(h, probe);
+        return e->used ? e->value : NULL;
+}
+
+int hashmap_put_u64(Hashmap *h, uint64_t key, void *value) {
+        return hashmap_put(h, &(Entry) { .key.u64 = key, .value = value });
+}
+
+void *hashmap_get_u64(const Hashmap *h, uint64_t key) {
+        return hashmap_get(h, &(Entry) { .key.u64 = key });
+}
+
+int hashmap_put_str(Hashmap *h, const char *key, void *value) {
+        return hashmap_put(h, &(Entry) { .key.str = key, .value = value });
+}
+
+void *hashmap_get_str(const Hashmap *h, const char *key) {
+        return hashmap_get(h, &(Entry) { .key.str = key });
+}

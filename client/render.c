@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "render.h"
+
+static const struct {
+        const char *strategy;
+        const char *text;
+} remedy_texts[] = {
+        { "auto",       "let sockfix combine the least-privilege fixes (sockfixctl fix SOCKET)" },
+        { "pool-acl",   "grant the user by ACL in the pool (listen.acl_users) and on the live socket" },
+        { "pool-group", "set the pool's listen.group to a group the web server's workers hold, in the pool and on the live socket" },
+        { "member",     "add the web server's user to the socket's group (gpasswd) and reload the web server" },
+        { "dir-search", "give the user search (x) on that directory only" },
+        { "refresh",    "reload the web server so its workers take the groups the group database already grants" },
+};
+
+const char *remedy_to_text(const char *strategy) {
+        for (size_t i = 0; i < sizeof(remedy_texts) / sizeof(remedy_texts[0]); i++)
+                if (strcmp(remedy_texts[i].strategy, strategy) == 0)
+                        return remedy_texts[i].text;
+        return NULL;
+}
+
+static json_object *get(json_object *o, const char *key) {
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *get_str(json_object *o, const char *key) {
+        json_object *v = get(o, key);
+
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool get_int(json_object *o, const char *key, int64_t *ret) {
+        json_object *v = get(o, key);
+
+        if (!v || !json_object_is_type(v, json_type_int))
+                return false;
+        *ret = json_object_get_int64(v);
+        return true;
+}
+
+static bool get_bool(json_object *o, const char *key, bool def) {
+        json_object *v = get(o, key);
+
+        return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : def;
+}
+
+static size_t get_len(json_object *o, const char *key) {
+        json_object *v = get(o, key);
+
+        return v && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+}
+
+static void print_errno(FILE *f, int64_t e) {
+        const char *name = e > 0 && e < 4096 ? strerrorname_np((int) e) : NULL;
+
+        if (name)
+                fprintf(f, "%s: %s", name, strerror((int) e));
+        else
+                fprintf(f, "error %" PRIi64, e);
+}
+
+static void print_strv(FILE *f, json_object *arr, const char *sep) {
+        for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+                fprintf(f, "%s%s", i > 0 ? sep : "", json_object_get_string(json_object_array_get_idx(arr, i)));
+}
+
+void render_status(const RenderContext *ctx, json_object *status) {
+        fprintf(ctx->f, "     Version: %s\n", get_str(status, "version") ?: "?");
+        fprintf(ctx->f, "  Strategies: ");
+        print_strv(ctx->f, get(status, "strategies"), ", ");
+        fputc('\n', ctx->f);
+}
+
+static void print_inode(FILE *f, json_object *o) {
+        int64_t mode;
+
+        if (!get_int(o, "mode", &mode)) {
+                fputs("-", f);
+                return;
+        }
+        fprintf(f, "%s:%s %04" PRIo64, get_str(o, "owner") ?: "?", get_str(o, "group") ?: "?", mode);
+}
+
+static void print_listener(FILE *f, json_object *l) {
+        int64_t pid;
+
+        fputs(get_str(l, "program") ?: "?", f);
+        if (get_int(l, "pid", &pid))
+                fprintf(f, " pid %" PRIi64, pid);
+        if (get_str(l, "pool"))
+                fprintf(f, ", pool %s", get_str(l, "pool"));
+        if (get_str(l, "config"))
+                fprintf(f, " (%s)", get_str(l, "config"));
+}
+
+void render_socket_list(const RenderContext *ctx, json_object *sockets) {
+        size_t n = json_object_array_length(sockets);
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *s = json_object_array_get_idx(sockets, i);
+                json_object *l = get(s, "listener");
+
+                fprintf(ctx->f, "%s\n  verdict %s, %s, ", get_str(s, "path") ?: "?",
+                        get_str(s, "verdict") ?: "?",
+                        get_bool(s, "listening", false) ? "listening" : "not listening");
+                print_inode(ctx->f, s);
+                if (l) {
+                        fputs("\n  listener ", ctx->f);
+                        print_listener(ctx->f, l);
+                }
+                if (get_len(s, "servers") > 0) {
+                        fputs("\n  used by ", ctx->f);
+                        print_strv(ctx->f, get(s, "servers"), ", ");
+                }
+                fputc('\n', ctx->f);
+        }
+        fprintf(ctx->f, "%s%zu socket%s.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+}
+
+static void print_group(const RenderContext *ctx, int64_t gid) {
+        struct group *g = ctx->resolve_names ? getgrgid((gid_t) gid) : NULL;
+
+        if (g)
+                fprintf(ctx->f, "%" PRIi64 "(%s)", gid, g->gr_name);
+        else
+                fprintf(ctx->f, "%" PRIi64, gid);
+}
+
+static void render_consumer(const RenderContext *ctx, json_object *c) {
+        json_object *groups = get(c, "groups");
+        int64_t uid = -1, gid = -1, e = 0, probe;
+        size_t n_pids = get_len(c, "pids");
+
+        (void) get_int(c, "uid", &uid);
+        (void) get_int(c, "gid", &gid);
+        (void) get_int(c, "errno", &e);
+
+        fprintf(ctx->f, "  consumer  %s: user %s (uid %" PRIi64 "), groups ",
+                get_str(c, "server") ?: "?", get_str(c, "user") ?: "?", uid);
+        for (size_t i = 0; groups && i < json_object_array_length(groups); i++) {
+                if (i > 0)
+                        fputc(' ', ctx->f);
+                print_group(ctx, json_object_get_int64(json_object_array_get_idx(groups, i)));
+        }
+        if (!groups || json_object_array_length(groups) == 0)
+                print_group(ctx, gid);
+        if (n_pids > 0)
+                fprintf(ctx->f, ", %zu worker%s running", n_pids, n_pids == 1 ? "" : "s");
+        else
+                fputs(", not running", ctx->f);
+        fputs("\n            ", ctx->f);
+
+        if (get_bool(c, "can_connect", false))
+                fputs("can connect", ctx->f);
+        else {
+                fputs("cannot connect (", ctx->f);
+                print_errno(ctx->f, e);
+                fputc(')', ctx->f);
+        }
+        if (get_int(c, "probe_errno", &probe)) {
+                fputs("; real connect: ", ctx->f);
+                if (probe == 0)
+                        fputs("succeeded", ctx->f);
+                else
+                        print_errno(ctx->f, probe);
+        }
+        fputc('\n', ctx->f);
+        if (get_bool(c, "stale_credentials", false))
+                fputs("            stale credentials: the group database grants more than the workers hold\n", ctx->f);
+}
+
+static void render_finding(const RenderContext *ctx, json_object *fi) {
+        json_object *remedies = get(fi, "remedies");
+
+        fprintf(ctx->f, "  %-8s  %s: %s\n", get_str(fi, "severity") ?: "?", get_str(fi, "code") ?: "?",
+                get_str(fi, "summary") ?: "");
+        if (get_str(fi, "path"))
+                fprintf(ctx->f, "            at fault: %s\n", get_str(fi, "path"));
+        if (get_str(fi, "consumer"))
+                fprintf(ctx->f, "            for: %s\n", get_str(fi, "consumer"));
+        if (get_str(fi, "detail"))
+                fprintf(ctx->f, "            %s\n", get_str(fi, "detail"));
+        for (size_t i = 0; remedies && i < json_object_array_length(remedies); i++) {
+                const char *s = json_object_get_string(json_object_array_get_idx(remedies, i));
+                const char *text = remedy_to_text(s);
+
+                fprintf(ctx->f, "            fix %s: %s\n", s, text ?: "(see sockfixctl(1))");
+        }
+}
+
+void render_report(const RenderContext *ctx, json_object *report) {
+        json_object *l = get(report, "listener"), *consumers = get(report, "consumers"),
+                    *findings = get(report, "findings");
+        const char *resolved = get_str(report, "resolved"), *socket = get_str(report, "socket");
+
+        fprintf(ctx->f, "%s: %s\n", socket ?: "?", get_str(report, "verdict") ?: "?");
+        if (resolved && socket && strcmp(resolved, socket) != 0)
+                fprintf(ctx->f, "  resolved  %s\n", resolved);
+        if (get(report, "mode")) {
+                fputs("  socket    ", ctx->f);
+                print_inode(ctx->f, report);
+                fputc('\n', ctx->f);
+        }
+        if (l) {
+                fputs("  listener  ", ctx->f);
+                print_listener(ctx->f, l);
+                fputc('\n', ctx->f);
+        }
+        if (get(report, "fastcgi"))
+                fprintf(ctx->f, "  fastcgi   %s\n", get_bool(report, "fastcgi", false) ?
+                        "answered FCGI_GET_VALUES" : "no FastCGI answer");
+        for (size_t i = 0; consumers && i < json_object_array_length(consumers); i++)
+                render_consumer(ctx, json_object_array_get_idx(consumers, i));
+        for (size_t i = 0; findings && i < json_object_array_length(findings); i++)
+                render_finding(ctx, json_object_array_get_idx(findings, i));
+        if (get_len(report, "candidates") > 0) {
+                fputs("  similar   ", ctx->f);
+                print_strv(ctx->f, get(report, "candidates"), ", ");
+                fputc('\n', ctx->f);
+        }
+        for (size_t i = 0; i < get_len(report, "evidence"); i++)
+                fprintf(ctx->f, "  log       %s\n",
+                        json_object_get_string(json_object_array_get_idx(get(report, "evidence"), i)));
+}

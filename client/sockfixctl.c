@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sockfixctl: parse arguments, call org.sockfix.SockFix1, render text or JSON.
+ * No logic of its own: what is wrong and what to do comes from the service. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "sockfix-bus.h"
+
+#include "agent.h"
+#include "bus-json.h"
+#include "render.h"
+#include "util/util.h"
+
+/* Exit codes, documented in sockfixctl(1). Scripts branch on them. */
+enum {
+        EXIT_OK = 0,               /* ok (later also applied, planned, already-ok) */
+        EXIT_PROBLEM = 1,          /* diagnose: some socket's verdict is not "ok" */
+        EXIT_NOT_PERMISSIONS = 2,  /* fix: the problem is not one of permissions */
+        EXIT_ROLLED_BACK = 3,      /* fix: rolled back or failed */
+        EXIT_NOT_AUTHORIZED = 4,   /* polkit or bus policy said no */
+        EXIT_BAD_INPUT = 5,        /* usage error, or InvalidArgs from the service */
+        EXIT_UNREACHABLE = 6,      /* no bus, or nobody owns org.sockfix.SockFix1 */
+        EXIT_OTHER = 7,            /* any other failure */
+};
+
+/* Long enough for a person typing a password, and for a sweep of a large host. */
+#define CALL_TIMEOUT_USEC (UINT64_C(300) * 1000000)
+
+static bool arg_json = false;
+static bool arg_ask_password = true;
+static const char *arg_host = NULL;
+static const char *arg_consumer = NULL;
+static bool arg_evidence = false;
+static bool arg_all = false;
+
+static void json_putp(json_object **o) {
+        json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_putp)
+#define _cleanup_bus_error_ _cleanup_(sd_bus_error_free)
+
+static int exit_code_for_error(const sd_bus_error *e, int r) {
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED,
+                                   SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                return EXIT_NOT_AUTHORIZED;
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
+                return EXIT_BAD_INPUT;
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                   SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED,
+                                   SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                   SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_TIMEOUT))
+                return EXIT_UNREACHABLE;
+        if (!sd_bus_error_is_set(e) && (r == -ENOTCONN || r == -ECONNRESET || r == -ENOENT))
+                return EXIT_UNREACHABLE;
+        return EXIT_OTHER;
+}
+
+static int log_call_error(const char *what, const sd_bus_error *e, int r) {
+        int code = exit_code_for_error(e, r);
+
+        fprintf(stderr, "sockfixctl: %s: %s\n", what,
+                sd_bus_error_is_set(e) ? e->message ?: e->name : strerror(-r));
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                fputs("sockfixctl: run it from a terminal (a polkit agent asks for the password) or as root\n",
+                      stderr);
+        else if (code == EXIT_UNREACHABLE)
+                fputs("sockfixctl: is sockfixd installed and the system bus running?\n", stderr);
+        return code;
+}
+
+static int append_diagnose_options(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_consumer)
+                r = sd_bus_message_append(m, "{sv}", "consumer", "s", arg_consumer);
+        if (r >= 0 && arg_evidence)
+                r = sd_bus_message_append(m, "{sv}", "evidence", "b", 1);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+/* Calls `method` (socket first if given, then the options) and converts the one
+ * return value to JSON. Returns an exit code. */
+static int call_manager(sd_bus *bus, const char *method, const char *socket, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        char what[PATH_MAX + 64];
+        int r;
+
+        snprintf(what, sizeof(what), "%s%s%s failed", method, socket ? " " : "", socket ?: "");
+
+        r = sd_bus_message_new_method_call(bus, &m, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                           SOCKFIX_MANAGER_INTERFACE, method);
+        if (r >= 0 && socket)
+                r = sd_bus_message_append(m, "s", socket);
+        if (r >= 0)
+                r = append_diagnose_options(m);
+        if (r < 0)
+                return log_call_error(what, &error, r);
+
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return log_call_error(what, &error, r);
+
+        r = bus_message_read_json(reply, ret);
+        if (r < 0) {
+                fprintf(stderr, "sockfixctl: cannot read the answer to %s: %s\n", method, strerror(-r));
+                return EXIT_OTHER;
+        }
+        return EXIT_OK;
+}
+
+static void print_json(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static RenderContext render_context(void) {
+        return (RenderContext) { .f = stdout, .resolve_names = !arg_host };
+}
+
+static bool report_is_ok(json_object *report) {
+        json_object *v;
+
+        return json_object_object_get_ex(report, "verdict", &v) &&
+               strcmp(json_object_get_string(v), "ok") == 0;
+}
+
+static int verb_status(sd_bus *bus, char **args, int n) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_json_ json_object *status = json_object_new_object(), *strategies = NULL;
+        char *version = NULL, **l = NULL;
+        RenderContext ctx = render_context();
+        int r;
+
+        (void) args, (void) n;
+
+        r = sd_bus_get_property_string(bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                       SOCKFIX_MANAGER_INTERFACE, "Version", &error, &version);
+        if (r < 0)
+                return log_call_error("Cannot read Version", &error, r);
+        json_object_object_add(status, "version", json_object_new_string(version));
+        free(version);
+
+        r = sd_bus_get_property_strv(bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                     SOCKFIX_MANAGER_INTERFACE, "Strategies", &error, &l);
+        if (r < 0)
+                return log_call_error("Cannot read Strategies", &error, r);
+        strategies = json_object_new_array();
+        for (char **s = l; s && *s; s++) {
+                json_object_array_add(strategies, json_object_new_string(*s));
+                free(*s);
+        }
+        free(l);
+        json_object_object_add(status, "strategies", json_object_get(strategies));
+
+        if (arg_json)
+                print_json(status);
+        else
+                render_status(&ctx, status);
+        return EXIT_OK;
+}
+
+static int verb_list(sd_bus *bus, char **args, int n) {
+        _cleanup_json_ json_object *sockets = NULL;
+        RenderContext ctx = render_context();
+        int r;
+
+        (void) args, (void) n;
+
+        r = call_manager(bus, "ListSockets", NULL, &sockets);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(sockets);
+        else
+                render_socket_list(&ctx, sockets);
+        return EXIT_OK;
+}
+
+static int print_reports(json_object *reports, bool as_array) {
+        RenderContext ctx = render_context();
+        size_t n = json_object_array_length(reports);
+        int ret = EXIT_OK;
+
+        for (size_t i = 0; i < n; i++)
+                if (!report_is_ok(json_object_array_get_idx(reports, i)))
+                        ret = EXIT_PROBLEM;
+
+        if (arg_json) {
+                print_json(as_array ? reports : json_object_array_get_idx(reports, 0));
+                return ret;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputc('\n', stdout);
+                render_report(&ctx, json_object_array_get_idx(reports, i));
+        }
+        return ret;
+}
+
+static int verb_diagnose(sd_bus *bus, char **args, int n) {
+        _cleanup_json_ json_object *reports = NULL;
+        int failed = EXIT_OK, r;
+
+        if (arg_all == (n > 0)) {
+                fputs("sockfixctl: diagnose takes SOCKET... or --all\n", stderr);
+                return EXIT_BAD_INPUT;
+        }
+
+        if (arg_all) {
+                r = call_manager(bus, "DiagnoseAll", NULL, &reports);
+                if (r != EXIT_OK)
+                        return r;
+                return print_reports(reports, true);
+        }
+
+        /* One call per socket: each gets its own answer, and its own polkit detail. */
+        reports = json_object_new_array();
+        for (int i = 0; i < n; i++) {
+                json_object *report = NULL;
+
+                r = call_manager(bus, "Diagnose", args[i], &report);
+                if (r != EXIT_OK) {
+                        if (failed == EXIT_OK)
+                                failed = r;
+                        continue;
+                }
+                json_object_array_add(reports, report);
+        }
+        if (json_object_array_length(reports) > 0) {
+                r = print_reports(reports, n > 1);
+                if (failed == EXIT_OK)
+                        failed = r;
+        }
+        return failed;
+}
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args;
+        int (*run)(sd_bus *bus, char **args, int n);
+} Verb;
+
+/* fix, revert and history join here with the Fix/Revert/ListTransactions methods. */
+static const Verb verbs[] = {
+        { "status",   0, 0,       verb_status   },
+        { "list",     0, 0,       verb_list     },
+        { "diagnose", 0, INT_MAX, verb_diagnose },
+};
+
+static void help(void) {
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Diagnose why a web server cannot connect to a FastCGI unix socket.\n\n"
+               "Commands:\n"
+               "  status                      Show the service's version and strategies\n"
+               "  list                        List the sockets this host's servers use\n"
+               "  diagnose SOCKET...|--all    Explain who can connect and why not\n\n"
+               "Options:\n"
+               "  -h --help                   Show this help\n"
+               "     --version                Show package version\n"
+               "     --json                   Print JSON\n"
+               "     --no-ask-password        Do not ask for a password (no polkit agent)\n"
+               "  -H --host=[USER@]HOST       Operate on a remote host (over ssh)\n"
+               "     --consumer=USER          Only this web-server user\n"
+               "     --evidence               Add the web servers' error-log lines\n"
+               "     --all                    Diagnose every socket found\n\n"
+               "See sockfixctl(1) for exit codes.\n",
+               program_invocation_short_name);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_ASK_PASSWORD,
+                ARG_CONSUMER,
+                ARG_EVIDENCE,
+                ARG_ALL,
+        };
+        static const struct option options[] = {
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "version",         no_argument,       NULL, ARG_VERSION         },
+                { "json",            no_argument,       NULL, ARG_JSON            },
+                { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
+                { "host",            required_argument, NULL, 'H'                 },
+                { "consumer",        required_argument, NULL, ARG_CONSUMER        },
+                { "evidence",        no_argument,       NULL, ARG_EVIDENCE        },
+                { "all",             no_argument,       NULL, ARG_ALL             },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hH:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case ARG_CONSUMER:
+                        if (!*optarg) {
+                                fputs("sockfixctl: --consumer needs a user name\n", stderr);
+                                return -EINVAL;
+                        }
+                        arg_consumer = optarg;
+                        break;
+                case ARG_EVIDENCE:
+                        arg_evidence = true;
+                        break;
+                case ARG_ALL:
+                        arg_all = true;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        abort();
+                }
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const Verb *verb = NULL;
+        pid_t agent = 0;
+        int n, r;
+
+        if (optind >= argc) {
+                fputs("sockfixctl: missing command; see --help\n", stderr);
+                return EXIT_BAD_INPUT;
+        }
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(verbs[i].name, argv[optind]) == 0)
+                        verb = &verbs[i];
+        if (!verb) {
+                fprintf(stderr, "sockfixctl: unknown command '%s'; see --help\n", argv[optind]);
+                return EXIT_BAD_INPUT;
+        }
+        n = argc - optind - 1;
+        if (n < verb->min_args || n > verb->max_args) {
+                fprintf(stderr, "sockfixctl: wrong number of arguments for '%s'\n", verb->name);
+                return EXIT_BAD_INPUT;
+        }
+        if (arg_all && verb->run != verb_diagnose) {
+                fputs("sockfixctl: --all is for diagnose\n", stderr);
+                return EXIT_BAD_INPUT;
+        }
+
+        r = arg_host ? sd_bus_open_system_remote(&bus, arg_host) : sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "sockfixctl: cannot connect to the system bus%s%s: %s\n",
+                        arg_host ? " of " : "", arg_host ?: "", strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+
+        /* polkit may then ask the user instead of refusing; the agent that asks runs
+         * here only for local calls from a terminal, never for root. */
+        (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        if (arg_ask_password && !arg_host && geteuid() != 0 && isatty(STDIN_FILENO))
+                (void) polkit_agent_open(&agent);
+
+        r = verb->run(bus, argv + optind + 1, n);
+
+        polkit_agent_close(agent);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_BAD_INPUT : EXIT_OK;
+        return run(argc, argv);
+}

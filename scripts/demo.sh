@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The main job, end to end (as root on Debian 12): reproduce the classic
+#   connect() to unix:.../php8.2-fpm.sock failed (13: Permission denied) while connecting to upstream
+# with a real nginx (user nginx) and php-fpm (socket www-data:www-data 0660), show the 502
+# and the [crit] line, then ask sockfix why. Everything runs under a temp dir on a private
+# system bus (the host's own bus, nginx and php-fpm are not touched) and is stopped and
+# removed at exit, pass or fail.
+set -uo pipefail
+repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+
+# Before the harness (it needs Debian's python3): dependencies and a release-ish build.
+# The harness re-executes this script once (as a child subreaper); do this part once.
+if [[ ${SOCKFIX_SUBREAPER:-} != "$$" ]]; then
+        "$repo/scripts/install-deps.sh" || exit 1
+        if [[ -f $repo/build-demo/meson-private/coredata.dat ]]; then
+                meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --reconfigure > /dev/null ||
+                        meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --wipe > /dev/null || exit 1
+        else
+                meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized > /dev/null || exit 1
+        fi
+        meson compile -C "$repo/build-demo" sockfixd sockfixctl > /dev/null || exit 1
+fi
+
+export SOCKFIX_BUILD_DIR=$repo/build-demo SOCKFIX_SOURCE_DIR=$repo
+. "$repo/tests/lib/harness.sh"
+. "$repo/tests/lib/stack.sh"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+ctl=$SOCKFIX_BUILD_DIR/client/sockfixctl
+status=0
+
+h_init demo
+step "The seed case: php-fpm pool socket www-data:www-data 0660, nginx workers run as 'nginx'"
+stack_up --owner www-data --group www-data --mode 0660
+ls -l "$S_SOCK"
+id nginx
+grep -E '^listen' "$S_POOL_CONF"
+grep -E '^user|fastcgi_pass' "$S_NGINX_CONF"
+
+step "The symptom: HTTP 502, and nginx's [crit] line"
+code=$(h_http_status "$S_URL")
+echo "\$ curl -s -o /dev/null -w '%{http_code}' $S_URL"
+echo "$code"
+grep -F '[crit]' "$S_NGINX_ERRLOG" | tail -n 1
+if [[ $code != 502 ]] || ! grep -Eq "$(stack_crit_re)" "$S_NGINX_ERRLOG"; then
+        echo "demo: the seed case did not reproduce" >&2
+        status=1
+fi
+
+step "sockfix: a private system bus, the real polkitd, sockfixd"
+h_sockfix_up
+echo "DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
+run busctl --system status org.sockfix.SockFix1 | grep -E '^(PID|Comm|UID)=' || true
+
+step "Why? (sockfixctl diagnose, as root)"
+run "$ctl" diagnose "$S_SOCK"
+rc=$?
+echo "(exit code $rc: 1 = a problem was found)"
+[[ $rc -eq 1 ]] || status=1
+
+step "The same, as JSON (verdict and findings)"
+"$ctl" --json diagnose "$S_SOCK" > "$H_T/report.json"
+"$H_PY" - "$H_T/report.json" << 'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("verdict:", r.get("verdict"))
+for f in r.get("findings", []):
+    print(f'  {f.get("severity")}: {f.get("code")} - {f.get("summary", "")}  remedies: {", ".join(f.get("remedies", []))}')
+PY
+
+# ---------------------------------------------------------------------------------------
+# FIX HALF — placeholder, the lead fills it in when Fix/Revert land:
+#   step "Fix it (least privilege, zero downtime)"; run "$ctl" fix "$S_SOCK"
+#   step "Now HTTP 200";  h_http_status "$S_URL"   -> 200
+#   step "Revert";        run "$ctl" revert ID
+#   step "502 again";     h_http_status "$S_URL"   -> 502
+# ---------------------------------------------------------------------------------------
+
+step "Cleaning up (every process, user and file the demo created)"
+exit "$status"

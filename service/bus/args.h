@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Argument checks shared by the method handlers: every malformed argument is an
+ * InvalidArgs error naming it, raised before authorization and before any work,
+ * so a typo can never change what a call does. */
+
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+
+/* One key of an a{sv} options argument, stored at `offset` into the caller's
+ * options struct: 's' -> const char * (borrowed from the message), 'b' -> bool. */
+typedef struct BusOption {
+        const char *name;
+        char type;
+        size_t offset;
+} BusOption;
+
+/* Reads a{sv} at the message's read position. Unknown keys, a key given twice, a
+ * variant of the wrong type and an empty string are InvalidArgs. */
+int bus_read_options(sd_bus_message *m, const BusOption *table, size_t n_table, void *options,
+                     sd_bus_error *error);
+
+/* An absolute path of at most PATH_MAX-1 bytes. */
+int bus_check_socket_path(const char *path, sd_bus_error *error);

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "apply.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "sys/groups.h"
+#include "sys/inode-change.h"
+#include "sys/pool-edit.h"
+#include "util/util.h"
+
+static _printf_(2, 3) int fail(char **msg, const char *fmt, ...) {
+        va_list ap;
+        free(*msg);
+        va_start(ap, fmt);
+        if (vasprintf(msg, fmt, ap) < 0)
+                *msg = NULL;
+        va_end(ap);
+        return -EIO;
+}
+
+int change_push(Change **l, size_t *n, const char *kind, const char *target, const char *before, const char *after) {
+        Change *c = ARRAY_PUSH(*l, *n);
+        if (!c || !(c->kind = strdup(kind)) || !(c->target = strdup(strempty(target))) ||
+            !(c->before = strdup(strempty(before))) || !(c->after = strdup(strempty(after))))
+                return -ENOMEM;
+        return 0;
+}
+
+static const char *nginx_globals(const WebServer *s) {
+        for (char **w = s->master_argv; w && *w; w++)
+                if (streq_ptr(*w, "-g"))
+                        return w[1];
+        return NULL;
+}
+
+static bool plan_edits_pool(const Plan *p) {
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (p->steps[i].kind == STEP_POOL_EDIT)
+                        return true;
+        return false;
+}
+
+static int test_fpm(const Diagnosis *d, char **msg) {
+        const FpmInstance *f = d->pool->fpm;
+        _cleanup_free_ char *out = NULL;
+        if (!f->exe)
+                return 0; /* no binary known (stopped, non-standard layout): nothing to test with */
+        int r = config_test_fpm(f->exe, f->config.main_file, &out);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return fail(msg, "php-fpm -t -y %s failed: %s", f->config.main_file, out ? strstrip(out) : strerror(-r)),
+                       -EBADMSG;
+        return 0;
+}
+
+int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg) {
+        for (size_t i = 0; reloads && i < p->n_reloads; i++) {
+                const WebServer *s = p->reloads[i].server;
+                if (!streq_ptr(s->config.server, "nginx") || !s->exe)
+                        continue;
+                _cleanup_free_ char *out = NULL;
+                int r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, nginx_globals(s), &out);
+                if (r < 0 && r != -ENOENT)
+                        return fail(msg, "nginx -t -c %s failed before any change: %s", s->config.main_file,
+                                    out ? strstrip(out) : strerror(-r)),
+                               -EBADMSG;
+        }
+        if (d->pool && plan_edits_pool(p)) {
+                int r = test_fpm(d, msg);
+                if (r < 0) {
+                        char *m = NULL;
+                        fail(&m, "before any change: %s", strempty(*msg));
+                        free(*msg);
+                        *msg = m;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* --- pool file --- */
+
+static int apply_pool_file(const Diagnosis *d, const Plan *p, const char *file, JournalTx *tx, char **msg) {
+        _cleanup_free_ char *text = NULL, *written = NULL;
+        _cleanup_free_ PoolEdit *edits = NULL;
+        _cleanup_free_ size_t *idx = NULL;
+        size_t n = 0;
+        int r;
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (p->steps[i].kind == STEP_POOL_EDIT && streq_ptr(p->steps[i].file, file))
+                        n++;
+        edits = calloc(n, sizeof(PoolEdit));
+        idx = calloc(n, sizeof(size_t));
+        if (!edits || !idx)
+                return -ENOMEM;
+        n = 0;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = &p->steps[i];
+                if (s->kind == STEP_POOL_EDIT && streq_ptr(s->file, file))
+                        edits[n++] = (PoolEdit) { .section = s->section, .key = s->key, .value = s->value };
+        }
+        if ((r = read_full_file(file, &text, NULL)) < 0)
+                return fail(msg, "cannot read pool file %s: %s", file, strerror(-r));
+        if ((r = pool_text_edit(text, edits, n, &written)) < 0)
+                return fail(msg, "cannot edit pool file %s: %s", file, strerror(-r));
+        /* Write-ahead: every key is journaled with both whole texts before the rename. */
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = &p->steps[i];
+                if (s->kind != STEP_POOL_EDIT || !streq_ptr(s->file, file))
+                        continue;
+                json_object *undo = journal_undo_pool(file, s->section, s->key,
+                                                      streq_ptr(s->before, "(unset)") ? NULL : s->before, s->value,
+                                                      k == 0 ? text : NULL, k == 0 ? written : NULL);
+                if (!undo)
+                        return -ENOMEM;
+                if ((r = journal_add_change(tx, "pool-config", s->target, s->before, s->after, undo, &idx[k])) < 0)
+                        return fail(msg, "cannot journal the change of %s: %s", s->target, strerror(-r));
+                k++;
+        }
+        _cleanup_(pool_file_edit_done) PoolFileEdit fe = {};
+        if ((r = pool_file_edit(file, edits, n, &fe)) < 0)
+                return fail(msg, "cannot write pool file %s: %s", file, strerror(-r));
+        for (size_t i = 0; i < k; i++)
+                (void) journal_mark(tx, idx[i], JOURNAL_CHANGE_DONE);
+        return test_fpm(d, msg) < 0 ? fail(msg, "the edited pool file is rejected: %s", strempty(*msg)) : 0;
+}
+
+/* --- inodes --- */
+
+static int journal_inode(JournalTx *tx, int fd, InodeKind kind, const char *jkind, const Step *s, size_t *idx,
+                         char **msg) {
+        _cleanup_(inode_state_done) InodeState st = {};
+        struct stat sb;
+        int r = inode_check(fd, kind, &sb);
+        if (r >= 0)
+                r = inode_state_read(fd, kind, &st);
+        if (r < 0)
+                return fail(msg, "%s changed under us or cannot be read: %s", s->target, strerror(-r));
+        json_object *undo = journal_undo_inode(sb.st_dev, sb.st_ino, st.uid, st.gid, st.mode, st.acl);
+        if (!undo)
+                return -ENOMEM;
+        r = journal_add_change(tx, jkind, s->target, s->before, s->after, undo, idx);
+        return r < 0 ? fail(msg, "cannot journal the change of %s: %s", s->target, strerror(-r)) : 0;
+}
+
+static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
+        int fd = d->walk.final_fd;
+        size_t idx;
+        int r;
+        static const char *const kinds[] = {
+                [STEP_SOCKET_ACL] = "socket-acl", [STEP_SOCKET_GROUP] = "socket-group", [STEP_SOCKET_MODE] = "socket-mode",
+        };
+        /* The fd is the inode that was diagnosed; a path swapped since cannot redirect us. */
+        if ((r = inode_matches(fd, d->walk.final.st.st_dev, d->walk.final.st.st_ino)) < 0)
+                return fail(msg, "%s is no longer the socket that was diagnosed", s->target);
+        if ((r = journal_inode(tx, fd, INODE_SOCKET, kinds[s->kind], s, &idx, msg)) < 0)
+                return r;
+        switch (s->kind) {
+        case STEP_SOCKET_ACL:
+                r = inode_acl_grant(fd, INODE_SOCKET, INODE_ACL_USER, s->id, 6);
+                break;
+        case STEP_SOCKET_GROUP:
+                r = inode_chown(fd, INODE_SOCKET, (uid_t) -1, (gid_t) s->id);
+                break;
+        default:
+                r = inode_chmod(fd, INODE_SOCKET, s->mode);
+                break;
+        }
+        if (r < 0)
+                return fail(msg, "cannot change %s: %s", s->target, strerror(-r));
+        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->target) : 0;
+}
+
+static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
+        const InodeInfo *want = &d->walk.dirs[s->dir_index];
+        PathWalk w = {};
+        size_t idx;
+        int r = path_walk(want->path, &w);
+        if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, want->st.st_dev, want->st.st_ino) < 0))
+                r = -ESTALE;
+        if (r >= 0)
+                r = journal_inode(tx, w.final_fd, INODE_DIRECTORY, "dir-acl", s, &idx, msg);
+        else
+                fail(msg, "%s is no longer the directory that was diagnosed", want->path);
+        if (r >= 0 && (r = inode_acl_grant(w.final_fd, INODE_DIRECTORY, INODE_ACL_USER, s->id, 1)) < 0)
+                fail(msg, "cannot give search on %s: %s", want->path, strerror(-r));
+        if (r >= 0 && journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0)
+                r = fail(msg, "cannot journal %s", want->path);
+        path_walk_done(&w);
+        return r;
+}
+
+static int apply_member_step(const Step *s, JournalTx *tx, char **msg) {
+        size_t idx;
+        json_object *undo = journal_undo_member(s->user, s->group, false);
+        if (!undo)
+                return -ENOMEM;
+        int r = journal_add_change(tx, "group-member", s->target, s->before, s->after, undo, &idx);
+        if (r < 0)
+                return fail(msg, "cannot journal the membership of %s: %s", s->user, strerror(-r));
+        _cleanup_free_ char *out = NULL;
+        if ((r = group_add_member(s->user, s->group, &out)) < 0)
+                return fail(msg, "gpasswd -a %s %s failed: %s", s->user, s->group, out ? strstrip(out) : strerror(-r));
+        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->user) : 0;
+}
+
+int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, char **msg) {
+        int r;
+        /* Order: pool file (persists, tested by php-fpm -t), live inode (effective at
+         * once), directories, memberships; reloads come after, from the caller. */
+        _cleanup_strv_free_ char **files = NULL;
+        for (size_t i = 0; i < p->n_steps; i++)
+                if (p->steps[i].kind == STEP_POOL_EDIT && strv_extend_unique(&files, p->steps[i].file) < 0)
+                        return -ENOMEM;
+        for (char **f = files; f && *f; f++)
+                if ((r = apply_pool_file(d, p, *f, tx, msg)) < 0)
+                        return r;
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = &p->steps[i];
+                r = 0;
+                if (s->kind == STEP_SOCKET_ACL || s->kind == STEP_SOCKET_GROUP || s->kind == STEP_SOCKET_MODE)
+                        r = apply_socket_step(d, s, tx, msg);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const Step *s = &p->steps[i];
+                r = s->kind == STEP_DIR_ACL ? apply_dir_step(d, s, tx, msg) :
+                    s->kind == STEP_MEMBER  ? apply_member_step(s, tx, msg) : 0;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --- reloads --- */
+
+void reload_waits_free(ReloadWait *w, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(w[i].old);
+        free(w);
+}
+
+int apply_reloads(const Plan *p, Activation **acts, size_t *n_acts, ReloadWait **waits, size_t *n_waits, char **msg) {
+        for (size_t i = 0; i < p->n_reloads; i++) {
+                const WebServer *s = p->reloads[i].server;
+                ReloadPlan rp = {};
+                _cleanup_free_ char *what = NULL, *target = NULL;
+                int r = reload_plan(s->config.server, s->master_pid, &rp);
+                if (r < 0)
+                        return fail(msg, "%s (master %d) cannot be reloaded: %s", s->config.server, (int) s->master_pid,
+                                    strerror(-r));
+                ReloadWait *w = ARRAY_PUSH(*waits, *n_waits);
+                if (!w) {
+                        reload_plan_done(&rp);
+                        return -ENOMEM;
+                }
+                w->master = s->master_pid;
+                w->required_gid = p->reloads[i].required_gid;
+                /* Snapshot first: the old workers are the ones that must be gone. */
+                r = workers_list(s->master_pid, &w->old, &w->n_old);
+                if (r >= 0)
+                        r = reload_plan_describe(&rp, s->master_pid, &what);
+                if (r >= 0)
+                        r = reload_execute(&rp, s->master_pid);
+                reload_plan_done(&rp);
+                if (r < 0)
+                        return fail(msg, "reloading %s (master %d) failed: %s", s->config.server, (int) s->master_pid,
+                                    strerror(-r));
+                if (asprintf(&target, "%s (master %d)", s->config.server, (int) s->master_pid) < 0 ||
+                    !ARRAY_PUSH(*acts, *n_acts))
+                        return -ENOMEM;
+                (*acts)[*n_acts - 1] = (Activation) { .target = TAKE_PTR(target), .action = TAKE_PTR(what) };
+        }
+        return 0;
+}
+
+/* --- undo --- */
+
+static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind, char **note) {
+        PathWalk w = {};
+        int r = path_walk(c->target, &w);
+        json_object *v;
+        uint64_t dev = json_object_object_get_ex(undo, "dev", &v) ? (uint64_t) json_object_get_int64(v) : 0;
+        uint64_t ino = json_object_object_get_ex(undo, "ino", &v) ? (uint64_t) json_object_get_int64(v) : 0;
+        InodeState st = {
+                .uid = json_object_object_get_ex(undo, "uid", &v) ? (uid_t) json_object_get_int64(v) : 0,
+                .gid = json_object_object_get_ex(undo, "gid", &v) ? (gid_t) json_object_get_int64(v) : 0,
+                .mode = json_object_object_get_ex(undo, "mode", &v) ? (mode_t) json_object_get_int64(v) : 0,
+                .acl = json_object_object_get_ex(undo, "acl", &v) ? (char *) json_object_get_string(v) : NULL,
+        };
+        if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, (dev_t) dev, (ino_t) ino) < 0)) {
+                /* php-fpm re-created the socket since (or it is gone): its access now comes
+                 * from the pool file, which the pool-config undo restores. */
+                path_walk_done(&w);
+                return asprintf(note, "%s was re-created since; left as it is", c->target) < 0 ? -ENOMEM : 1;
+        }
+        if (r >= 0)
+                r = inode_state_restore(w.final_fd, kind, &st);
+        path_walk_done(&w);
+        return r;
+}
+
+typedef struct PoolUndo {
+        const char *file;
+        PoolKeyChange *keys;
+        size_t n;
+        const char *original;
+        const char *written;
+} PoolUndo;
+
+static int collect_pool_undo(JournalTx *tx, const JournalEntry *e, PoolUndo **ret, size_t *n) {
+        for (size_t i = 0; i < e->n_changes; i++) {
+                JournalChangeStatus st;
+                json_object *undo, *v;
+                if (!streq_ptr(e->changes[i].kind, "pool-config") || journal_tx_change(tx, i, &st, &undo) < 0 ||
+                    st == JOURNAL_CHANGE_UNDONE)
+                        continue;
+                const char *file = json_object_object_get_ex(undo, "file", &v) ? json_object_get_string(v) : NULL;
+                if (!file)
+                        continue;
+                PoolUndo *u = NULL;
+                for (size_t j = 0; j < *n && !u; j++)
+                        if (streq_ptr((*ret)[j].file, file))
+                                u = &(*ret)[j];
+                if (!u && !(u = ARRAY_PUSH(*ret, *n)))
+                        return -ENOMEM;
+                u->file = file;
+                if (json_object_object_get_ex(undo, "original", &v))
+                        u->original = json_object_get_string(v);
+                if (json_object_object_get_ex(undo, "written", &v))
+                        u->written = json_object_get_string(v);
+                PoolKeyChange *k = ARRAY_PUSH(u->keys, u->n);
+                if (!k)
+                        return -ENOMEM;
+                k->section = json_object_object_get_ex(undo, "section", &v) ? (char *) json_object_get_string(v) : NULL;
+                k->key = json_object_object_get_ex(undo, "key", &v) ? (char *) json_object_get_string(v) : NULL;
+                k->before = json_object_object_get_ex(undo, "before", &v) ? (char *) json_object_get_string(v) : NULL;
+                k->after = json_object_object_get_ex(undo, "after", &v) ? (char *) json_object_get_string(v) : NULL;
+        }
+        return 0;
+}
+
+static void pool_undo_free(PoolUndo *u, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(u[i].keys); /* strings are borrowed from the journal */
+        free(u);
+}
+
+/* A key we wrote that holds a third value now: someone edited it since. */
+static int pool_conflicts(const PoolUndo *u, size_t n, char **msg) {
+        _cleanup_free_ char *list = NULL;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < u[i].n; j++) {
+                        const PoolKeyChange *k = &u[i].keys[j];
+                        _cleanup_free_ char *cur = NULL;
+                        int r = pool_file_get(u[i].file, k->section, k->key, &cur);
+                        if (r < 0 && r != -ENOENT)
+                                return fail(msg, "cannot read %s: %s", u[i].file, strerror(-r));
+                        if (streq_ptr(cur, k->after) || streq_ptr(cur, k->before))
+                                continue;
+                        char *l;
+                        if (asprintf(&l, "%s%s%s [%s] %s", strempty(list), list ? ", " : "", u[i].file, k->section,
+                                     k->key) < 0)
+                                return -ENOMEM;
+                        free(list);
+                        list = l;
+                }
+        if (list)
+                return fail(msg, "changed since the fix: %s", list), -EBUSY;
+        return 0;
+}
+
+static int undo_pool(const PoolUndo *u, Change **changes, size_t *n, char **msg) {
+        /* Byte for byte when nobody touched the file since; else only our keys. */
+        int r = -EBUSY;
+        if (u->original && u->written)
+                r = pool_file_restore_content(u->file, u->written, u->original);
+        if (r == -EBUSY) {
+                _cleanup_free_ char *conflict = NULL;
+                r = pool_file_restore_keys(u->file, u->keys, u->n, &conflict);
+                if (r == -EBUSY)
+                        return fail(msg, "changed since the fix: %s", strempty(conflict)), -EBUSY;
+        }
+        if (r < 0)
+                return fail(msg, "cannot restore %s: %s", u->file, strerror(-r));
+        for (size_t i = 0; i < u->n; i++) {
+                _cleanup_free_ char *t = NULL;
+                if (asprintf(&t, "%s [%s] %s", u->file, u->keys[i].section, u->keys[i].key) < 0 ||
+                    change_push(changes, n, "pool-config", t, u->keys[i].after ? u->keys[i].after : "(unset)",
+                                u->keys[i].before ? u->keys[i].before : "(unset)") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* After a membership is taken back, the web servers running as that user reload so
+ * no worker keeps the group. */
+static void reload_servers_of(const char *proc_root, char **users) {
+        if (!users)
+                return;
+        Host *h = NULL;
+        HostConfig hc = { .proc_root = proc_root };
+        if (host_load(&hc, &h) < 0)
+                return;
+        for (size_t i = 0; i < h->n_servers; i++) {
+                const WebServer *s = &h->servers[i];
+                bool hit = false;
+                for (size_t j = 0; j < s->n_workers && !hit; j++)
+                        hit = strv_contains(users, s->workers[j].user);
+                ReloadPlan rp = {};
+                if (hit && s->master_pid > 0 && reload_plan(s->config.server, s->master_pid, &rp) >= 0) {
+                        (void) reload_execute(&rp, s->master_pid);
+                        reload_plan_done(&rp);
+                }
+        }
+        host_free(h);
+}
+
+int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
+                     char **msg) {
+        JournalEntry e = {};
+        _cleanup_strv_free_ char **unmembered = NULL;
+        PoolUndo *pu = NULL;
+        size_t n_pu = 0;
+        bool failed = false;
+        int r = journal_tx_entry(tx, &e);
+        if (r >= 0)
+                r = collect_pool_undo(tx, &e, &pu, &n_pu);
+        if (r >= 0 && check_conflicts)
+                r = pool_conflicts(pu, n_pu, msg);
+        if (r < 0)
+                goto out;
+
+        for (size_t i = e.n_changes; i-- > 0;) {
+                const JournalChange *c = &e.changes[i];
+                JournalChangeStatus st;
+                json_object *undo, *v;
+                _cleanup_free_ char *note = NULL;
+                if (journal_tx_change(tx, i, &st, &undo) < 0 || st == JOURNAL_CHANGE_UNDONE)
+                        continue;
+                int k = 0;
+                if (streq_ptr(c->kind, "pool-config"))
+                        continue; /* whole files, below */
+                if (startswith(c->kind, "socket-"))
+                        k = undo_inode(undo, c, INODE_SOCKET, &note);
+                else if (streq_ptr(c->kind, "dir-acl"))
+                        k = undo_inode(undo, c, INODE_DIRECTORY, &note);
+                else if (streq_ptr(c->kind, "group-member")) {
+                        const char *user = json_object_object_get_ex(undo, "user", &v) ? json_object_get_string(v) : NULL;
+                        const char *group = json_object_object_get_ex(undo, "group", &v) ? json_object_get_string(v) : NULL;
+                        bool was = json_object_object_get_ex(undo, "was_member", &v) && json_object_get_boolean(v);
+                        _cleanup_free_ char *out = NULL;
+                        if (!was && user && group) {
+                                k = group_remove_member(user, group, &out);
+                                if (k == -EIO && user_in_group_db(user, group) == 0)
+                                        k = 0; /* the pending change never happened */
+                                if (k >= 0 && strv_extend_unique(&unmembered, user) < 0)
+                                        k = -ENOMEM;
+                        }
+                }
+                if (k == -ENOMEM) {
+                        r = k;
+                        goto out;
+                }
+                if (k < 0) {
+                        failed = true;
+                        fail(msg, "cannot undo %s of %s: %s", c->kind, c->target, strerror(-k));
+                        continue;
+                }
+                if (journal_mark(tx, i, JOURNAL_CHANGE_UNDONE) < 0 ||
+                    change_push(changes, n, c->kind, c->target, c->after, note ? note : c->before) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < n_pu; i++) {
+                int k = undo_pool(&pu[i], changes, n, msg);
+                if (k == -ENOMEM) {
+                        r = k;
+                        goto out;
+                }
+                if (k < 0) {
+                        failed = true;
+                        continue;
+                }
+                for (size_t j = 0; j < e.n_changes; j++) {
+                        json_object *undo, *v;
+                        JournalChangeStatus st;
+                        if (streq_ptr(e.changes[j].kind, "pool-config") && journal_tx_change(tx, j, &st, &undo) >= 0 &&
+                            json_object_object_get_ex(undo, "file", &v) && streq_ptr(json_object_get_string(v), pu[i].file))
+                                (void) journal_mark(tx, j, JOURNAL_CHANGE_UNDONE);
+                }
+        }
+        reload_servers_of(proc_root, unmembered);
+        r = failed ? -EIO : 0;
+out:
+        pool_undo_free(pu, n_pu);
+        journal_entry_done(&e);
+        return r;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Carrying out a plan, and undoing a journaled transaction. Every change is
+ * journaled (pending) before it is made and marked done after, so a crash at any
+ * point leaves a record that undo_transaction() can finish. Inodes are changed
+ * only through the fds of the diagnosed walk, re-checked by dev+inode. */
+
+#include "diagnosis.h"
+#include "engine.h"
+#include "journal.h"
+#include "plan.h"
+#include "sys/reload.h"
+
+/* Config tests before anything changes: nginx -t of each server to reload, php-fpm -t
+ * of the pool's installation when the pool file is edited. -EBADMSG with *msg set
+ * when one fails. */
+int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg);
+
+/* Makes the plan's changes. On failure returns <0 with *msg set; what was done is in
+ * the journal for undo_transaction(). */
+int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, char **msg);
+
+/* A reload sent, and what to wait for before verifying. */
+typedef struct ReloadWait {
+        pid_t master;
+        WorkerId *old;
+        size_t n_old;
+        gid_t required_gid;
+} ReloadWait;
+
+int apply_reloads(const Plan *p, Activation **acts, size_t *n_acts, ReloadWait **waits, size_t *n_waits, char **msg);
+void reload_waits_free(ReloadWait *w, size_t n);
+
+/* Undoes every done or pending change of tx in reverse order, then reloads the web
+ * servers whose workers lost a group. check_conflicts: first verify that no pool key
+ * we wrote was changed since (-EBUSY with *msg naming the keys; nothing undone).
+ * Returns 0, or -EIO when some undo failed (the others are still done; *msg says which). */
+int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
+                     char **msg);
+
+int change_push(Change **l, size_t *n, const char *kind, const char *target, const char *before, const char *after);

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine's write half: Fix as a job that never blocks the daemon while a
+ * reload takes effect, Revert, and the transaction list. Every privileged action
+ * goes to the system journal with who asked and what changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "apply.h"
+#include "diagnosis.h"
+#include "engine.h"
+#include "journal.h"
+#include "plan.h"
+#include "util/util.h"
+
+/* Old nginx workers exit as soon as their connections are idle; 10 s bounds a busy one. */
+#define RELOAD_WAIT_USEC (10ULL * 1000 * 1000)
+#define RELOAD_POLL_USEC (50ULL * 1000)
+
+/* sd-id128 of sockfix's audit records: journalctl MESSAGE_ID=... finds every change. */
+#define SOCKFIX_MESSAGE_FIX "MESSAGE_ID=5a3c1f0e8d7b4b62a1f09c2e7d4b8a31"
+#define SOCKFIX_MESSAGE_REVERT "MESSAGE_ID=9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8"
+
+struct FixJob {
+        Engine *e;
+        char *busy_key;
+        char *strategy;
+        char *consumer;
+        FixOptions opts;
+        char *caller;
+        Host *host;
+        Lookup lk;
+        Owned ow;
+        Diagnosis d;
+        Plan plan;
+        JournalTx *tx;
+        ReloadWait *waits;
+        size_t n_waits;
+        uint64_t deadline;
+        bool finished;
+        FixResult res;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void changes_free(Change *c, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(c[i].kind);
+                free(c[i].target);
+                free(c[i].before);
+                free(c[i].after);
+        }
+        free(c);
+}
+
+void activations_free(Activation *a, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].target);
+                free(a[i].action);
+        }
+        free(a);
+}
+
+static int set_str(char **dst, const char *s) {
+        free(*dst);
+        *dst = strdup(strempty(s));
+        return *dst ? 0 : -ENOMEM;
+}
+
+static int refuse(FixJob *j, EngineError err, char *msg) {
+        j->res.error = err;
+        j->res.message = msg;
+        j->finished = true;
+        return msg ? 0 : -ENOMEM;
+}
+
+static void audit_fix(const FixJob *j) {
+        const FixResult *r = &j->res;
+        sd_journal_send("MESSAGE=sockfix: fix of %s by uid %u (%s): %s %s%s%s", r->socket, (unsigned) j->opts.caller_uid,
+                        strempty(j->caller), strempty(r->strategy), strempty(r->outcome), r->reason ? ": " : "",
+                        strempty(r->reason), SOCKFIX_MESSAGE_FIX, "SOCKFIX_SOCKET=%s", r->socket,
+                        "SOCKFIX_STRATEGY=%s", strempty(r->strategy), "SOCKFIX_OUTCOME=%s", strempty(r->outcome),
+                        "SOCKFIX_TRANSACTION=%s", strempty(r->transaction), "SOCKFIX_CALLER_UID=%u",
+                        (unsigned) j->opts.caller_uid, "SOCKFIX_CALLER=%s", strempty(j->caller), "PRIORITY=5", NULL);
+        for (size_t i = 0; i < r->n_changes; i++)
+                sd_journal_send("MESSAGE=sockfix: %s %s: %s -> %s", r->changes[i].kind, r->changes[i].target,
+                                r->changes[i].before, r->changes[i].after, SOCKFIX_MESSAGE_FIX,
+                                "SOCKFIX_TRANSACTION=%s", strempty(r->transaction), "SOCKFIX_CALLER_UID=%u",
+                                (unsigned) j->opts.caller_uid, "PRIORITY=5", NULL);
+        fprintf(stderr, "sockfixd: fix %s by uid %u: %s %s %s\n", r->socket, (unsigned) j->opts.caller_uid,
+                strempty(r->strategy), strempty(r->outcome), strempty(r->transaction));
+}
+
+static int plan_changes(const Plan *p, FixResult *res) {
+        for (size_t i = 0; i < p->n_steps; i++) {
+                static const char *const kinds[] = {
+                        [STEP_POOL_EDIT] = "pool-config",  [STEP_SOCKET_ACL] = "socket-acl",
+                        [STEP_SOCKET_GROUP] = "socket-group", [STEP_SOCKET_MODE] = "socket-mode",
+                        [STEP_DIR_ACL] = "dir-acl",        [STEP_MEMBER] = "group-member",
+                };
+                const Step *s = &p->steps[i];
+                if (change_push(&res->changes, &res->n_changes, kinds[s->kind], s->target, s->before, s->after) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int plan_activations(const Plan *p, FixResult *res, const char *action) {
+        for (size_t i = 0; i < p->n_reloads; i++) {
+                const WebServer *s = p->reloads[i].server;
+                Activation *a = ARRAY_PUSH(res->activations, res->n_activations);
+                if (!a || asprintf(&a->target, "%s (master %d)", s->config.server, (int) s->master_pid) < 0 ||
+                    !(a->action = strdup(action)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void job_release(FixJob *j) {
+        if (j->busy_key) {
+                hashmap_put_str(j->e->busy, j->busy_key, NULL);
+                free(j->busy_key);
+                j->busy_key = NULL;
+        }
+}
+
+static int job_finish(FixJob *j, const char *outcome) {
+        int r = set_str(&j->res.outcome, outcome);
+        if (j->tx) {
+                /* The record says incomplete where an undo failed, so Revert can finish it. */
+                (void) journal_finish(j->tx, streq_ptr(outcome, "failed") ? "incomplete" : outcome);
+        }
+        j->finished = true;
+        audit_fix(j);
+        job_release(j);
+        return r;
+}
+
+/* Verification failed or applying failed: undo everything, in reverse. */
+static int job_roll_back(FixJob *j, const char *why) {
+        _cleanup_free_ char *msg = NULL;
+        Change *undone = NULL;
+        size_t n = 0;
+        int k = undo_transaction(j->e->proc_root, j->tx, false, &undone, &n, &msg);
+        changes_free(undone, n);
+        if (k == -ENOMEM)
+                return k;
+        if (asprintf(&j->res.reason, "%s%s%s", why, k < 0 ? "; undo failed too: " : "; everything was undone",
+                     k < 0 ? strempty(msg) : "") < 0)
+                return -ENOMEM;
+        return job_finish(j, k < 0 ? "failed" : "rolled-back");
+}
+
+static bool targets_can_connect(const Report *r, char **targets) {
+        size_t seen = 0;
+        for (size_t i = 0; i < r->n_consumers; i++) {
+                const Consumer *c = &r->consumers[i];
+                if (!strv_contains(targets, c->user))
+                        continue;
+                seen++;
+                if (!c->can_connect || (c->probe_errno > 0))
+                        return false;
+        }
+        return seen > 0;
+}
+
+static int job_verify(FixJob *j) {
+        Host *h = NULL;
+        Lookup lk = {};
+        Owned ow = {};
+        Diagnosis d = {};
+        DiagnoseOptions o = { .consumer = j->consumer };
+        int r = engine_load_host(j->e, &h);
+        if (r >= 0)
+                r = lookup_init(&lk);
+        if (r >= 0)
+                r = diagnosis_run(h, j->d.report->socket, &o, true, &lk, &ow, &d);
+        if (r >= 0) {
+                j->res.have_verdict_after = true;
+                j->res.verdict_after = d.report->verdict;
+                j->res.verified = targets_can_connect(d.report, j->plan.targets);
+        }
+        diagnosis_done(&d);
+        lookup_done(&lk, &ow);
+        host_free(h);
+        if (r < 0)
+                return r;
+        if (!j->res.verified) {
+                j->res.have_verdict_after = false;
+                return job_roll_back(j, "verification failed: the consumers still cannot connect");
+        }
+        return job_finish(j, "applied");
+}
+
+int engine_fix_continue(Engine *e, FixJob *j) {
+        (void) e;
+        if (j->finished)
+                return 0;
+        bool settled = true;
+        for (size_t i = 0; i < j->n_waits && settled; i++) {
+                const ReloadWait *w = &j->waits[i];
+                settled = wait_for_workers(w->master, w->old, w->n_old, w->required_gid, 0) != -ETIMEDOUT;
+        }
+        if (!settled && now_usec() < j->deadline)
+                return 0;
+        return job_verify(j);
+}
+
+static int job_apply(FixJob *j) {
+        _cleanup_free_ char *msg = NULL, *strategy = strv_join(j->plan.strategies, "+");
+        int r;
+        if (!strategy)
+                return -ENOMEM;
+        r = apply_config_tests(&j->d, &j->plan, !j->opts.no_activation, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return refuse(j, ENGINE_ERROR_CONFIG_TEST_FAILED, TAKE_PTR(msg));
+
+        r = journal_begin(j->e->journal, j->opts.caller_uid, j->d.report->socket, strategy, &j->tx);
+        if (r < 0)
+                return refuse(j, ENGINE_ERROR_BUSY, strdup("cannot open a transaction in the journal"));
+        if (set_str(&j->res.transaction, journal_tx_id(j->tx)) < 0 || plan_changes(&j->plan, &j->res) < 0)
+                return -ENOMEM;
+
+        r = apply_changes(&j->d, &j->plan, j->tx, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return job_roll_back(j, strempty(msg));
+
+        if (j->opts.no_activation) {
+                j->res.verified = false;
+                if (plan_activations(&j->plan, &j->res, "none (activation: none)") < 0)
+                        return -ENOMEM;
+                return job_finish(j, "applied");
+        }
+        r = apply_reloads(&j->plan, &j->res.activations, &j->res.n_activations, &j->waits, &j->n_waits, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return job_roll_back(j, strempty(msg));
+        j->deadline = now_usec() + RELOAD_WAIT_USEC;
+        /* Without a reload there is nothing to wait for: the live inode already changed. */
+        return j->n_waits == 0 ? job_verify(j) : 0;
+}
+
+int engine_fix_start(Engine *e, const char *socket, const char *strategy, const FixOptions *o, FixJob **ret) {
+        FixJob *j = calloc(1, sizeof(FixJob));
+        EngineError err = ENGINE_OK;
+        char *msg = NULL;
+        int r;
+        if (!j)
+                return -ENOMEM;
+        *ret = j;
+        j->e = e;
+        j->opts = *o;
+        j->d.walk.final_fd = -1;
+        if (!(j->res.socket = strdup(socket)) || !(j->strategy = strdup(strategy)) ||
+            (o->consumer && !(j->consumer = strdup(o->consumer))) || !(j->caller = strdup(strempty(o->caller))))
+                return -ENOMEM;
+        j->opts.consumer = j->consumer;
+        j->opts.caller = j->caller;
+
+        if (!strategy_is_known(strategy))
+                return refuse(j, ENGINE_ERROR_INVALID_ARGS, strdup("unknown strategy"));
+        if (!e->journal)
+                return refuse(j, ENGINE_ERROR_BUSY, strdup("no state directory: fixes cannot be journaled"));
+
+        DiagnoseOptions dop = { .consumer = j->consumer };
+        if ((r = engine_load_host(e, &j->host)) < 0 || (r = lookup_init(&j->lk)) < 0 ||
+            (r = diagnosis_run(j->host, socket, &dop, false, &j->lk, &j->ow, &j->d)) < 0)
+                return r;
+        j->res.verdict_before = j->d.report->verdict;
+
+        if ((r = plan_fix(j->host, &j->d, strategy, j->consumer, &j->plan, &err, &msg)) < 0)
+                return r;
+        if (err != ENGINE_OK)
+                return refuse(j, err, msg);
+        _cleanup_free_ char *joined = strv_join(j->plan.strategies, "+");
+        if (!joined || set_str(&j->res.strategy, j->plan.strategies ? joined : strategy) < 0 ||
+            set_str(&j->res.reason, j->plan.reason) < 0 || set_str(&j->res.transaction, "") < 0)
+                return -ENOMEM;
+        if (j->plan.outcome) {
+                j->finished = true;
+                return set_str(&j->res.outcome, j->plan.outcome);
+        }
+
+        const char *key = j->d.report->resolved ? j->d.report->resolved : socket;
+        if (hashmap_get_str(e->busy, key))
+                return refuse(j, ENGINE_ERROR_BUSY, strdup("a fix of this socket is already running"));
+
+        if (o->dry_run) {
+                j->finished = true;
+                if (plan_changes(&j->plan, &j->res) < 0 ||
+                    plan_activations(&j->plan, &j->res, o->no_activation ? "none (activation: none)" : "reload") < 0)
+                        return -ENOMEM;
+                return set_str(&j->res.outcome, "planned");
+        }
+
+        if (!(j->busy_key = strdup(key)) || hashmap_put_str(e->busy, j->busy_key, j) < 0)
+                return -ENOMEM;
+        return job_apply(j);
+}
+
+bool fix_job_finished(const FixJob *j) {
+        return j->finished;
+}
+
+uint64_t fix_job_wait_usec(const FixJob *j) {
+        return j->finished ? 0 : RELOAD_POLL_USEC;
+}
+
+const FixResult *fix_job_result(const FixJob *j) {
+        return &j->res;
+}
+
+FixJob *fix_job_free(FixJob *j) {
+        if (!j)
+                return NULL;
+        job_release(j);
+        journal_tx_free(j->tx);
+        reload_waits_free(j->waits, j->n_waits);
+        plan_done(&j->plan);
+        diagnosis_done(&j->d);
+        lookup_done(&j->lk, &j->ow);
+        host_free(j->host);
+        FixResult *r = &j->res;
+        free(r->message);
+        free(r->transaction);
+        free(r->strategy);
+        free(r->outcome);
+        free(r->reason);
+        free(r->socket);
+        changes_free(r->changes, r->n_changes);
+        activations_free(r->activations, r->n_activations);
+        free(j->strategy);
+        free(j->consumer);
+        free(j->caller);
+        free(j);
+        return NULL;
+}
+
+/* --- Revert --- */
+
+int engine_transaction_socket(Engine *e, const char *id, char **ret) {
+        JournalTx *tx = NULL;
+        JournalEntry en = {};
+        if (!e->journal)
+                return -ENOENT;
+        int r = journal_load(e->journal, id, &tx);
+        if (r >= 0)
+                r = journal_tx_entry(tx, &en);
+        if (r >= 0)
+                r = (*ret = strdup(strempty(en.socket))) ? 0 : -ENOMEM;
+        journal_entry_done(&en);
+        journal_tx_free(tx);
+        return r;
+}
+
+RevertResult *revert_result_free(RevertResult *r) {
+        if (!r)
+                return NULL;
+        free(r->message);
+        free(r->transaction);
+        free(r->socket);
+        free(r->outcome);
+        free(r->reason);
+        changes_free(r->changes, r->n_changes);
+        free(r);
+        return NULL;
+}
+
+static bool revert_busy(Engine *e, const char *socket) {
+        return socket && hashmap_get_str(e->busy, socket);
+}
+
+int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret) {
+        RevertResult *res = calloc(1, sizeof(RevertResult));
+        JournalTx *tx = NULL;
+        JournalEntry en = {};
+        _cleanup_free_ char *msg = NULL;
+        int r;
+        if (!res)
+                return -ENOMEM;
+        *ret = res;
+        if (!(res->transaction = strdup(id)))
+                return -ENOMEM;
+        r = e->journal ? journal_load(e->journal, id, &tx) : -ENOENT;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
+                return asprintf(&res->message, "no transaction %s", id) < 0 ? -ENOMEM : 0;
+        }
+        if ((r = journal_tx_entry(tx, &en)) < 0)
+                goto out;
+        if ((r = set_str(&res->socket, en.socket)) < 0)
+                goto out;
+        if (streq_ptr(en.outcome, "reverted")) {
+                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
+                r = asprintf(&res->message, "transaction %s was already reverted", id) < 0 ? -ENOMEM : 0;
+                goto out;
+        }
+        /* A fix still running on this socket owns the record. */
+        if (revert_busy(e, en.socket)) {
+                res->error = ENGINE_ERROR_BUSY;
+                r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
+                goto out;
+        }
+        r = undo_transaction(e->proc_root, tx, true, &res->changes, &res->n_changes, &msg);
+        if (r == -EBUSY) {
+                res->error = ENGINE_ERROR_CONFLICT;
+                r = asprintf(&res->message, "%s: %s", en.socket, strempty(msg)) < 0 ? -ENOMEM : 0;
+                goto out;
+        }
+        if (r == -ENOMEM)
+                goto out;
+        if (set_str(&res->outcome, r < 0 ? "failed" : "reverted") < 0 ||
+            set_str(&res->reason, r < 0 ? msg : "every change of the transaction was undone") < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        (void) journal_finish(tx, r < 0 ? "incomplete" : "reverted");
+        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s", id, en.socket, (unsigned) caller_uid,
+                        strempty(caller), res->outcome, SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", id,
+                        "SOCKFIX_SOCKET=%s", en.socket, "SOCKFIX_OUTCOME=%s", res->outcome, "SOCKFIX_CALLER_UID=%u",
+                        (unsigned) caller_uid, "SOCKFIX_CALLER=%s", strempty(caller), "PRIORITY=5", NULL);
+        fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", id, en.socket, (unsigned) caller_uid, res->outcome);
+        r = 0;
+out:
+        journal_entry_done(&en);
+        journal_tx_free(tx);
+        return r;
+}
+
+/* --- ListTransactions --- */
+
+void transaction_records_free(TransactionRecord *l, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].transaction);
+                free(l[i].socket);
+                free(l[i].strategy);
+                free(l[i].outcome);
+                changes_free(l[i].changes, l[i].n_changes);
+        }
+        free(l);
+}
+
+int engine_list_transactions(Engine *e, TransactionRecord **ret, size_t *n) {
+        JournalEntry *l = NULL;
+        size_t count = 0;
+        TransactionRecord *out = NULL;
+        size_t n_out = 0;
+        int r = e->journal ? journal_list(e->journal, &l, &count) : 0;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < count; i++) {
+                TransactionRecord *t = ARRAY_PUSH(out, n_out);
+                if (!t)
+                        goto oom;
+                t->time_usec = l[i].time_usec;
+                t->uid = l[i].uid;
+                if (!(t->transaction = strdup(l[i].id)) || !(t->socket = strdup(strempty(l[i].socket))) ||
+                    !(t->strategy = strdup(strempty(l[i].strategy))) ||
+                    /* A record this daemon is still applying shows as incomplete until it ends. */
+                    !(t->outcome = strdup(l[i].outcome ? l[i].outcome : "incomplete")))
+                        goto oom;
+                for (size_t k = 0; k < l[i].n_changes; k++)
+                        if (change_push(&t->changes, &t->n_changes, l[i].changes[k].kind, l[i].changes[k].target,
+                                        l[i].changes[k].before, l[i].changes[k].after) < 0)
+                                goto oom;
+        }
+        journal_entries_free(l, count);
+        *ret = out;
+        *n = n_out;
+        return 0;
+oom:
+        journal_entries_free(l, count);
+        transaction_records_free(out, n_out);
+        return -ENOMEM;
+}

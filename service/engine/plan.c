@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "plan.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "access.h"
+#include "sys/groups.h"
+#include "util/util.h"
+
+static const char *const strategies[] = { "auto", "pool-acl", "pool-group", "member", "dir-search", "refresh", NULL };
+
+bool strategy_is_known(const char *s) {
+        return strv_contains((char *const *) strategies, s);
+}
+
+void plan_done(Plan *p) {
+        for (size_t i = 0; i < p->n_steps; i++) {
+                Step *s = &p->steps[i];
+                free(s->target);
+                free(s->before);
+                free(s->after);
+                free(s->file);
+                free(s->section);
+                free(s->key);
+                free(s->value);
+                free(s->user);
+                free(s->group);
+        }
+        free(p->steps);
+        free(p->reloads);
+        strv_free(p->strategies);
+        strv_free(p->targets);
+        free(p->reason);
+        free(p->outcome);
+        *p = (Plan) {};
+}
+
+static Creds creds_of(const Consumer *c) {
+        return (Creds) { .uid = c->uid, .gid = c->gid, .groups = c->groups, .n_groups = c->n_groups };
+}
+
+static const Finding *primary_finding(const Report *r, const Consumer *c) {
+        for (size_t i = 0; i < r->n_findings; i++)
+                if (r->findings[i].severity == SEVERITY_ERROR && streq_ptr(r->findings[i].consumer, c->user))
+                        return &r->findings[i];
+        return NULL;
+}
+
+static bool any_remedy(const Report *r, const char *strategy) {
+        for (size_t i = 0; i < r->n_findings; i++)
+                if (strv_contains(r->findings[i].remedies, strategy))
+                        return true;
+        return false;
+}
+
+static bool warnings_with_remedies(const Report *r) {
+        for (size_t i = 0; i < r->n_findings; i++)
+                if (r->findings[i].severity == SEVERITY_WARNING && r->findings[i].remedies)
+                        return true;
+        return false;
+}
+
+typedef struct Planner {
+        const Host *h;
+        const Diagnosis *d;
+        const Report *r;
+        Plan *p;
+        const Consumer **targets;
+        size_t n_targets;
+        char *why; /* why a strategy cannot be used here */
+} Planner;
+
+static _printf_(2, 3) void unusable(Planner *x, const char *fmt, ...) {
+        va_list ap;
+        free(x->why);
+        va_start(ap, fmt);
+        if (vasprintf(&x->why, fmt, ap) < 0)
+                x->why = NULL;
+        va_end(ap);
+}
+
+static Step *add_step(Planner *x, StepKind kind, const char *target) {
+        Step *s = ARRAY_PUSH(x->p->steps, x->p->n_steps);
+        if (!s || !(s->target = strdup(target)))
+                return NULL;
+        s->kind = kind;
+        return s;
+}
+
+static int set_text(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_text(char **dst, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vasprintf(dst, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                *dst = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static const char *inode_words(const Report *r, char *buf, size_t size) {
+        snprintf(buf, size, "%s:%s %04o", strempty(r->owner), strempty(r->group), r->mode);
+        return buf;
+}
+
+static int pool_key_step(Planner *x, const char *key, const char *value) {
+        const Pool *pool = x->d->pool;
+        const char *cur = fpm_pool_get(pool->cfg, key);
+        if (streq_ptr(cur, value))
+                return 0;
+        const FpmKey *k = fpm_pool_key(pool->cfg, key);
+        const FpmKey *listen = fpm_pool_key(pool->cfg, "listen");
+        /* A new key goes where the pool's listen line is: that file is the pool's. */
+        const char *file = k ? k->file : listen ? listen->file : pool->cfg->file;
+        _cleanup_free_ char *target = NULL;
+        if (set_text(&target, "%s [%s] %s", file, pool->cfg->name, key) < 0)
+                return -ENOMEM;
+        Step *s = add_step(x, STEP_POOL_EDIT, target);
+        if (!s || !(s->file = strdup(file)) || !(s->section = strdup(pool->cfg->name)) || !(s->key = strdup(key)) ||
+            (value && !(s->value = strdup(value))) || !(s->before = strdup(cur ? cur : "(unset)")) ||
+            !(s->after = strdup(value ? value : "(unset)")))
+                return -ENOMEM;
+        return 0;
+}
+
+/* php-fpm's default listen.mode is 0660; both pool strategies settle it there. */
+static int pool_mode_step(Planner *x) {
+        const char *m = fpm_pool_get(x->d->pool->cfg, "listen.mode");
+        if (!m || strtoul(m, NULL, 8) == 0660)
+                return 0;
+        return pool_key_step(x, "listen.mode", "0660");
+}
+
+/* The live mode after a pool strategy: owner and group rw where they were missing
+ * (0660 is what the config now says), other-write dropped once everyone is granted. */
+static mode_t live_mode_after(const Report *r) {
+        return (r->mode | 0660) & ~(mode_t) 0002;
+}
+
+static int socket_mode_step(Planner *x, mode_t mode) {
+        const Report *r = x->r;
+        if (mode == r->mode)
+                return 0;
+        Step *s = add_step(x, STEP_SOCKET_MODE, r->resolved);
+        if (!s || set_text(&s->before, "%04o", r->mode) < 0 || set_text(&s->after, "%04o", mode) < 0)
+                return -ENOMEM;
+        s->mode = mode;
+        return 0;
+}
+
+static char *list_join_unique(const char *existing, char **add) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *copy = strdup_or_null(existing);
+        char *save = NULL;
+        if (existing && !copy)
+                return NULL;
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+                if (*strstrip(t) && strv_extend_unique(&l, strstrip(t)) < 0)
+                        return NULL;
+        for (char **a = add; a && *a; a++)
+                if (strv_extend_unique(&l, *a) < 0)
+                        return NULL;
+        return strv_join(l, ",");
+}
+
+static bool pool_acl_usable(Planner *x) {
+        const SocketFacts *f = &x->d->facts;
+        if (!x->d->pool)
+                unusable(x, "no php-fpm pool declares %s", x->r->resolved);
+        else if (!f->pool.acl_supported)
+                unusable(x, "this php-fpm build has no ACL support (listen.acl_users)");
+        else if (!f->fs_acl)
+                unusable(x, "the file system holding %s has no POSIX ACLs", x->r->resolved);
+        else
+                return true;
+        return false;
+}
+
+/* pool-acl: name the consumers in listen.acl_users and on the live inode. php-fpm
+ * ignores listen.owner/group once listen.acl_* is set, so a pool converted to ACLs
+ * carries its old owner and group into the lists: nobody loses access. */
+static int plan_pool_acl(Planner *x) {
+        const FpmPool *cfg = x->d->pool->cfg;
+        const SocketFacts *f = &x->d->facts;
+        _cleanup_strv_free_ char **users = NULL, **groups = NULL;
+        if (!f->pool.sets_acl) {
+                const char *owner = fpm_pool_get(cfg, "listen.owner"), *group = fpm_pool_get(cfg, "listen.group");
+                if (owner && strv_extend(&users, owner) < 0)
+                        return -ENOMEM;
+                if (!group && owner) {
+                        struct passwd *pw = getpwnam(owner);
+                        struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+                        group = gr ? gr->gr_name : NULL;
+                }
+                if (group && strv_extend(&groups, group) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < x->n_targets; i++)
+                if (strv_extend_unique(&users, x->targets[i]->user) < 0)
+                        return -ENOMEM;
+        _cleanup_free_ char *u = list_join_unique(fpm_pool_get(cfg, "listen.acl_users"), users);
+        _cleanup_free_ char *g = list_join_unique(fpm_pool_get(cfg, "listen.acl_groups"), groups);
+        if (!u || !g)
+                return -ENOMEM;
+        if (pool_key_step(x, "listen.acl_users", u) < 0 || (*g && pool_key_step(x, "listen.acl_groups", g) < 0) ||
+            pool_mode_step(x) < 0)
+                return -ENOMEM;
+
+        char buf[128];
+        for (size_t i = 0; i < x->n_targets; i++) {
+                const Consumer *c = x->targets[i];
+                if (c->uid == x->r->uid)
+                        continue; /* the owner class ignores named entries: the mode step grants it */
+                Step *s = add_step(x, STEP_SOCKET_ACL, x->r->resolved);
+                if (!s || !(s->before = strdup(inode_words(x->r, buf, sizeof(buf)))) ||
+                    set_text(&s->after, "%s +u:%s:rw-", buf, c->user) < 0)
+                        return -ENOMEM;
+                s->id = c->uid;
+        }
+        return socket_mode_step(x, live_mode_after(x->r));
+}
+
+static bool consumer_holds(const Consumer *c, gid_t g) {
+        Creds cr = creds_of(c);
+        return creds_in_group(&cr, g);
+}
+
+/* pool-group: the socket's group becomes one the consumers' workers hold. Refused
+ * where it would cut off another consumer that can connect today. */
+static int plan_pool_group(Planner *x, bool *usable) {
+        const Report *r = x->r;
+        *usable = false;
+        if (!x->d->pool) {
+                unusable(x, "no php-fpm pool declares %s", r->resolved);
+                return 0;
+        }
+        if (x->d->facts.pool.sets_acl) {
+                unusable(x, "pool %s uses listen.acl_*, which makes php-fpm ignore listen.group", x->d->pool->cfg->name);
+                return 0;
+        }
+        gid_t g = x->targets[0]->gid;
+        for (size_t i = 1; i < x->n_targets; i++)
+                if (!consumer_holds(x->targets[i], g)) {
+                        unusable(x, "the consumers hold no common group");
+                        return 0;
+                }
+        InodeInfo after = x->d->walk.final;
+        after.st.st_gid = g;
+        after.st.st_mode = S_IFSOCK | live_mode_after(r);
+        for (size_t i = 0; i < r->n_consumers; i++) {
+                Creds cr = creds_of(&r->consumers[i]);
+                AccessClass cls;
+                bool now = access_inode(&x->d->walk.final, &cr, ACCESS_WRITE, &cls) == 0;
+                if (now && access_inode(&after, &cr, ACCESS_WRITE, &cls) < 0) {
+                        unusable(x, "changing the group of %s would cut off %s workers (user %s)", r->resolved,
+                                 r->consumers[i].server, r->consumers[i].user);
+                        return 0;
+                }
+        }
+        struct group *gr = getgrgid(g);
+        if (!gr) {
+                unusable(x, "group %u has no name", (unsigned) g);
+                return 0;
+        }
+        _cleanup_free_ char *gname = strdup(gr->gr_name);
+        if (!gname || pool_key_step(x, "listen.group", gname) < 0 || pool_mode_step(x) < 0)
+                return -ENOMEM;
+        if (g != r->gid) {
+                Step *s = add_step(x, STEP_SOCKET_GROUP, r->resolved);
+                if (!s || !(s->before = strdup(strempty(r->group))) || !(s->after = strdup(gname)))
+                        return -ENOMEM;
+                s->id = g;
+        }
+        *usable = true;
+        return socket_mode_step(x, live_mode_after(r));
+}
+
+static const WebServer *server_of(const Planner *x, const Consumer *c) {
+        for (size_t i = 0; i < x->h->n_servers; i++) {
+                const WebServer *s = &x->h->servers[i];
+                if (!streq_ptr(s->config.server, c->server))
+                        continue;
+                for (size_t j = 0; j < s->n_workers; j++)
+                        if (s->workers[j].uid == c->uid && s->workers[j].n_pids && c->n_pids &&
+                            s->workers[j].pids[0] == c->pids[0])
+                                return s;
+        }
+        return NULL;
+}
+
+static int add_reload(Planner *x, const Consumer *c, gid_t required) {
+        const WebServer *s = server_of(x, c);
+        if (!s || s->master_pid <= 0)
+                return 0; /* a stopped server gets the new groups at its next start */
+        for (size_t i = 0; i < x->p->n_reloads; i++)
+                if (x->p->reloads[i].server == s)
+                        return 0;
+        ReloadStep *rs = ARRAY_PUSH(x->p->reloads, x->p->n_reloads);
+        if (!rs)
+                return -ENOMEM;
+        *rs = (ReloadStep) { .server = s, .required_gid = required };
+        return 0;
+}
+
+/* member: gpasswd -a into the socket's group, then a reload so new workers hold it. */
+static int plan_member(Planner *x, bool *usable, EngineError *err) {
+        const Report *r = x->r;
+        *usable = false;
+        if (group_is_privileged(r->gid, r->group)) {
+                *err = ENGINE_ERROR_REFUSED_GROUP;
+                unusable(x, "%s belongs to group %s, which grants root-level or secret access: sockfix never adds "
+                            "members to it", r->resolved, strempty(r->group));
+                return 0;
+        }
+        if (!(r->mode & 0020)) {
+                unusable(x, "the group class of %s (mode %04o) lacks write: membership would not help", r->resolved,
+                         r->mode);
+                return 0;
+        }
+        for (size_t i = 0; i < x->n_targets; i++) {
+                const Consumer *c = x->targets[i];
+                if (user_in_group_db(c->user, r->group) == 0) {
+                        _cleanup_free_ char *t = NULL;
+                        if (set_text(&t, "%s", c->user) < 0)
+                                return -ENOMEM;
+                        Step *s = add_step(x, STEP_MEMBER, t);
+                        if (!s || !(s->user = strdup(c->user)) || !(s->group = strdup(r->group)) ||
+                            set_text(&s->before, "not in %s", r->group) < 0 ||
+                            set_text(&s->after, "in %s", r->group) < 0)
+                                return -ENOMEM;
+                }
+                if (add_reload(x, c, r->gid) < 0)
+                        return -ENOMEM;
+        }
+        *usable = true;
+        return 0;
+}
+
+/* dir-search: u:USER:x on each directory that stops the consumer, nothing else. */
+static int plan_dir_search(Planner *x) {
+        const PathWalk *w = &x->d->walk;
+        for (size_t i = 0; i < x->n_targets; i++) {
+                Creds cr = creds_of(x->targets[i]);
+                for (size_t j = 0; j < w->n_dirs; j++) {
+                        AccessClass cls;
+                        if (access_inode(&w->dirs[j], &cr, ACCESS_EXEC, &cls) == 0)
+                                continue;
+                        Step *s = add_step(x, STEP_DIR_ACL, w->dirs[j].path);
+                        if (!s || set_text(&s->before, "%u:%u %04o", w->dirs[j].st.st_uid, w->dirs[j].st.st_gid,
+                                           w->dirs[j].st.st_mode & 07777) < 0 ||
+                            set_text(&s->after, "%s +u:%s:--x", s->before, x->targets[i]->user) < 0)
+                                return -ENOMEM;
+                        s->id = x->targets[i]->uid;
+                        s->dir_index = j;
+                }
+        }
+        return 0;
+}
+
+static int plan_refresh(Planner *x, bool *usable) {
+        *usable = false;
+        for (size_t i = 0; i < x->n_targets; i++) {
+                const WebServer *s = server_of(x, x->targets[i]);
+                if (!s || s->master_pid <= 0) {
+                        unusable(x, "%s is not running: there is nothing to reload", x->targets[i]->server);
+                        return 0;
+                }
+                if (add_reload(x, x->targets[i], x->r->gid) < 0)
+                        return -ENOMEM;
+        }
+        *usable = true;
+        return 0;
+}
+
+static bool socket_blocks(const Planner *x, const Consumer *c) {
+        Creds cr = creds_of(c);
+        AccessClass cls;
+        return access_inode(&x->d->walk.final, &cr, ACCESS_WRITE, &cls) < 0;
+}
+
+static int use(Planner *x, const char *strategy) {
+        return strv_extend_unique(&x->p->strategies, strategy);
+}
+
+/* The socket part of auto: pool-acl where it can work, else pool-group, else member. */
+static int plan_socket_auto(Planner *x, EngineError *err, char **msg) {
+        bool ok;
+        int k;
+        if (pool_acl_usable(x))
+                return use(x, "pool-acl") < 0 || plan_pool_acl(x) < 0 ? -ENOMEM : 0;
+        _cleanup_free_ char *why_acl = TAKE_PTR(x->why);
+        /* plan_pool_group adds no step unless it is usable. */
+        if ((k = plan_pool_group(x, &ok)) < 0)
+                return k;
+        if (ok)
+                return use(x, "pool-group");
+        _cleanup_free_ char *why_group = TAKE_PTR(x->why);
+        EngineError member_err = ENGINE_OK;
+        if ((k = plan_member(x, &ok, &member_err)) < 0)
+                return k;
+        if (ok)
+                return use(x, "member");
+        *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
+        return set_text(msg, "%s: no strategy can grant access: pool-acl: %s; pool-group: %s; member: %s",
+                        x->r->resolved, strempty(why_acl), strempty(why_group), strempty(x->why));
+}
+
+static int plan_auto(Planner *x, EngineError *err, char **msg) {
+        bool need_socket = false, ok;
+        int k;
+        for (size_t i = 0; i < x->n_targets; i++) {
+                const Finding *f = primary_finding(x->r, x->targets[i]);
+                if (f && streq_ptr(f->code, "stale-credentials")) {
+                        if ((k = plan_refresh(x, &ok)) < 0)
+                                return k;
+                        if (ok && (k = use(x, "refresh")) < 0)
+                                return k;
+                        continue;
+                }
+                if (f && streq_ptr(f->code, "dir-no-search") && (k = use(x, "dir-search")) < 0)
+                        return k;
+                need_socket = need_socket || socket_blocks(x, x->targets[i]);
+        }
+        if (strv_contains(x->p->strategies, "dir-search") && plan_dir_search(x) < 0)
+                return -ENOMEM;
+        /* Warnings alone (world-writable, config-drift) are mended by a pool strategy too. */
+        if (need_socket || x->r->verdict == VERDICT_OK)
+                return plan_socket_auto(x, err, msg);
+        return 0;
+}
+
+static int plan_explicit(Planner *x, const char *strategy, EngineError *err, char **msg) {
+        bool ok = true;
+        int k = 0;
+        if (!any_remedy(x->r, strategy)) {
+                *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
+                return set_text(msg, "%s: no finding lists %s as a remedy", x->r->resolved, strategy);
+        }
+        if (streq_ptr(strategy, "pool-acl"))
+                k = (ok = pool_acl_usable(x)) ? plan_pool_acl(x) : 0;
+        else if (streq_ptr(strategy, "pool-group"))
+                k = plan_pool_group(x, &ok);
+        else if (streq_ptr(strategy, "member")) {
+                EngineError e = ENGINE_OK;
+                k = plan_member(x, &ok, &e);
+                if (k >= 0 && e != ENGINE_OK) {
+                        *err = e;
+                        return set_text(msg, "%s", x->why);
+                }
+        } else if (streq_ptr(strategy, "dir-search"))
+                k = plan_dir_search(x);
+        else if (streq_ptr(strategy, "refresh"))
+                k = plan_refresh(x, &ok);
+        if (k < 0)
+                return k;
+        if (!ok) {
+                *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
+                return set_text(msg, "%s: %s is unusable here: %s", x->r->resolved, strategy, strempty(x->why));
+        }
+        return use(x, strategy);
+}
+
+static const char *not_permissions_reason(const Report *r) {
+        for (size_t i = 0; i < r->n_findings; i++)
+                if (r->findings[i].severity == SEVERITY_ERROR &&
+                    (finding_is_not_permissions(r->findings[i].code) || !r->findings[i].consumer))
+                        return r->findings[i].summary;
+        return verdict_to_string(r->verdict);
+}
+
+static int explain(Planner *x) {
+        const Report *r = x->r;
+        _cleanup_free_ char *s = strv_join(x->p->strategies, "+");
+        const char *why = "";
+        if (strv_contains(x->p->strategies, "refresh"))
+                why = "the group database already grants access; only the running workers lack it";
+        else if (strv_contains(x->p->strategies, "pool-acl"))
+                why = "pool-acl grants exactly the consumers, by name, live and in the pool file, and takes "
+                      "nobody's access away";
+        else if (strv_contains(x->p->strategies, "pool-group"))
+                why = "pool-group makes the socket's group one the consumers hold, live and in the pool file";
+        else if (strv_contains(x->p->strategies, "member"))
+                why = "member adds the consumer to the socket's group and reloads the web server";
+        else if (strv_contains(x->p->strategies, "dir-search"))
+                why = "dir-search gives search on the blocking directory only";
+        return s ? set_text(&x->p->reason, "%s: %s (verdict %s)", s, why, verdict_to_string(r->verdict)) : -ENOMEM;
+}
+
+int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
+             EngineError *err, char **msg) {
+        const Report *r = d->report;
+        const PathWalk *w = &d->walk;
+        Planner x = { .h = h, .d = d, .r = r, .p = plan };
+        const char *path = r->resolved ? r->resolved : r->socket;
+        int k = 0;
+
+        *plan = (Plan) {};
+        *err = ENGINE_OK;
+        *msg = NULL;
+
+        if (w->error == ELOOP) {
+                *err = ENGINE_ERROR_UNSAFE_PATH;
+                return set_text(msg, "%s: too many levels of symbolic links (a loop): refusing to walk it", r->socket);
+        }
+        if ((w->have_final && !S_ISSOCK(w->final.st.st_mode)) || w->error == ENOTDIR) {
+                *err = ENGINE_ERROR_NOT_A_SOCKET;
+                if (streq_ptr(path, r->socket))
+                        return set_text(msg, "%s is not a socket", r->socket);
+                return set_text(msg, "%s is not a socket (it resolves to %s)", r->socket, path);
+        }
+        /* Only what discovery vouches for: a socket served by a FastCGI/application
+         * server it found, or a pool's declared path that nothing serves now. */
+        bool served = d->master ? program_is_app_server(d->master->comm) : d->pool != NULL;
+        if (w->have_final && !served) {
+                *err = ENGINE_ERROR_UNKNOWN_SOCKET;
+                return set_text(msg, "%s is %s, not a FastCGI/application server socket that sockfix discovered",
+                                path, d->master ? "served by another program" : "not declared by any pool");
+        }
+        if (r->verdict == VERDICT_MISSING || r->verdict == VERDICT_REFUSED || r->verdict == VERDICT_OVERLOADED ||
+            report_has_finding(r, "selinux-denied") || report_has_finding(r, "apparmor-denied") ||
+            report_has_finding(r, "namespace-mismatch")) {
+                plan->outcome = strdup("not-permissions");
+                return plan->outcome && set_text(&plan->reason, "%s", not_permissions_reason(r)) >= 0 ? 0 : -ENOMEM;
+        }
+        if (r->verdict == VERDICT_NO_CONSUMER) {
+                *err = ENGINE_ERROR_NO_CONSUMER;
+                return consumer ? set_text(msg, "%s: no discovered web server worker runs as %s for it", path, consumer)
+                                : set_text(msg, "%s: no discovered web server references it", path);
+        }
+        if (r->verdict == VERDICT_OK && !warnings_with_remedies(r)) {
+                plan->outcome = strdup("already-ok");
+                return plan->outcome && set_text(&plan->reason, "every consumer of %s can connect", path) >= 0 ? 0
+                                                                                                                : -ENOMEM;
+        }
+
+        x.targets = calloc(r->n_consumers, sizeof(Consumer *));
+        if (!x.targets)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_consumers; i++)
+                if (r->consumers[i].error == EACCES)
+                        x.targets[x.n_targets++] = &r->consumers[i];
+        if (x.n_targets == 0) /* warnings only: every consumer is granted by name before other-write goes */
+                for (size_t i = 0; i < r->n_consumers; i++)
+                        x.targets[x.n_targets++] = &r->consumers[i];
+        for (size_t i = 0; i < x.n_targets && k >= 0; i++)
+                k = strv_extend(&plan->targets, x.targets[i]->user);
+
+        if (k >= 0)
+                k = streq_ptr(strategy, "auto") ? plan_auto(&x, err, msg) : plan_explicit(&x, strategy, err, msg);
+        if (k >= 0 && *err == ENGINE_OK)
+                k = explain(&x);
+        free(x.targets);
+        free(x.why);
+        return k;
+}

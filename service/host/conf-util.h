@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the config parsers share: reading an included file safely (regular files
+ * only, size cap, include loops and depth bounded), glob expansion the way the
+ * servers do it, relative path resolution, error collection and the WebConfig
+ * record helpers. The grammars themselves differ and stay in each parser. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/util.h"
+#include "web-config.h"
+
+#define CONF_MAX_DEPTH 16
+#define CONF_MAX_FILES 10000u
+#define CONF_MAX_FILE_SIZE (16u << 20)
+/* A garbage file must not turn into a million error strings on the bus. */
+#define CONF_MAX_ERRORS 1000u
+
+typedef struct ConfFileId {
+        dev_t dev;
+        ino_t ino;
+} ConfFileId;
+
+/* The chain of files being read right now, plus how many were read in total. */
+typedef struct ConfGuard {
+        ConfFileId stack[CONF_MAX_DEPTH];
+        unsigned depth;
+        unsigned n_files;
+} ConfGuard;
+
+/* Reads path (a regular file, at most CONF_MAX_FILE_SIZE) and pushes it on the guard.
+ * -ELOOP: already being read further up, or CONF_MAX_DEPTH reached; -E2BIG: more than
+ * CONF_MAX_FILES read; -EISDIR / -EINVAL: a directory / not a regular file; else -errno.
+ * On success the caller must call conf_guard_leave() when done with the file. */
+int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *ret_size);
+void conf_guard_leave(ConfGuard *g);
+
+bool conf_is_glob(const char *s);
+/* Absolute path: a copy. Relative: base_dir/path. */
+int conf_path_resolve(const char *base_dir, const char *path, char **ret);
+int conf_dirname(const char *path, char **ret);
+/* Expands pattern (resolved against base_dir) into the sorted list of matches, as
+ * glob(3) does; no match gives an empty list. A pattern without glob characters is
+ * returned as is, so that the reader reports a missing plain include. */
+int conf_glob(const char *base_dir, const char *pattern, char ***ret);
+
+/* Appends "file:line: message" (line 0: "file: message"), up to CONF_MAX_ERRORS. */
+int conf_error(char ***errors, const char *file, unsigned line, const char *fmt, ...) _printf_(4, 5);
+
+/* Splits the next word off *p in place: skips blanks, honors "double" and 'single'
+ * quotes where a backslash escapes the next character. Returns NULL at the end of
+ * the string. *quoted tells whether the word was quoted (may be NULL). */
+char *conf_next_word(char **p, bool *quoted);
+
+/* Appends ${NAME} (and $NAME when bare_dollar) expanded through lookup to *ret.
+ * Unknown names expand to "" (php, shell) or stay literally (keep_unknown: Apache). */
+typedef const char *(*conf_lookup_t)(const char *name, void *userdata);
+int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lookup_t lookup, void *userdata,
+                     char **ret);
+
+int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "command.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "util/util.h"
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* posix_spawnp() would search the daemon's own PATH, not the child's; search
+ * the fixed one instead so what runs does not depend on how we were started. */
+static int find_program(const char *name, char **ret) {
+        if (strchr(name, '/')) {
+                if (access(name, X_OK) < 0)
+                        return -errno;
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+        _cleanup_free_ char *path = strdup(COMMAND_PATH);
+        if (!path)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *full = NULL;
+                if (asprintf(&full, "%s/%s", dir, name) < 0)
+                        return -ENOMEM;
+                if (access(full, X_OK) == 0) {
+                        *ret = TAKE_PTR(full);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* Both objects are initialised by the caller, so they can always be destroyed. */
+static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out_fd) {
+        int r;
+        if ((r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
+            (r = posix_spawn_file_actions_adddup2(fa, out_fd, STDOUT_FILENO)) ||
+            (r = posix_spawn_file_actions_adddup2(fa, out_fd, STDERR_FILENO)))
+                return -r;
+
+        /* The daemon blocks signals for sd-event; a child must not inherit that
+         * mask or ignored dispositions, or SIGTERM/SIGPIPE would not reach it.
+         * Its own process group lets a timeout kill whatever it forked. */
+        sigset_t empty, all;
+        sigemptyset(&empty);
+        sigfillset(&all);
+        if ((r = posix_spawnattr_setsigmask(attr, &empty)) ||
+            (r = posix_spawnattr_setsigdefault(attr, &all)) ||
+            (r = posix_spawnattr_setpgroup(attr, 0)) ||
+            (r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                POSIX_SPAWN_SETPGROUP)))
+                return -r;
+        return 0;
+}
+
+static void reap(pid_t pid, int *status) {
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* Appends what the child wrote; past the cap it keeps draining so the child
+ * never blocks on a full pipe. */
+static int read_some(int fd, CommandResult *res, size_t *cap) {
+        char buf[4096];
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0)
+                return errno == EINTR || errno == EAGAIN ? 1 : -errno;
+        if (k == 0)
+                return 0;
+        size_t take = (size_t) k;
+        if (res->output_size + take > COMMAND_OUTPUT_MAX)
+                take = COMMAND_OUTPUT_MAX - res->output_size;
+        if (take > 0) {
+                if (res->output_size + take + 1 > *cap) {
+                        size_t ncap = (res->output_size + take + 1) * 2;
+                        char *n = realloc(res->output, ncap);
+                        if (!n)
+                                return -ENOMEM;
+                        res->output = n;
+                        *cap = ncap;
+                }
+                memcpy(res->output + res->output_size, buf, take);
+                res->output_size += take;
+                res->output[res->output_size] = 0;
+        }
+        return 1;
+}
+
+/* Reads until EOF or the deadline; returns 0 at EOF, -ETIMEDOUT at the deadline. */
+static int collect_output(int fd, uint64_t deadline, CommandResult *res) {
+        size_t cap = 0;
+        for (;;) {
+                uint64_t now = now_ms();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int n = poll(&p, 1, (int) (deadline - now));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        continue;
+                int r = read_some(fd, res, &cap);
+                if (r <= 0)
+                        return r;
+        }
+}
+
+/* After EOF the child may still run (it closed its output, or a grandchild
+ * holds nothing): wait for it, but not past the deadline. */
+static int wait_until(pid_t pid, uint64_t deadline, int *status) {
+        for (;;) {
+                pid_t w = waitpid(pid, status, WNOHANG);
+                if (w == pid)
+                        return 0;
+                if (w < 0 && errno != EINTR)
+                        return -errno;
+                if (now_ms() >= deadline)
+                        return -ETIMEDOUT;
+                struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+int command_run(char *const argv[], int timeout_ms, CommandResult *ret) {
+        if (!argv || !argv[0] || timeout_ms <= 0)
+                return -EINVAL;
+
+        _cleanup_free_ char *program = NULL;
+        int r = find_program(argv[0], &program);
+        if (r < 0)
+                return r;
+
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int rfd = pipefd[0];
+        _cleanup_close_ int wfd = pipefd[1];
+
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        if (posix_spawn_file_actions_init(&fa) != 0)
+                return -ENOMEM;
+        if (posix_spawnattr_init(&attr) != 0) {
+                posix_spawn_file_actions_destroy(&fa);
+                return -ENOMEM;
+        }
+        r = spawn_setup(&fa, &attr, wfd);
+        pid_t pid = -1;
+        if (r == 0) {
+                char *const envp[] = { (char *) "PATH=" COMMAND_PATH, NULL };
+                r = -posix_spawn(&pid, program, &fa, &attr, argv, envp);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        if (r < 0)
+                return r;
+        closep(&wfd); /* only the child writes now: EOF comes when it is done */
+        wfd = -1;
+
+        CommandResult res = { .exit_code = -1 };
+        uint64_t deadline = now_ms() + (uint64_t) timeout_ms;
+        int status = 0;
+        r = collect_output(rfd, deadline, &res);
+        if (r == 0)
+                r = wait_until(pid, deadline, &status);
+        if (r < 0) {
+                /* The whole process group: a tool that forked must not outlive us. */
+                kill(-pid, SIGKILL);
+                kill(pid, SIGKILL);
+                reap(pid, &status);
+                if (r != -ETIMEDOUT) {
+                        free(res.output);
+                        return r;
+                }
+                res.timed_out = true;
+        }
+        if (WIFEXITED(status))
+                res.exit_code = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status))
+                res.exit_code = 128 + WTERMSIG(status);
+        if (!res.output && !(res.output = calloc(1, 1)))
+                return -ENOMEM;
+        *ret = res;
+        return res.timed_out ? -ETIMEDOUT : 0;
+}
+
+void command_result_done(CommandResult *r) {
+        if (!r)
+                return;
+        free(r->output);
+        *r = (CommandResult) {};
+}

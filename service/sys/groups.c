@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "groups.h"
+
+#include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "sys/command.h"
+#include "util/util.h"
+
+#define GPASSWD_TIMEOUT_MS (30 * 1000) /* it waits for the /etc/group lock */
+
+/* Each of these grants root-equivalent power or reads secrets:
+ * root: gid 0 owns most of the system's files;
+ * sudo, wheel, admin: sudo/su to root by policy;
+ * adm: reads every log (and their secrets) in /var/log;
+ * shadow: reads password hashes;
+ * disk: raw block devices, i.e. every file;
+ * docker, lxd: start a privileged container that mounts /;
+ * kmem: /dev/mem and /dev/kmem, kernel memory;
+ * systemd-journal: reads the whole system journal;
+ * staff: writes /usr/local (Debian), so programs root runs;
+ * utmp: rewrites login records; tty: writes to other users' terminals;
+ * sys: system files on some distributions;
+ * lpadmin: administers printers (root-run filters);
+ * libvirt, kvm: start virtual machines with host devices and disks. */
+static const char *const privileged_groups[] = {
+        "root", "sudo", "wheel", "adm", "admin", "shadow", "disk", "docker", "lxd",
+        "kmem", "systemd-journal", "staff", "utmp", "tty", "sys", "lpadmin", "libvirt", "kvm",
+};
+
+bool group_is_privileged(gid_t gid, const char *name) {
+        if (gid == 0)
+                return true;
+        if (!name)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(privileged_groups); i++)
+                if (streq_ptr(name, privileged_groups[i]))
+                        return true;
+        return false;
+}
+
+bool account_name_is_valid(const char *name) {
+        if (isempty(name) || name[0] == '-' || strlen(name) > 256)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (isspace((unsigned char) *p) || iscntrl((unsigned char) *p) || *p == ':' || *p == ',')
+                        return false;
+        return true;
+}
+
+static int lookup_group(const char *name, gid_t *ret) {
+        struct group grp, *result = NULL;
+        char buf[16384];
+        int r = getgrnam_r(name, &grp, buf, sizeof buf, &result);
+        if (r)
+                return -r;
+        if (!result)
+                return -ESRCH;
+        *ret = grp.gr_gid;
+        return 0;
+}
+
+static int lookup_user(const char *name, gid_t *ret_gid) {
+        struct passwd pw, *result = NULL;
+        char buf[16384];
+        int r = getpwnam_r(name, &pw, buf, sizeof buf, &result);
+        if (r)
+                return -r;
+        if (!result)
+                return -ESRCH;
+        *ret_gid = pw.pw_gid;
+        return 0;
+}
+
+static int run_gpasswd(const char *op, const char *user, const char *group, char **ret_error) {
+        /* "--" is not needed: names starting with '-' are refused before we get here. */
+        char *const argv[] = { (char *) "gpasswd", (char *) op, (char *) user, (char *) group, NULL };
+        CommandResult res = {};
+        int r = command_run(argv, GPASSWD_TIMEOUT_MS, &res);
+        if (r >= 0 && res.exit_code != 0)
+                r = -EIO;
+        if (r < 0 && ret_error) {
+                const char *out = res.output ? strstrip(res.output) : "";
+                if (asprintf(ret_error, "gpasswd %s %s %s: %s", op, user, group,
+                             !isempty(out) ? out : strerror(-r)) < 0)
+                        *ret_error = NULL;
+        }
+        command_result_done(&res);
+        return r;
+}
+
+static int check_names(const char *user, const char *group, gid_t *ret_gid) {
+        if (!account_name_is_valid(user) || !account_name_is_valid(group))
+                return -EINVAL;
+        gid_t primary;
+        int r = lookup_user(user, &primary);
+        if (r < 0)
+                return r;
+        return lookup_group(group, ret_gid);
+}
+
+int group_add_member(const char *user, const char *group, char **ret_error) {
+        gid_t gid;
+        int r = check_names(user, group, &gid);
+        if (r < 0)
+                return r;
+        if (group_is_privileged(gid, group))
+                return -EPERM;
+        return run_gpasswd("-a", user, group, ret_error);
+}
+
+int group_remove_member(const char *user, const char *group, char **ret_error) {
+        gid_t gid;
+        int r = check_names(user, group, &gid);
+        if (r < 0)
+                return r;
+        return run_gpasswd("-d", user, group, ret_error);
+}
+
+int user_in_group_db(const char *user, const char *group) {
+        if (!account_name_is_valid(user) || !account_name_is_valid(group))
+                return -EINVAL;
+        gid_t primary, gid;
+        int r = lookup_user(user, &primary);
+        if (r < 0)
+                return r;
+        r = lookup_group(group, &gid);
+        if (r < 0)
+                return r;
+
+        int n = 64;
+        _cleanup_free_ gid_t *list = NULL;
+        for (;;) {
+                gid_t *nl = realloc(list, sizeof(gid_t) * (size_t) n);
+                if (!nl)
+                        return -ENOMEM;
+                list = nl;
+                int want = n;
+                if (getgrouplist(user, primary, list, &want) >= 0) {
+                        n = want;
+                        break;
+                }
+                if (want <= n) /* no growth asked for: a lookup failure */
+                        return -EIO;
+                n = want;
+        }
+        for (int i = 0; i < n; i++)
+                if (list[i] == gid)
+                        return 1;
+        return 0;
+}

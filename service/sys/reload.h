@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Activation: making a web server pick up new group memberships, and the config
+ * tests that must pass before anything is reloaded. nginx and Apache masters
+ * running as root spawn workers with setgid + initgroups + setuid, so a reload
+ * (SIGHUP / graceful SIGUSR1) gives new workers fresh groups; old workers keep
+ * theirs until they exit, hence wait_for_workers(). */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum ReloadMethod {
+        RELOAD_SIGNAL,       /* kill(master, signal) */
+        RELOAD_SYSTEMD_UNIT, /* org.freedesktop.systemd1.Manager.ReloadUnit(unit, "replace") */
+} ReloadMethod;
+
+typedef struct ReloadPlan {
+        ReloadMethod method;
+        int signal;  /* RELOAD_SIGNAL: SIGHUP for nginx, SIGUSR1 (graceful) for Apache */
+        char *unit;  /* RELOAD_SYSTEMD_UNIT: e.g. "nginx.service" */
+} ReloadPlan;
+
+/* The decision alone: server is "nginx", "apache2" or "httpd"; booted is
+ * sd_booted()'s answer and unit sd_pid_get_unit()'s (NULL if none). Only a
+ * .service unit is reloaded through systemd: a master started by hand sits in a
+ * session scope, which has no reload. -EOPNOTSUPP for other servers. */
+int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret);
+/* Asks sd_booted() and sd_pid_get_unit(master), then decides. */
+int reload_plan(const char *server, pid_t master, ReloadPlan *ret);
+void reload_plan_done(ReloadPlan *p);
+/* "SIGHUP to 1234" or "reload nginx.service", for the result's activations. */
+int reload_plan_describe(const ReloadPlan *p, pid_t master, char **ret);
+/* Carries the plan out; returns once the signal is sent or the job is queued. */
+int reload_execute(const ReloadPlan *p, pid_t master);
+
+/* A worker: a child of the master (not a zombie); for a root master only
+ * children that dropped root count (piped loggers and helpers keep root and never
+ * get the web server's groups). (pid, start time) tells a new worker from an old
+ * one whose pid was reused. */
+typedef struct WorkerId {
+        pid_t pid;
+        uint64_t start_time;
+} WorkerId;
+
+/* Snapshot of the master's workers, taken before the reload. */
+int workers_list(pid_t master, WorkerId **ret, size_t *n);
+/* Polls /proc until the master has at least one worker, no worker of the old
+ * snapshot remains, and every worker holds required_gid ((gid_t) -1: no gid
+ * requirement) among its groups. 0, -ETIMEDOUT, -ESRCH when the master is gone. */
+int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t required_gid, int timeout_ms);
+
+/* Config tests, run before any reload: 0 when the test passes, -EBADMSG when the
+ * server rejects its configuration (output says why), -ETIMEDOUT, or -errno when
+ * it cannot be run. output (optional) receives what the test printed.
+ * nginx: exe -t -c CONF [-p PREFIX] [-g GLOBALS] (conf/prefix/globals as the
+ * master had them; NULL to leave out). */
+int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output);
+/* php-fpm: exe -t -y CONF (exe: the master's /proc/PID/exe, e.g. php-fpm8.2). */
+int config_test_fpm(const char *exe, const char *conf, char **output);

@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Who may ask, with the real polkitd and the project's policy:
+#   root -> Diagnose works (uid 0 passes without asking);
+#   a panel account granted by the example rules file (group sockfix) -> works, through
+#     busctl and python3-dbus under runuser;
+#   an outsider -> org.freedesktop.DBus.Error.AccessDenied or InteractiveAuthorizationRequired;
+#   nobody but root may own org.sockfix.SockFix1 (bus policy);
+#   malformed arguments -> org.freedesktop.DBus.Error.InvalidArgs;
+#   callers that leave mid-call (also mid-authorization) do not hurt the daemon;
+#   polkitd gone -> non-root callers get a clear denial, root is still served.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
+h_init authorization
+
+panel=sfx-panel outsider=sfx-outsider
+stack_up --owner www-data --group www-data --mode 0660
+h_sockfix_up
+
+# as USER [CMD...]: runs CMD as USER with USER's groups (runuser, not setpriv).
+as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
+# sfcall OUT USER METHOD ARGS...: python3-dbus call as USER, JSON reply or error in OUT.
+sfcall() { local out=$1 u=$2; shift 2; as "$u" "$H_PY" "$H_LIB_DIR/sfjson.py" call "$@" > "$out"; }
+is_auth_error() { [[ $1 == org.freedesktop.DBus.Error.AccessDenied || $1 == org.freedesktop.DBus.Error.InteractiveAuthorizationRequired ]]; }
+diag_json() { echo "\"$1\""; }
+
+# --- root
+h_diagnose "$H_T/root.json" "$S_SOCK"
+h_is "$?" 0 "root: Diagnose answers"
+h_json_is "$H_T/root.json" 'r["verdict"]' denied "root: the report has verdict denied"
+busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 > "$H_T/root.busctl" 2>&1
+h_is "$?" 0 "root: busctl call Diagnose answers"
+
+# --- accounts
+h_ensure_group sockfix
+h_ensure_user "$panel" sockfix
+h_ensure_user "$outsider"
+if rules=$(h_example_rules_file); then
+        h_pass "the example rules file ships in polkit/ ($(basename "$rules"))"
+        h_install_rules "$rules"
+else
+        h_fail "the example rules file ships in polkit/"
+fi
+
+# --- the panel account (group sockfix, granted by the rules file)
+as "$panel" busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 > "$H_T/panel.busctl" 2>&1
+rc=$?
+h_is "$rc" 0 "panel account: busctl Diagnose answers"
+[[ $rc -eq 0 ]] || sed 's/^/#   /' "$H_T/panel.busctl"
+sfcall "$H_T/panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
+h_json_is "$H_T/panel.json" 'r.get("verdict", r.get("error"))' denied "panel account: python3-dbus Diagnose gives verdict denied"
+sfcall "$H_T/panel-list.json" "$panel" ListSockets '{}'
+h_json_ok "$H_T/panel-list.json" 'isinstance(r, list)' "panel account: ListSockets answers"
+
+# --- an outsider
+sfcall "$H_T/out.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'
+err=$(h_json "$H_T/out.json" 'r.get("error", "")')
+h_ok "outsider: Diagnose refused with AccessDenied or InteractiveAuthorizationRequired (got '$err')" is_auth_error "$err"
+sfcall "$H_T/out-all.json" "$outsider" DiagnoseAll '{}'
+err=$(h_json "$H_T/out-all.json" 'r.get("error", "")')
+h_ok "outsider: DiagnoseAll refused (got '$err')" is_auth_error "$err"
+sfcall "$H_T/out-list.json" "$outsider" ListSockets '{}'
+err=$(h_json "$H_T/out-list.json" 'r.get("error", "")')
+h_ok "outsider: ListSockets refused (got '$err')" is_auth_error "$err"
+as "$outsider" busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 > "$H_T/out.busctl" 2>&1
+h_isnt "$?" 0 "outsider: busctl Diagnose fails ($(head -c 200 "$H_T/out.busctl"))"
+# Properties are readable by anyone the bus policy lets in.
+as "$outsider" busctl --system get-property "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Version > "$H_T/out.version" 2>&1
+h_is "$?" 0 "outsider: may read the Version property"
+
+# --- owning the name
+as nobody "$H_PY" -c '
+import dbus, sys
+try:
+    dbus.SystemBus().request_name("org.sockfix.SockFix1", dbus.bus.NAME_FLAG_DO_NOT_QUEUE)
+except dbus.exceptions.DBusException as e:
+    print(e.get_dbus_name()); sys.exit(0)
+print("owned")' > "$H_T/own.txt" 2>&1
+h_is "$(cat "$H_T/own.txt")" org.freedesktop.DBus.Error.AccessDenied "nobody cannot own org.sockfix.SockFix1"
+h_ok "sockfixd still owns the name" h_has_name "$H_BUS_NAME"
+
+# --- malformed arguments (as root, so authorization cannot hide them)
+long=/$(head -c 4200 /dev/zero | tr '\0' a)
+invalid() { # DESC METHOD ARGS...
+        local desc=$1; shift
+        h_call "$H_T/inval.json" "$@"
+        h_json_is "$H_T/inval.json" 'r.get("error", "no error")' org.freedesktop.DBus.Error.InvalidArgs "$desc -> InvalidArgs"
+}
+invalid "Diagnose relative path" Diagnose '"php8.2-fpm.sock"' '{}'
+invalid "Diagnose empty path" Diagnose '""' '{}'
+invalid "Diagnose path over PATH_MAX" Diagnose "\"$long\"" '{}'
+invalid "Diagnose unknown option key" Diagnose "\"$S_SOCK\"" '{"evidnce": true}'
+invalid "Diagnose evidence as a string" Diagnose "\"$S_SOCK\"" '{"evidence": "yes"}'
+invalid "Diagnose consumer as an int" Diagnose "\"$S_SOCK\"" '{"consumer": 5}'
+invalid "DiagnoseAll unknown option key" DiagnoseAll '{"evidense": true}'
+invalid "ListSockets wrong option type" ListSockets '{"consumer": true}'
+h_json_ok "$H_T/inval.json" 'len(r.get("message", "")) > 0' "InvalidArgs carries a message"
+busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{ss}' "$S_SOCK" 0 > "$H_T/sig.txt" 2>&1
+h_isnt "$?" 0 "a wrong signature (sa{ss}) is refused"
+if busctl --system --xml-interface introspect "$H_BUS_NAME" "$H_OBJECT" | grep -q 'method name="Fix"'; then
+        # A typo must never turn a dry run into a change.
+        invalid "Fix with dry_run misspelled" Fix "\"$S_SOCK\"" '"auto"' '{"dryrun": true}'
+        invalid "Fix with dry_run as a string" Fix "\"$S_SOCK\"" '"auto"' '{"dry_run": "true"}'
+fi
+
+# --- callers that leave mid-call
+leave_early() { # as USER: send Diagnose on a private connection, close it before the reply
+        as "$1" "$H_PY" -c '
+import dbus, dbus.lowlevel, os, sys
+c = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+for i in range(5):
+    m = dbus.lowlevel.MethodCallMessage("org.sockfix.SockFix1", "/org/sockfix/SockFix1",
+                                        "org.sockfix.SockFix1.Manager", "Diagnose")
+    m.append(sys.argv[1], dbus.Dictionary({}, signature="sv"), signature="sa{sv}")
+    c.send_message(m)
+c.flush()
+c.close()' "$S_SOCK"
+}
+leave_early root
+h_is "$?" 0 "root: 5 Diagnose calls sent, connection closed before the replies"
+leave_early "$outsider"
+h_is "$?" 0 "outsider: 5 Diagnose calls sent, connection closed mid-authorization"
+leave_early "$panel"
+h_is "$?" 0 "panel: 5 Diagnose calls sent, connection closed before the replies"
+for i in 1 2 3; do
+        busctl --system --expect-reply=no call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0
+done
+h_pass "busctl --expect-reply=no: 3 calls sent, busctl gone"
+sleep 1
+h_ok "sockfixd is still running" h_alive "$H_SOCKFIXD_PID"
+h_diagnose "$H_T/after-leave.json" "$S_SOCK"
+h_json_is "$H_T/after-leave.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose still answers after the leavers"
+sfcall "$H_T/after-leave-panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
+h_json_is "$H_T/after-leave-panel.json" 'r.get("verdict", r.get("error"))' denied "panel: Diagnose still answers after the leavers"
+
+# --- polkitd gone
+h_stop_polkitd
+h_ok "polkitd left the bus" h_has_no_name org.freedesktop.PolicyKit1
+sfcall "$H_T/nopk.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'
+err=$(h_json "$H_T/nopk.json" 'r.get("error", "")')
+h_ok "no polkitd: outsider denied with AccessDenied or InteractiveAuthorizationRequired (got '$err')" is_auth_error "$err"
+h_json_ok "$H_T/nopk.json" 'len(r.get("message", "")) > 0' "no polkitd: the denial says why ($(h_json "$H_T/nopk.json" 'r.get("message", "")'))"
+sfcall "$H_T/nopk-panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
+err=$(h_json "$H_T/nopk-panel.json" 'r.get("error", "")')
+h_ok "no polkitd: panel account denied too (got '$err')" is_auth_error "$err"
+h_diagnose "$H_T/nopk-root.json" "$S_SOCK"
+h_json_is "$H_T/nopk-root.json" 'r.get("verdict", r.get("error"))' denied "no polkitd: root is still served"
+h_ok "sockfixd is still running" h_alive "$H_SOCKFIXD_PID"
+h_done

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "host/web-config.h"
+#include "util/util.h"
+
+static char *data_path(const char *rel) {
+        char *p;
+        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
+        return p;
+}
+
+static void assert_ref(const WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
+        for (size_t i = 0; i < c->n_refs; i++)
+                if (streq_ptr(c->refs[i].path, path) && streq_ptr(c->refs[i].directive, directive) &&
+                    streq_ptr(c->refs[i].file, file) && c->refs[i].line == line)
+                        return;
+        fail_msg("no %s reference to %s at %s:%u", directive, path, file, line);
+}
+
+static bool has_error(const WebConfig *c, const char *needle) {
+        for (char **e = c->errors; e && *e; e++)
+                if (strstr(*e, needle))
+                        return true;
+        return false;
+}
+
+static void test_fixture(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = data_path("apache"), *conf = data_path("apache/apache2.conf"),
+                            *envvars = data_path("apache/envvars"), *php = data_path("apache/conf-enabled/php.conf"),
+                            *site = data_path("apache/sites-enabled/site.conf"), *rel = NULL;
+        WebConfig c;
+
+        unsetenv("APACHE_CONFDIR");
+        assert_int_equal(apache_config_load(conf, root, envvars, &c), 0);
+        assert_string_equal(c.server, "apache2");
+        assert_string_equal(c.user, "www-data");  /* ${APACHE_RUN_USER} from envvars */
+        assert_string_equal(c.group, "www-data"); /* quoted in envvars */
+        assert_string_equal(c.pid_file, "/var/run/apache2/apache2.pid");
+        assert_true(asprintf(&rel, "%s/logs/relative.log", root) > 0);
+        assert_int_equal(strv_length(c.error_logs), 2); /* piped and syslog ignored */
+        assert_string_equal(c.error_logs[0], "/var/log/apache2/error.log");
+        assert_string_equal(c.error_logs[1], rel);
+        assert_string_equal(c.files[0], conf);
+
+        assert_ref(&c, "/run/php/php8.2-fpm.sock", "SetHandler", php, 2);
+        assert_ref(&c, "/run/app.sock", "ProxyPass", site, 2);
+        assert_ref(&c, "/run/php/match.sock", "ProxyPassMatch", site, 3);
+        assert_ref(&c, "/run/php/proxy.sock", "Proxy", site, 4);
+        assert_ref(&c, "/run/http.sock", "ProxyPass", site, 6); /* case-insensitive */
+        assert_ref(&c, "/run/cont.sock", "ProxyPass", site, 7);  /* continuation line */
+        assert_int_equal(c.n_refs, 6);
+
+        /* Include with no match is an error, IncludeOptional is not */
+        assert_true(has_error(&c, "missing-required"));
+        assert_false(has_error(&c, "nothing"));
+        web_config_done(&c);
+}
+
+static void test_string(void **state) {
+        (void) state;
+        WebConfig c;
+        setenv("SOCKFIX_APACHE_USER", "envuser", 1);
+        assert_int_equal(apache_config_parse_string("Define SOCK /run/d.sock\n"
+                                                    "User ${SOCKFIX_APACHE_USER}\n"
+                                                    "Group ${UNDEFINED_VAR}\n"
+                                                    "ProxyPass / \"unix:${SOCK}|fcgi://x/\"\n"
+                                                    "Include /t/self.conf\n",
+                                                    "/t/self.conf", &c),
+                         0);
+        assert_string_equal(c.user, "envuser");
+        assert_string_equal(c.group, "${UNDEFINED_VAR}"); /* Apache leaves unknown names */
+        assert_ref(&c, "/run/d.sock", "ProxyPass", "/t/self.conf", 4);
+        assert_true(has_error(&c, "/t/self.conf:5: Include /t/self.conf"));
+        web_config_done(&c);
+
+        assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, &c), -ENOENT);
+}
+
+static void test_garbage(void **state) {
+        (void) state;
+        static const char *const inputs[] = {
+                "<Proxy \"unix:", "SetHandler proxy:unix:relative|fcgi://x", "\\", "${", "${UNTERMINATED",
+                "<", "</", "ProxyPass", "ProxyPass / unix:\\\n\\\n\\", "User \"unterminated",
+        };
+        WebConfig c;
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                assert_int_equal(apache_config_parse_string(inputs[i], "g.conf", &c), 0);
+                web_config_done(&c);
+        }
+        size_t n = 100000;
+        _cleanup_free_ char *big = malloc(n * 64 + 100);
+        char *w = big;
+        for (size_t i = 0; i < n; i++)
+                w += sprintf(w, "ProxyPass /%zu unix:/run/s%zu.sock|fcgi://x \\\n", i, i % 3);
+        strcpy(w, "\n");
+        assert_int_equal(apache_config_parse_string(big, "big.conf", &c), 0);
+        assert_int_equal(c.n_refs, 1); /* one logical line */
+        web_config_done(&c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fixture),
+                cmocka_unit_test(test_string),
+                cmocka_unit_test(test_garbage),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

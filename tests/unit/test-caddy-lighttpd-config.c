@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "host/web-config.h"
+#include "util/util.h"
+
+static char *data_path(const char *rel) {
+        char *p;
+        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
+        return p;
+}
+
+static void assert_ref(const WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
+        for (size_t i = 0; i < c->n_refs; i++)
+                if (streq_ptr(c->refs[i].path, path) && streq_ptr(c->refs[i].directive, directive) &&
+                    streq_ptr(c->refs[i].file, file) && c->refs[i].line == line)
+                        return;
+        fail_msg("no %s reference to %s at %s:%u", directive, path, file, line);
+}
+
+static bool has_error(const WebConfig *c, const char *needle) {
+        for (char **e = c->errors; e && *e; e++)
+                if (strstr(*e, needle))
+                        return true;
+        return false;
+}
+
+static void test_caddy(void **state) {
+        (void) state;
+        _cleanup_free_ char *conf = data_path("caddy/Caddyfile"), *b = data_path("caddy/sites/b.caddy");
+        WebConfig c;
+
+        assert_int_equal(caddy_config_load(conf, &c), 0);
+        assert_string_equal(c.server, "caddy");
+        assert_null(c.user); /* the caller knows the default "caddy" */
+        assert_ref(&c, "/run/php/php-fpm.sock", "php_fastcgi", conf, 7);
+        assert_ref(&c, "/run/api.sock", "reverse_proxy", conf, 8);
+        assert_ref(&c, "/run/to.sock", "reverse_proxy", conf, 10);  /* `to` subdirective */
+        assert_ref(&c, "/run/to2.sock", "reverse_proxy", conf, 10); /* quoted */
+        assert_ref(&c, "/run/php/b.sock", "php_fastcgi", b, 2);     /* import glob, block */
+        assert_int_equal(c.n_refs, 5);                             /* comment ignored */
+        assert_int_equal(strv_length(c.files), 2);
+        assert_null(c.errors); /* snippet import and empty glob are fine */
+        web_config_done(&c);
+
+        assert_int_equal(caddy_config_load("/nonexistent/Caddyfile", &c), -ENOENT);
+        assert_int_equal(caddy_config_parse_string("import /t/C\n}\n{\n\"", "/t/C", &c), 0);
+        assert_true(has_error(&c, "/t/C:1: import /t/C: No such file"));
+        assert_true(has_error(&c, "/t/C:2: unexpected '}'"));
+        assert_true(has_error(&c, "expecting '}'"));
+        web_config_done(&c);
+}
+
+static void test_lighttpd(void **state) {
+        (void) state;
+        _cleanup_free_ char *conf = data_path("lighttpd/lighttpd.conf"),
+                            *php = data_path("lighttpd/conf-enabled/15-fastcgi-php.conf");
+        WebConfig c;
+
+        assert_int_equal(lighttpd_config_load(conf, &c), 0);
+        assert_string_equal(c.server, "lighttpd");
+        assert_string_equal(c.user, "www-data");
+        assert_string_equal(c.group, "www-data");
+        assert_string_equal(c.pid_file, "/run/lighttpd.pid");
+        assert_string_equal(c.error_logs[0], "/var/log/lighttpd/error.log");
+        assert_ref(&c, "/run/php/php8.2-fpm.sock", "socket", php, 4);
+        assert_ref(&c, "/run/php/scgi.sock", "socket", php, 8); /* var. + concatenation */
+        assert_int_equal(c.n_refs, 2);                          /* "socket" outside *.server is not one */
+        assert_int_equal(strv_length(c.files), 2);              /* include_shell never runs */
+        assert_null(c.errors);
+        web_config_done(&c);
+
+        assert_int_equal(lighttpd_config_load("/nonexistent/lighttpd.conf", &c), -ENOENT);
+}
+
+static void test_garbage(void **state) {
+        (void) state;
+        static const char *const inputs[] = {
+                "\"", "fastcgi.server = ( \"socket\" => ", "fastcgi.server = ( \"socket\" => 5 ))", "include",
+                "((((((((", "= = = +", "x = \"a\" + ", "include \"/t/l\"",
+        };
+        WebConfig c;
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                assert_int_equal(lighttpd_config_parse_string(inputs[i], "/t/l", &c), 0);
+                web_config_done(&c);
+                assert_int_equal(caddy_config_parse_string(inputs[i], "/t/l", &c), 0);
+                web_config_done(&c);
+        }
+
+        size_t n = 200000;
+        _cleanup_free_ char *big = malloc(n * 6 + 100);
+        char *w = big;
+        w += sprintf(w, "var.s = \"/\"");
+        for (size_t i = 0; i < n; i++)
+                w += sprintf(w, " + \"a\"");
+        strcpy(w, "\nfastcgi.server = ( \"socket\" => var.s )\n");
+        assert_int_equal(lighttpd_config_parse_string(big, "big.conf", &c), 0);
+        assert_int_equal(c.n_refs, 0); /* the string is too long to be a path */
+        web_config_done(&c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_caddy),
+                cmocka_unit_test(test_lighttpd),
+                cmocka_unit_test(test_garbage),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "host/fpm-config.h"
+#include "util/util.h"
+
+static char *data_path(const char *rel) {
+        char *p;
+        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
+        return p;
+}
+
+static const FpmPool *pool(const FpmConfig *c, const char *name) {
+        for (size_t i = 0; i < c->n_pools; i++)
+                if (streq_ptr(c->pools[i].name, name))
+                        return &c->pools[i];
+        return NULL;
+}
+
+static bool has_error(const FpmConfig *c, const char *needle) {
+        for (char **e = c->errors; e && *e; e++)
+                if (strstr(*e, needle))
+                        return true;
+        return false;
+}
+
+static void test_fixture(void **state) {
+        (void) state;
+        _cleanup_free_ char *main_file = data_path("fpm/php-fpm.conf"), *www = data_path("fpm/pool.d/www.conf"),
+                            *pid = data_path("fpm/run/php-fpm.pid");
+        FpmConfig c;
+
+        setenv("SOCKFIX_TEST_SOCK", "envsock", 1);
+        unsetenv("SOCKFIX_UNSET_VAR");
+        assert_int_equal(fpm_config_load(main_file, &c), 0);
+
+        /* globals, relative pid against the prefix */
+        assert_string_equal(c.pid_file, pid);
+        assert_string_equal(c.error_log, "/var/log/php8.2-fpm.log");
+        assert_string_equal(c.files[0], main_file);
+        assert_int_equal(strv_length(c.files), 5);
+        /* a missing include glob is only a warning in php-fpm */
+        assert_null(c.errors);
+
+        const FpmPool *p = pool(&c, "www");
+        assert_non_null(p);
+        assert_string_equal(p->file, www);
+        assert_int_equal(p->line, 3);
+        assert_string_equal(fpm_pool_unix_path(p), "/run/php/www.sock"); /* $pool */
+        assert_string_equal(fpm_pool_get(p, "listen.owner"), "www-data");  /* "double" */
+        assert_string_equal(fpm_pool_get(p, "listen.group"), "www-data");  /* 'single' */
+        assert_string_equal(fpm_pool_get(p, "user"), "www-data");
+        assert_string_equal(fpm_pool_get(p, "group"), "www-data");
+        assert_string_equal(fpm_pool_get(p, "pm"), "dynamic");
+        /* last wins, with the winner's line */
+        const FpmKey *k = fpm_pool_key(p, "listen.mode");
+        assert_string_equal(k->value, "0600");
+        assert_int_equal(k->line, 11);
+        assert_string_equal(k->file, www);
+        assert_int_equal(fpm_pool_key(p, "listen")->line, 6);
+
+        /* TCP forms */
+        assert_null(fpm_pool_unix_path(pool(&c, "tcp")));
+        assert_null(fpm_pool_unix_path(pool(&c, "tcp6")));
+        assert_null(fpm_pool_unix_path(pool(&c, "port")));
+        assert_null(fpm_pool_unix_path(pool(&c, "host")));
+
+        /* ${VAR}: expanded unquoted and in "double", unset is empty, 'single' is raw */
+        p = pool(&c, "env");
+        assert_string_equal(fpm_pool_unix_path(p), "/run/php/envsock.sock");
+        assert_string_equal(fpm_pool_get(p, "listen.acl_users"), "apache,nginx");
+        assert_string_equal(fpm_pool_get(p, "listen.acl_groups"), "web");
+        assert_string_equal(fpm_pool_get(p, "listen.owner"), "${SOCKFIX_TEST_SOCK}");
+
+        /* nested include, escaped quote */
+        assert_string_equal(fpm_pool_unix_path(pool(&c, "deep")), "/run/php/deep \"x\".sock");
+        fpm_config_done(&c);
+}
+
+static void test_missing(void **state) {
+        (void) state;
+        FpmConfig c;
+        assert_int_equal(fpm_config_load("/nonexistent/php-fpm.conf", &c), -ENOENT);
+}
+
+static void test_loop(void **state) {
+        (void) state;
+        _cleanup_free_ char *main_file = data_path("fpm/loop/php-fpm.conf");
+        FpmConfig c;
+        assert_int_equal(fpm_config_load(main_file, &c), -ELOOP);
+}
+
+static void test_string(void **state) {
+        (void) state;
+        FpmConfig c;
+        const char *text = "listen = /before/global\n"
+                           "[a]\nlisten = /run/a.sock\n"
+                           "[b]\nlisten=\"/run/unterminated\n"
+                           "garbage line\n"
+                           "[unterminated\n"
+                           "[]\n"
+                           "[a]\nuser = again\n";
+        assert_int_equal(fpm_config_parse_string(text, "/etc/x/t.conf", &c), 0);
+        assert_int_equal(c.n_pools, 2);
+        const FpmPool *a = pool(&c, "a");
+        assert_string_equal(fpm_pool_unix_path(a), "/run/a.sock");
+        assert_string_equal(fpm_pool_get(a, "user"), "again"); /* repeated section merges */
+        assert_string_equal(fpm_pool_unix_path(pool(&c, "b")), "/run/unterminated");
+        assert_true(has_error(&c, "/etc/x/t.conf:5: unterminated quoted value"));
+        assert_true(has_error(&c, "/etc/x/t.conf:6: syntax error"));
+        assert_true(has_error(&c, "/etc/x/t.conf:7: unterminated section"));
+        assert_true(has_error(&c, "/etc/x/t.conf:8: empty section"));
+        fpm_config_done(&c);
+}
+
+static void test_garbage(void **state) {
+        (void) state;
+        /* 100k lines, a NUL byte and a huge line: a result, errors, no crash. */
+        size_t n = 100000;
+        _cleanup_free_ char *big = malloc(n * 16 + 300000);
+        char *w = big;
+        w += sprintf(w, "[p]\nlisten = /run/p.sock\n");
+        for (size_t i = 0; i < n; i++)
+                w += sprintf(w, i % 2 ? "k%zu = v\n" : "junk %zu\n", i % 5000);
+        memset(w, 'x', 200000);
+        w += 200000;
+        strcpy(w, "\n[q]\nlisten = /run/q.sock\n");
+        FpmConfig c;
+        assert_int_equal(fpm_config_parse_string(big, "big.conf", &c), 0);
+        assert_string_equal(fpm_pool_unix_path(pool(&c, "p")), "/run/p.sock");
+        assert_string_equal(fpm_pool_unix_path(pool(&c, "q")), "/run/q.sock");
+        assert_true(has_error(&c, "too many errors"));
+        assert_int_equal(pool(&c, "p")->n_keys, 1024);
+        fpm_config_done(&c);
+}
+
+static void test_debian(void **state) {
+        (void) state;
+        FpmConfig c;
+        if (access("/etc/php/8.2/fpm/php-fpm.conf", R_OK) < 0)
+                skip();
+        assert_int_equal(fpm_config_load("/etc/php/8.2/fpm/php-fpm.conf", &c), 0);
+        const FpmPool *p = pool(&c, "www");
+        assert_non_null(p);
+        assert_string_equal(fpm_pool_unix_path(p), "/run/php/php8.2-fpm.sock");
+        assert_string_equal(fpm_pool_get(p, "listen.owner"), "www-data");
+        fpm_config_done(&c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fixture), cmocka_unit_test(test_missing), cmocka_unit_test(test_loop),
+                cmocka_unit_test(test_string),  cmocka_unit_test(test_garbage), cmocka_unit_test(test_debian),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

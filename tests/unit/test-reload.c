@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "sys/reload.h"
+#include "util/util.h"
+
+static void test_plan_decision(void **state) {
+        (void) state;
+        ReloadPlan p = {};
+        _cleanup_free_ char *d1 = NULL, *d2 = NULL;
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        assert_int_equal(p.signal, SIGHUP);
+        assert_int_equal(reload_plan_describe(&p, 1234, &d1), 0);
+        assert_string_equal(d1, "SIGHUP to 1234");
+        reload_plan_done(&p);
+
+        /* systemd running but the unit unknown: the signal. */
+        assert_int_equal(reload_plan_decide("nginx", 1, NULL, &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        reload_plan_done(&p);
+        /* A master started by hand sits in a scope: no ReloadUnit there. */
+        assert_int_equal(reload_plan_decide("nginx", 1, "session-4.scope", &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        reload_plan_done(&p);
+        /* Not booted with systemd: a unit name from a cgroup is not trusted. */
+        assert_int_equal(reload_plan_decide("nginx", 0, "nginx.service", &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        reload_plan_done(&p);
+
+        assert_int_equal(reload_plan_decide("nginx", 1, "nginx.service", &p), 0);
+        assert_int_equal(p.method, RELOAD_SYSTEMD_UNIT);
+        assert_string_equal(p.unit, "nginx.service");
+        assert_int_equal(reload_plan_describe(&p, 1234, &d2), 0);
+        assert_string_equal(d2, "reload nginx.service");
+        reload_plan_done(&p);
+
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_int_equal(p.signal, SIGUSR1);
+        assert_int_equal(reload_plan_decide("httpd", 1, "httpd.service", &p), 0);
+        assert_int_equal(p.method, RELOAD_SYSTEMD_UNIT);
+        assert_int_equal(p.signal, SIGUSR1);
+        reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("caddy", 0, NULL, &p), -EOPNOTSUPP);
+}
+
+static void test_reload_signal(void **state) {
+        (void) state;
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                pause();
+                _exit(0);
+        }
+        ReloadPlan p = {};
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(reload_execute(&p, child), 0);
+        int status;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGHUP);
+        assert_int_equal(reload_execute(&p, 1), -EINVAL);
+}
+
+/* A worker as a root master spawns it: drops to uid 65534 with the given
+ * supplementary group (or none), then lives for ms milliseconds. */
+static pid_t spawn_worker(gid_t extra, int ms) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                gid_t groups[1] = { extra };
+                if (setgroups(extra == (gid_t) -1 ? 0 : 1, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(1);
+                usleep((useconds_t) ms * 1000);
+                _exit(0);
+        }
+        return pid;
+}
+
+static void test_wait_for_workers(void **state) {
+        (void) state;
+        const gid_t G = 4242;
+        pid_t master = getpid();
+        pid_t old = spawn_worker((gid_t) -1, 600);
+        usleep(100 * 1000);
+
+        _cleanup_free_ WorkerId *before = NULL;
+        size_t n_before = 0;
+        assert_int_equal(workers_list(master, &before, &n_before), 0);
+        assert_int_equal(n_before, 1);
+        assert_int_equal(before[0].pid, old);
+
+        /* "Reload": a new worker holds the group; the old one lingers, then exits. */
+        pid_t fresh = spawn_worker(G, 5000);
+        assert_int_equal(wait_for_workers(master, before, n_before, G, 200), -ETIMEDOUT);
+        assert_int_equal(wait_for_workers(master, before, n_before, G, 5000), 0);
+        assert_int_equal(waitpid(old, NULL, 0), old);
+
+        /* A worker without the group never satisfies the wait. */
+        pid_t stale = spawn_worker((gid_t) -1, 5000);
+        usleep(100 * 1000);
+        assert_int_equal(wait_for_workers(master, NULL, 0, G, 300), -ETIMEDOUT);
+        assert_int_equal(wait_for_workers(master, NULL, 0, (gid_t) -1, 300), 0);
+
+        kill(fresh, SIGKILL);
+        kill(stale, SIGKILL);
+        assert_int_equal(waitpid(fresh, NULL, 0), fresh);
+        assert_int_equal(waitpid(stale, NULL, 0), stale);
+        /* No workers at all: never settled. */
+        assert_int_equal(wait_for_workers(master, NULL, 0, (gid_t) -1, 100), -ETIMEDOUT);
+        assert_int_equal(wait_for_workers(999999999, NULL, 0, (gid_t) -1, 100), -ESRCH);
+}
+
+static char T[] = "/tmp/test-reload.XXXXXX";
+
+static void write_text(const char *name, const char *text, char *path, size_t size) {
+        snprintf(path, size, "%s/%s", T, name);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void test_config_test_nginx(void **state) {
+        (void) state;
+        if (access("/usr/sbin/nginx", X_OK) < 0)
+                skip();
+        assert_non_null(mkdtemp(T));
+        char ok[256], bad[256], prefix[256], text[1024];
+        snprintf(prefix, sizeof prefix, "%s/", T);
+        snprintf(text, sizeof text,
+                 "pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp { access_log off; }\n", T, T);
+        write_text("ok.conf", text, ok, sizeof ok);
+        write_text("bad.conf", "events {}\nbogus_directive on;\n", bad, sizeof bad);
+        _cleanup_free_ char *out1 = NULL, *out2 = NULL;
+        assert_int_equal(config_test_nginx("/usr/sbin/nginx", ok, prefix, "daemon off;", &out1), 0);
+        assert_non_null(strstr(out1, "test is successful"));
+        assert_int_equal(config_test_nginx("/usr/sbin/nginx", bad, prefix, NULL, &out2), -EBADMSG);
+        assert_non_null(strstr(out2, "bogus_directive"));
+        assert_int_equal(config_test_nginx(NULL, ok, NULL, NULL, NULL), -EINVAL);
+}
+
+static void test_config_test_fpm(void **state) {
+        (void) state;
+        const char *exe = "/usr/sbin/php-fpm8.2";
+        if (access(exe, X_OK) < 0)
+                skip();
+        if (T[strlen(T) - 1] == 'X')
+                assert_non_null(mkdtemp(T));
+        char ok[256], bad[256], text[1024];
+        snprintf(text, sizeof text,
+                 "[global]\npid = %s/fpm.pid\nerror_log = %s/fpm.log\n[www]\nuser = nobody\n"
+                 "listen = %s/fpm.sock\npm = static\npm.max_children = 1\n", T, T, T);
+        write_text("fpm-ok.conf", text, ok, sizeof ok);
+        strcat(text, "pm.bogus = 1\npm = nonsense\n");
+        write_text("fpm-bad.conf", text, bad, sizeof bad);
+        _cleanup_free_ char *out1 = NULL, *out2 = NULL;
+        assert_int_equal(config_test_fpm(exe, ok, &out1), 0);
+        assert_int_equal(config_test_fpm(exe, bad, &out2), -EBADMSG);
+        assert_true(strlen(out2) > 0);
+        assert_int_equal(config_test_fpm(exe, NULL, NULL), -EINVAL);
+        assert_int_equal(config_test_fpm("/nonexistent/php-fpm", ok, NULL), -ENOENT);
+}
+
+static int teardown(void **state) {
+        (void) state;
+        if (T[strlen(T) - 1] != 'X') {
+                char cmd[256];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
+                assert_int_equal(system(cmd), 0);
+        }
+        return 0;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plan_decision),
+                cmocka_unit_test(test_reload_signal),
+                cmocka_unit_test(test_wait_for_workers),
+                cmocka_unit_test(test_config_test_nginx),
+                cmocka_unit_test(test_config_test_fpm),
+        };
+        return cmocka_run_group_tests(tests, NULL, teardown);
+}

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include "sys/safe-fs.h"
+#include "util/util.h"
+
+/* The tree every test walks, under a fresh mkdtemp directory T:
+ *   T/a (0755) / b (0700) / c (0710) / sock   bound unix socket
+ *   T/l1 -> T/l2 (absolute), T/l2 -> a/b/c/sock (relative)
+ *   T/d/up -> ../a/b/c/sock
+ *   T/x/y/jump -> T/a
+ *   T/loop1 <-> T/loop2, T/self -> self
+ *   T/file, T/fifo, T/null (char device) */
+static char *T;
+
+static char *tp(const char *suffix) {
+        char *p;
+        assert_true(asprintf(&p, "%s%s", T, suffix) > 0);
+        return p;
+}
+
+static void run(const char *fmt, ...) _printf_(1, 2);
+static void run(const char *fmt, ...) {
+        _cleanup_free_ char *cmd = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        assert_true(vasprintf(&cmd, fmt, ap) > 0);
+        va_end(ap);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void bind_socket(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_true(strlen(path) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, path);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        close(fd);
+}
+
+static int setup(void **state) {
+        (void) state;
+        T = strdup("/tmp/test-safe-fs-XXXXXX");
+        if (!T || !mkdtemp(T))
+                return -1;
+        run("cd '%s' && mkdir -m 0755 a && mkdir -m 0700 a/b && mkdir -m 0710 a/b/c && "
+            "mkdir -p d x/y && ln -s '%s/l2' l1 && ln -s a/b/c/sock l2 && ln -s ../a/b/c/sock d/up && "
+            "ln -s '%s/a' x/y/jump && ln -s loop2 loop1 && ln -s loop1 loop2 && ln -s self self && "
+            "echo hi > file && mkfifo fifo && mknod null c 1 3 && { ln -s '' empty 2>/dev/null || true; }",
+            T, T, T);
+        _cleanup_free_ char *s = tp("/a/b/c/sock");
+        bind_socket(s);
+        return 0;
+}
+
+static int teardown(void **state) {
+        (void) state;
+        run("rm -rf '%s'", T);
+        free(T);
+        T = NULL;
+        return 0;
+}
+
+static const InodeInfo *find_dir(const PathWalk *w, const char *path) {
+        for (size_t i = 0; i < w->n_dirs; i++)
+                if (streq_ptr(w->dirs[i].path, path))
+                        return &w->dirs[i];
+        return NULL;
+}
+
+static void assert_walk_ok(const char *path, const char *resolved, PathWalk *w) {
+        assert_int_equal(path_walk(path, w), 0);
+        assert_int_equal(w->error, 0);
+        assert_true(w->have_final);
+        assert_string_equal(w->resolved, resolved);
+        assert_string_equal(w->final.path, resolved);
+        assert_true(w->final_fd >= 0);
+
+        struct stat st;
+        assert_int_equal(fstat(w->final_fd, &st), 0);
+        assert_int_equal(st.st_ino, w->final.st.st_ino);
+        assert_int_equal(st.st_dev, w->final.st.st_dev);
+}
+
+static void test_socket_and_dirs(void **state) {
+        _cleanup_free_ char *sock = tp("/a/b/c/sock"), *a = tp("/a"), *b = tp("/a/b"), *c = tp("/a/b/c");
+        PathWalk w;
+        (void) state;
+
+        assert_walk_ok(sock, sock, &w);
+        assert_true(S_ISSOCK(w.final.st.st_mode));
+        assert_int_equal(w.symlinks, 0);
+
+        /* "/", "/tmp", T, a, b, c: every directory searched, in order */
+        assert_int_equal(w.n_dirs, 6);
+        assert_string_equal(w.dirs[0].path, "/");
+        assert_string_equal(w.dirs[1].path, "/tmp");
+        assert_string_equal(w.dirs[2].path, T);
+        assert_string_equal(w.dirs[3].path, a);
+        assert_string_equal(w.dirs[4].path, b);
+        assert_string_equal(w.dirs[5].path, c);
+        assert_int_equal(w.dirs[3].st.st_mode & 07777, 0755);
+        assert_int_equal(w.dirs[4].st.st_mode & 07777, 0700);
+        assert_int_equal(w.dirs[5].st.st_mode & 07777, 0710);
+        for (size_t i = 0; i < w.n_dirs; i++) {
+                assert_true(S_ISDIR(w.dirs[i].st.st_mode));
+                assert_int_equal(w.dirs[i].n_acl, 0);
+                assert_false(w.dirs[i].has_default_acl);
+        }
+        assert_int_equal(w.final.n_acl, 0);
+        assert_true(fs_supports_acl(w.final_fd));
+        path_walk_done(&w);
+        assert_int_equal(w.final_fd, -1);
+        path_walk_done(&w); /* twice is harmless */
+}
+
+static const AclItem *find_acl(const InodeInfo *i, AclTag tag, unsigned id) {
+        for (size_t k = 0; k < i->n_acl; k++)
+                if (i->acl[k].tag == tag && (i->acl[k].id == id || (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)))
+                        return &i->acl[k];
+        return NULL;
+}
+
+static void test_acls(void **state) {
+        _cleanup_free_ char *sock = tp("/a/b/c/sock"), *b = tp("/a/b"), *c = tp("/a/b/c");
+        PathWalk w;
+        (void) state;
+
+        run("setfacl -m u:65534:x '%s' && setfacl -m g:65534:rw '%s' && setfacl -d -m u:65534:rwx '%s'", b, sock, c);
+
+        assert_walk_ok(sock, sock, &w);
+        const InodeInfo *ib = find_dir(&w, b), *ic = find_dir(&w, c);
+        assert_non_null(ib);
+        assert_non_null(ic);
+
+        assert_int_equal(ib->n_acl, 5); /* user::, user:65534, group::, mask::, other:: */
+        const AclItem *u = find_acl(ib, ACL_TAG_USER, 65534);
+        assert_non_null(u);
+        assert_int_equal(u->perm, 1);
+        assert_int_equal(find_acl(ib, ACL_TAG_MASK, 0)->perm, 1);
+        assert_int_equal(find_acl(ib, ACL_TAG_USER_OBJ, 0)->perm, 7);
+        assert_false(ib->has_default_acl);
+
+        /* only a default ACL: the access ACL is still the mode bits */
+        assert_int_equal(ic->n_acl, 0);
+        assert_true(ic->has_default_acl);
+
+        const AclItem *g = find_acl(&w.final, ACL_TAG_GROUP, 65534);
+        assert_non_null(g);
+        assert_int_equal(g->perm, 6);
+        assert_non_null(find_acl(&w.final, ACL_TAG_GROUP_OBJ, 0));
+
+        AclItem *items = NULL;
+        size_t n = 0;
+        bool def = false;
+        assert_int_equal(acl_read_fd(w.final_fd, false, &items, &n, &def), 0);
+        assert_int_equal(n, w.final.n_acl);
+        free(items);
+        path_walk_done(&w);
+
+        run("setfacl -b '%s' '%s' && setfacl -k '%s'", b, sock, c);
+}
+
+static void test_symlink_chain(void **state) {
+        _cleanup_free_ char *sock = tp("/a/b/c/sock"), *l1 = tp("/l1"), *up = tp("/d/up"), *d = tp("/d");
+        PathWalk w;
+        (void) state;
+
+        assert_walk_ok(l1, sock, &w);
+        assert_int_equal(w.symlinks, 2);
+        assert_true(S_ISSOCK(w.final.st.st_mode));
+        /* T searched for l1 and l2, then a, b, c; "/" and "/tmp" once each */
+        assert_int_equal(w.n_dirs, 6);
+        path_walk_done(&w);
+
+        assert_walk_ok(up, sock, &w);
+        assert_int_equal(w.symlinks, 1);
+        assert_non_null(find_dir(&w, d));
+        path_walk_done(&w);
+}
+
+static void test_dirs_before_redirect(void **state) {
+        _cleanup_free_ char *p = tp("/x/y/jump/b/c/sock"), *sock = tp("/a/b/c/sock"), *x = tp("/x"), *y = tp("/x/y");
+        PathWalk w;
+        (void) state;
+
+        assert_walk_ok(p, sock, &w);
+        /* the kernel searched x and y before the link sent it elsewhere */
+        assert_non_null(find_dir(&w, x));
+        assert_non_null(find_dir(&w, y));
+        assert_int_equal(w.n_dirs, 8);
+        path_walk_done(&w);
+}
+
+static void test_dotdot(void **state) {
+        _cleanup_free_ char *sock = tp("/a/b/c/sock"), *p = tp("//a/./b/../b//c/./sock"), *q = NULL;
+        PathWalk w;
+        (void) state;
+
+        assert_walk_ok(p, sock, &w);
+        path_walk_done(&w);
+
+        /* ".." never climbs above "/" */
+        assert_true(asprintf(&q, "/../../..%s", sock) > 0);
+        assert_walk_ok(q, sock, &w);
+        path_walk_done(&w);
+
+        assert_walk_ok("/", "/", &w);
+        assert_true(S_ISDIR(w.final.st.st_mode));
+        assert_int_equal(w.n_dirs, 0);
+        path_walk_done(&w);
+
+        assert_walk_ok("/tmp/..", "/", &w);
+        path_walk_done(&w);
+}
+
+static void test_loops(void **state) {
+        _cleanup_free_ char *l = tp("/loop1/sock"), *s = tp("/self");
+        PathWalk w;
+        (void) state;
+
+        assert_int_equal(path_walk(l, &w), 0);
+        assert_int_equal(w.error, ELOOP);
+        assert_false(w.have_final);
+        assert_int_equal(w.final_fd, -1);
+        assert_int_equal(w.symlinks, 41);
+        path_walk_done(&w);
+
+        assert_int_equal(path_walk(s, &w), 0);
+        assert_int_equal(w.error, ELOOP);
+        path_walk_done(&w);
+}
+
+static void test_forty_symlinks(void **state) {
+        _cleanup_free_ char *dir = tp("/chain"), *sock = tp("/a/b/c/sock"), *p0 = tp("/chain/0"), *p1 = tp("/chain/1");
+        PathWalk w;
+        (void) state;
+
+        /* 0 -> 1 -> ... -> 40 -> sock: from 1 it is 40 links (allowed), from 0 it is 41 */
+        run("mkdir '%s' && cd '%s' && for i in $(seq 0 39); do ln -s $((i+1)) $i; done && ln -s '%s' 40",
+            dir, dir, sock);
+        assert_walk_ok(p1, sock, &w);
+        assert_int_equal(w.symlinks, 40);
+        path_walk_done(&w);
+
+        assert_int_equal(path_walk(p0, &w), 0);
+        assert_int_equal(w.error, ELOOP);
+        path_walk_done(&w);
+}
+
+static void test_enoent_enotdir(void **state) {
+        _cleanup_free_ char *m = tp("/a/missing/sock"), *a = tp("/a"), *n = tp("/a/b/c/sock/x"),
+                            *f = tp("/file/x"), *tr = tp("/a/b/c/sock/"), *e = tp("/empty");
+        PathWalk w;
+        (void) state;
+
+        assert_int_equal(path_walk(m, &w), 0);
+        assert_int_equal(w.error, ENOENT);
+        assert_false(w.have_final);
+        assert_int_equal(w.final_fd, -1);
+        assert_string_equal(w.dirs[w.n_dirs - 1].path, a);
+        assert_string_equal(w.resolved, m);
+        path_walk_done(&w);
+
+        assert_int_equal(path_walk(n, &w), 0);
+        assert_int_equal(w.error, ENOTDIR);
+        assert_false(w.have_final);
+        path_walk_done(&w);
+
+        assert_int_equal(path_walk(f, &w), 0);
+        assert_int_equal(w.error, ENOTDIR);
+        path_walk_done(&w);
+
+        /* a trailing slash demands a directory, as in the kernel */
+        assert_int_equal(path_walk(tr, &w), 0);
+        assert_int_equal(w.error, ENOTDIR);
+        path_walk_done(&w);
+
+        struct stat st;
+        if (lstat(e, &st) == 0) { /* only where ln could create an empty link */
+                assert_int_equal(path_walk(e, &w), 0);
+                assert_int_equal(w.error, ENOENT);
+                path_walk_done(&w);
+        }
+}
+
+static void test_special_files(void **state) {
+        _cleanup_free_ char *fifo = tp("/fifo"), *null = tp("/null"), *file = tp("/file");
+        PathWalk w;
+        (void) state;
+
+        /* O_PATH never opens the FIFO or the device: no blocking, no side effect */
+        assert_walk_ok(fifo, fifo, &w);
+        assert_true(S_ISFIFO(w.final.st.st_mode));
+        path_walk_done(&w);
+
+        assert_walk_ok(null, null, &w);
+        assert_true(S_ISCHR(w.final.st.st_mode));
+        assert_int_equal(major(w.final.st.st_rdev), 1);
+        path_walk_done(&w);
+
+        assert_walk_ok(file, file, &w);
+        assert_true(S_ISREG(w.final.st.st_mode));
+        path_walk_done(&w);
+}
+
+static void test_invalid(void **state) {
+        _cleanup_free_ char *longp = malloc(PATH_MAX + 2);
+        PathWalk w;
+        (void) state;
+
+        assert_non_null(longp);
+        longp[0] = '/';
+        memset(longp + 1, 'a', PATH_MAX);
+        longp[PATH_MAX + 1] = 0; /* PATH_MAX + 1 characters */
+        assert_int_equal(path_walk(longp, &w), -EINVAL);
+        assert_int_equal(w.final_fd, -1);
+        path_walk_done(&w);
+
+        assert_int_equal(path_walk("tmp/x", &w), -EINVAL);
+        assert_int_equal(path_walk("", &w), -EINVAL);
+        assert_int_equal(path_walk(NULL, &w), -EINVAL);
+
+        /* a component over NAME_MAX is the kernel's ENAMETOOLONG */
+        longp[300] = 0;
+        assert_int_equal(path_walk(longp, &w), 0);
+        assert_int_equal(w.error, ENAMETOOLONG);
+        path_walk_done(&w);
+}
+
+static void test_no_permission_dirs(void **state) {
+        _cleanup_free_ char *z = tp("/z"), *s = tp("/z/inner/sock");
+        PathWalk w;
+        (void) state;
+
+        /* mode 000 directories are still walked (root; O_PATH needs no read) */
+        run("mkdir -p '%s/inner' && chmod 000 '%s/inner' '%s'", z, z, z);
+        bind_socket(s);
+        assert_walk_ok(s, s, &w);
+        assert_int_equal(find_dir(&w, z)->st.st_mode & 07777, 0);
+        path_walk_done(&w);
+}
+
+static void test_fs_supports_acl(void **state) {
+        (void) state;
+        int fd = open("/proc/self", O_PATH | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_false(fs_supports_acl(fd));
+        close(fd);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_socket_and_dirs),
+                cmocka_unit_test(test_acls),
+                cmocka_unit_test(test_symlink_chain),
+                cmocka_unit_test(test_dirs_before_redirect),
+                cmocka_unit_test(test_dotdot),
+                cmocka_unit_test(test_loops),
+                cmocka_unit_test(test_forty_symlinks),
+                cmocka_unit_test(test_enoent_enotdir),
+                cmocka_unit_test(test_special_files),
+                cmocka_unit_test(test_invalid),
+                cmocka_unit_test(test_no_permission_dirs),
+                cmocka_unit_test(test_fs_supports_acl),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "util/hashmap.h"
+#include "util/util.h"
+
+static void test_strv_extend_and_contains(void **state) {
+        (void) state;
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert_int_equal(strv_length(l), 0);
+        assert_false(strv_contains(l, "a"));
+        assert_int_equal(strv_extend(&l, "a"), 0);
+        assert_int_equal(strv_extend(&l, "b"), 0);
+        assert_int_equal(strv_length(l), 2);
+        assert_string_equal(l[0], "a");
+        assert_string_equal(l[1], "b");
+        assert_null(l[2]);
+        assert_true(strv_contains(l, "b"));
+        assert_false(strv_contains(l, "c"));
+}
+
+static void test_strv_extend_unique(void **state) {
+        (void) state;
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert_int_equal(strv_extend_unique(&l, "www-data"), 0);
+        assert_int_equal(strv_extend_unique(&l, "nginx"), 0);
+        assert_int_equal(strv_extend_unique(&l, "www-data"), 0);
+        assert_int_equal(strv_length(l), 2);
+}
+
+static void test_strv_consume(void **state) {
+        (void) state;
+        _cleanup_strv_free_ char **l = NULL;
+
+        assert_int_equal(strv_consume(&l, strdup("x")), 0);
+        assert_int_equal(strv_consume(&l, NULL), -ENOMEM);
+        assert_int_equal(strv_length(l), 1);
+}
+
+static void test_strv_join(void **state) {
+        (void) state;
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *empty = strv_join(l, "+");
+
+        assert_string_equal(empty, "");
+        assert_int_equal(strv_extend(&l, "dir-search"), 0);
+        _cleanup_free_ char *one = strv_join(l, "+");
+        assert_string_equal(one, "dir-search");
+        assert_int_equal(strv_extend(&l, "pool-acl"), 0);
+        _cleanup_free_ char *two = strv_join(l, "+");
+        assert_string_equal(two, "dir-search+pool-acl");
+}
+
+static void test_hashmap_u64(void **state) {
+        (void) state;
+        _cleanup_(hashmap_freep) Hashmap *h = hashmap_new_u64();
+        static int values[3];
+
+        assert_non_null(h);
+        assert_null(hashmap_get_u64(h, 1));
+        assert_int_equal(hashmap_size(h), 0);
+
+        assert_int_equal(hashmap_put_u64(h, 0, &values[0]), 0);
+        assert_int_equal(hashmap_put_u64(h, UINT64_MAX, &values[1]), 0);
+        assert_ptr_equal(hashmap_get_u64(h, 0), &values[0]);
+        assert_ptr_equal(hashmap_get_u64(h, UINT64_MAX), &values[1]);
+        assert_null(hashmap_get_u64(h, 1));
+
+        /* Replacing keeps the size. */
+        assert_int_equal(hashmap_put_u64(h, 0, &values[2]), 0);
+        assert_ptr_equal(hashmap_get_u64(h, 0), &values[2]);
+        assert_int_equal(hashmap_size(h), 2);
+}
+
+/* Keys that agree in their low bits (inode numbers a power of two apart) must not
+ * shadow each other, across many growths of the table. */
+static void test_hashmap_u64_grow(void **state) {
+        (void) state;
+        _cleanup_(hashmap_freep) Hashmap *h = hashmap_new_u64();
+        const uint64_t n = 20000;
+
+        assert_non_null(h);
+        for (uint64_t i = 0; i < n; i++)
+                assert_int_equal(hashmap_put_u64(h, i << 32, (void *) (uintptr_t) (i + 1)), 0);
+        assert_int_equal(hashmap_size(h), n);
+        for (uint64_t i = 0; i < n; i++)
+                assert_int_equal((uintptr_t) hashmap_get_u64(h, i << 32), i + 1);
+        assert_null(hashmap_get_u64(h, n << 32));
+        assert_null(hashmap_get_u64(h, 1));
+}
+
+static void test_hashmap_str(void **state) {
+        (void) state;
+        _cleanup_(hashmap_freep) Hashmap *h = hashmap_new_str();
+        char keys[5000][32];
+
+        assert_non_null(h);
+        assert_null(hashmap_get_str(h, "/run/php/php8.2-fpm.sock"));
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                snprintf(keys[i], sizeof(keys[i]), "/run/php/pool%zu.sock", i);
+                assert_int_equal(hashmap_put_str(h, keys[i], keys[i]), 0);
+        }
+        assert_int_equal(hashmap_size(h), ELEMENTSOF(keys));
+
+        /* Lookups compare contents, not pointers. */
+        char probe[32];
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                snprintf(probe, sizeof(probe), "/run/php/pool%zu.sock", i);
+                assert_ptr_equal(hashmap_get_str(h, probe), keys[i]);
+        }
+        assert_null(hashmap_get_str(h, "/run/php/pool5000.sock"));
+        assert_null(hashmap_get_str(h, ""));
+}
+
+static void test_hashmap_free_null(void **state) {
+        (void) state;
+        assert_null(hashmap_free(NULL));
+        assert_int_equal(hashmap_size(NULL), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_strv_extend_and_contains),
+                cmocka_unit_test(test_strv_extend_unique),
+                cmocka_unit_test(test_strv_consume),
+                cmocka_unit_test(test_strv_join),
+                cmocka_unit_test(test_hashmap_u64),
+                cmocka_unit_test(test_hashmap_u64_grow),
+                cmocka_unit_test(test_hashmap_str),
+                cmocka_unit_test(test_hashmap_free_null),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
