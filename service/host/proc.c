@@ -91,7 +91,7 @@ static int parse_groups(const char *s, gid_t **ret, size_t *ret_n) {
 int proc_status_parse(const char *text, Process *p) {
         _cleanup_free_ gid_t *groups = NULL;
         size_t n_groups = 0;
-        uint32_t ruid, euid, rgid, egid, ppid = 0;
+        uint32_t ruid = 0, euid = 0, rgid = 0, egid = 0, ppid = 0; /* set only with have_uid/have_gid */
         bool have_uid = false, have_gid = false;
         int r;
 

@@ -237,7 +237,7 @@ int inode_acl_revoke(int fd, InodeKind kind, InodeAclTag tag, unsigned id) {
 }
 
 int inode_state_read(int fd, InodeKind kind, InodeState *ret) {
-        struct stat st;
+        struct stat st = {};
         int r = inode_check(fd, kind, &st);
         if (r < 0)
                 return r;
