@@ -42,7 +42,8 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
         e->runtime_dir = strdup_or_null(cfg->runtime_dir);
         e->scan_distro_defaults = cfg->scan_distro_defaults;
         e->busy = hashmap_new_str();
-        if (!e->proc_root || !e->busy || (cfg->state_dir && !e->state_dir) || (cfg->runtime_dir && !e->runtime_dir)) {
+        e->host_cache = host_cache_new();
+        if (!e->proc_root || !e->busy || !e->host_cache || (cfg->state_dir && !e->state_dir) || (cfg->runtime_dir && !e->runtime_dir)) {
                 engine_free(e);
                 return -ENOMEM;
         }
@@ -69,12 +70,14 @@ Engine *engine_free(Engine *e) {
         free(e->runtime_dir);
         journal_free(e->journal);
         hashmap_free(e->busy);
+        host_cache_free(e->host_cache);
         free(e);
         return NULL;
 }
 
 int engine_load_host(Engine *e, Host **ret) {
-        HostConfig hc = { .proc_root = e->proc_root, .scan_distro_defaults = e->scan_distro_defaults };
+        HostConfig hc = { .proc_root = e->proc_root, .scan_distro_defaults = e->scan_distro_defaults,
+                          .cache = e->host_cache };
         return host_load(&hc, ret);
 }
 
@@ -82,13 +85,80 @@ int lookup_init(Lookup *l) {
         l->users = hashmap_new_u64();
         l->groups = hashmap_new_u64();
         l->dbgroups = hashmap_new_u64();
-        return l->users && l->groups && l->dbgroups ? 0 : -ENOMEM;
+        l->user_ids = hashmap_new_str();
+        l->group_ids = hashmap_new_str();
+        return l->users && l->groups && l->dbgroups && l->user_ids && l->group_ids ? 0 : -ENOMEM;
+}
+
+int lookup_init_sweep(Lookup *l) {
+        int r = lookup_init(l);
+        if (r >= 0 && !(l->walk = walk_cache_new()))
+                r = -ENOMEM;
+        return r;
+}
+
+static NameId *lookup_id(Lookup *l, Owned *o, bool group, const char *name) {
+        Hashmap *m = group ? l->group_ids : l->user_ids;
+        NameId *n = hashmap_get_str(m, name);
+        if (n)
+                return n;
+        n = calloc(1, sizeof(NameId));
+        NameId **slot = n ? ARRAY_PUSH(o->ids, o->n_ids) : NULL;
+        if (!slot || !(n->name = strdup(name))) {
+                if (n && slot)
+                        *slot = n; /* freed with the others */
+                else
+                        free(n);
+                return NULL;
+        }
+        *slot = n;
+        if (group) {
+                struct group *g = getgrnam(name);
+                if (g)
+                        *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
+        } else {
+                struct passwd *p = getpwnam(name);
+                if (p)
+                        *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
+        }
+        return hashmap_put_str(m, n->name, n) < 0 ? NULL : n;
+}
+
+int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid) {
+        const NameId *n = lookup_id(l, o, false, name);
+        if (!n)
+                return -ENOMEM;
+        if (!n->found)
+                return -ESRCH;
+        if (uid)
+                *uid = n->id;
+        if (gid)
+                *gid = n->gid;
+        return 0;
+}
+
+int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid) {
+        const NameId *n = lookup_id(l, o, true, name);
+        if (!n)
+                return -ENOMEM;
+        if (!n->found)
+                return -ESRCH;
+        *gid = n->id;
+        return 0;
 }
 
 void lookup_done(Lookup *l, Owned *o) {
         hashmap_free(l->users);
         hashmap_free(l->groups);
         hashmap_free(l->dbgroups);
+        hashmap_free(l->user_ids);
+        hashmap_free(l->group_ids);
+        walk_cache_free(l->walk);
+        for (size_t i = 0; i < o->n_ids; i++) {
+                free(o->ids[i]->name);
+                free(o->ids[i]);
+        }
+        free(o->ids);
         strv_free(o->names);
         for (size_t i = 0; i < o->n_dbs; i++) {
                 free(o->dbs[i]->groups);
@@ -176,7 +246,7 @@ static int add_acl(InodeInfo *ino, AclTag tag, unsigned id, unsigned perm) {
  * umask(0777 ^ listen.mode); with listen.acl_* the owner/group keys are ignored and
  * rw entries are added with a recalculated mask; else chown to listen.owner and
  * listen.group (the owner's primary group when only the owner is named). */
-static int predict_socket(const FpmPool *p, const Process *master, PoolFacts *pf) {
+static int predict_socket(const FpmPool *p, const Process *master, Lookup *lk, Owned *ow, PoolFacts *pf) {
         const char *owner = fpm_pool_get(p, "listen.owner"), *group = fpm_pool_get(p, "listen.group");
         const char *mode_s = fpm_pool_get(p, "listen.mode");
         const char *acl_users = fpm_pool_get(p, "listen.acl_users"), *acl_groups = fpm_pool_get(p, "listen.acl_groups");
@@ -194,24 +264,30 @@ static int predict_socket(const FpmPool *p, const Process *master, PoolFacts *pf
                 _cleanup_free_ char *users = strdup_or_null(acl_users), *groups = strdup_or_null(acl_groups);
                 char *save = NULL;
                 for (char *u = users ? strtok_r(users, ",", &save) : NULL; r >= 0 && u; u = strtok_r(NULL, ",", &save)) {
-                        struct passwd *pw = getpwnam(strstrip(u));
-                        if (!pw) {
+                        uid_t uid;
+                        int k = lookup_user(lk, ow, strstrip(u), &uid, NULL);
+                        if (k == -ENOMEM)
+                                return k;
+                        if (k < 0) {
                                 pf->unknown_account = fpm_pool_get(p, "listen.acl_users");
                                 return 0;
                         }
-                        r = add_acl(ino, ACL_TAG_USER, pw->pw_uid, 6);
+                        r = add_acl(ino, ACL_TAG_USER, uid, 6);
                         mask |= 6;
                 }
                 if (r >= 0)
                         r = add_acl(ino, ACL_TAG_GROUP_OBJ, 0, (mode >> 3) & 7);
                 save = NULL;
                 for (char *g = groups ? strtok_r(groups, ",", &save) : NULL; r >= 0 && g; g = strtok_r(NULL, ",", &save)) {
-                        struct group *gr = getgrnam(strstrip(g));
-                        if (!gr) {
+                        gid_t gid;
+                        int k = lookup_group(lk, ow, strstrip(g), &gid);
+                        if (k == -ENOMEM)
+                                return k;
+                        if (k < 0) {
                                 pf->unknown_account = fpm_pool_get(p, "listen.acl_groups");
                                 return 0;
                         }
-                        r = add_acl(ino, ACL_TAG_GROUP, gr->gr_gid, 6);
+                        r = add_acl(ino, ACL_TAG_GROUP, gid, 6);
                         mask |= 6;
                 }
                 if (r >= 0)
@@ -222,29 +298,23 @@ static int predict_socket(const FpmPool *p, const Process *master, PoolFacts *pf
                         return r;
                 ino->st.st_mode = S_IFSOCK | (mode & 0707) | (mask << 3);
         } else {
-                if (owner) {
-                        struct passwd *pw = getpwnam(owner);
-                        if (!pw) {
-                                pf->unknown_account = owner;
-                                return 0;
-                        }
-                        ino->st.st_uid = pw->pw_uid;
-                        ino->st.st_gid = pw->pw_gid;
+                int k = 0;
+                if (owner && (k = lookup_user(lk, ow, owner, &ino->st.st_uid, &ino->st.st_gid)) == -ESRCH) {
+                        pf->unknown_account = owner;
+                        return 0;
                 }
-                if (group) {
-                        struct group *gr = getgrnam(group);
-                        if (!gr) {
-                                pf->unknown_account = group;
-                                return 0;
-                        }
-                        ino->st.st_gid = gr->gr_gid;
+                if (k >= 0 && group && (k = lookup_group(lk, ow, group, &ino->st.st_gid)) == -ESRCH) {
+                        pf->unknown_account = group;
+                        return 0;
                 }
+                if (k < 0)
+                        return k;
         }
         pf->have_predicted = true;
         return 0;
 }
 
-static int pool_facts(const Host *h, const Pool *pool, PoolFacts *pf) {
+static int pool_facts(const Host *h, const Pool *pool, Lookup *lk, Owned *ow, PoolFacts *pf) {
         if (!pool)
                 return 0;
         const FpmPool *p = pool->cfg;
@@ -257,12 +327,16 @@ static int pool_facts(const Host *h, const Pool *pool, PoolFacts *pf) {
         pf->acl_supported = pool->fpm->acl_supported;
         /* The pool's own user must exist too, or php-fpm refuses to start it. */
         const char *user = fpm_pool_get(p, "user"), *group = fpm_pool_get(p, "group");
-        if (user && !getpwnam(user))
+        gid_t gid;
+        int k = user ? lookup_user(lk, ow, user, NULL, NULL) : 0;
+        if (k == -ESRCH)
                 pf->unknown_account = user;
-        else if (group && !getgrnam(group))
+        else if (k >= 0 && group && (k = lookup_group(lk, ow, group, &gid)) == -ESRCH)
                 pf->unknown_account = group;
+        if (k == -ENOMEM)
+                return k;
         const Process *master = pool->fpm->master_pid ? proc_table_find(&h->procs, pool->fpm->master_pid) : NULL;
-        return pf->unknown_account ? 0 : predict_socket(p, master, pf);
+        return pf->unknown_account ? 0 : predict_socket(p, master, lk, ow, pf);
 }
 
 /* --- candidates for a missing path: sockets that listen under a similar name --- */
@@ -441,7 +515,7 @@ void diagnosis_done(Diagnosis *d) {
         *d = (Diagnosis) { .walk.final_fd = -1 };
 }
 
-int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
+int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                   Diagnosis *d) {
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
@@ -454,7 +528,7 @@ int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, boo
         f->walk = w;
         f->nscd_running = h->nscd_running;
         f->sssd_running = h->sssd_running;
-        k = path_walk(path, w);
+        k = path_walk_cached(path, lk->walk, w);
         if (k < 0) {
                 /* The bus adapter refuses bad paths; anything else still gets a verdict. */
                 if (k == -ENOMEM)
@@ -475,6 +549,9 @@ int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, boo
         }
 
         const UnixSocket *us = is_socket ? host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino) : NULL;
+        /* Held by no app server: find out who holds it (docker, D-Bus...), once per call. */
+        if (us && us->n_pids == 0 && host_map_all_pids(h) < 0)
+                goto oom;
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
         const Pool *pool = d->pool = host_pool_by_path(h, path);
         if (!pool && r->resolved)
@@ -483,7 +560,7 @@ int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, boo
         f->listener = us != NULL;
         f->queue_full = us && us->rqueue > us->backlog;
         f->listener_mnt_ns = master ? master->mnt_ns : pool && pool->fpm->master_pid ? pool->fpm->mnt_ns : 0;
-        f->fs_acl = w->final_fd >= 0 ? fs_supports_acl(w->final_fd) : (w->n_dirs > 0);
+        f->fs_acl = w->have_final ? w->final.fs_acl : w->n_dirs > 0 && w->dirs[w->n_dirs - 1].fs_acl;
         if (us || pool) {
                 r->listener.present = true;
                 r->listener.pid = master ? master->pid : pool ? pool->fpm->master_pid : 0;
@@ -498,7 +575,7 @@ int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, boo
                                 goto oom;
                 }
         }
-        if (pool_facts(h, pool, &f->pool) < 0)
+        if (pool_facts(h, pool, lk, ow, &f->pool) < 0)
                 goto oom;
 
         if (add_consumers(h, host_refs_by_path(h, path), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
@@ -528,7 +605,7 @@ oom:
         return -ENOMEM;
 }
 
-static int diagnose_one(const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
+static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                         Report **ret) {
         Diagnosis d;
         int r = diagnosis_run(h, path, o, probe, lk, ow, &d);
@@ -590,7 +667,7 @@ int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size
         size_t count = 0;
         int r = engine_load_host(e, &h);
         if (r >= 0)
-                r = lookup_init(&lk);
+                r = lookup_init_sweep(&lk);
         if (r >= 0)
                 r = sweep_paths(h, &paths);
         if (r >= 0 && paths) {

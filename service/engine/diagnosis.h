@@ -17,6 +17,7 @@ struct Engine {
         bool scan_distro_defaults;
         struct Journal *journal;
         Hashmap *busy; /* resolved socket path -> running FixJob */
+        HostCache *host_cache;
 };
 
 /* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
@@ -24,7 +25,18 @@ typedef struct Lookup {
         Hashmap *users;    /* uid -> char* */
         Hashmap *groups;   /* gid -> char* */
         Hashmap *dbgroups; /* uid -> DbGroups* */
+        Hashmap *user_ids;  /* name -> NameId* */
+        Hashmap *group_ids; /* name -> NameId* */
+        WalkCache *walk;    /* sweeps only: parent directories walked once */
 } Lookup;
+
+/* A name looked up in the passwd or group database (found false: no such entry). */
+typedef struct NameId {
+        char *name;
+        bool found;
+        unsigned id;
+        unsigned gid; /* users: primary group */
+} NameId;
 
 typedef struct DbGroups {
         gid_t *groups;
@@ -36,6 +48,8 @@ typedef struct Owned {
         char **names;
         DbGroups **dbs;
         size_t n_dbs;
+        NameId **ids;
+        size_t n_ids;
 } Owned;
 
 typedef struct Diagnosis {
@@ -50,10 +64,15 @@ typedef struct Diagnosis {
 
 int engine_load_host(Engine *e, Host **ret);
 int lookup_init(Lookup *l);
+/* With a walk cache, for sweeps. */
+int lookup_init_sweep(Lookup *l);
+/* 0, -ESRCH for an unknown name, -ENOMEM. */
+int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid);
+int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid);
 void lookup_done(Lookup *l, Owned *o);
 const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id);
 
-int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
+int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                   Diagnosis *d);
 void diagnosis_done(Diagnosis *d);
 int probe_consumers(Report *r, const Process *master);

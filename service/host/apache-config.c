@@ -56,7 +56,7 @@ static int load_envvars(ApacheParser *P, const char *path) {
                 return 0;
         if (r < 0)
                 return conf_error(&P->c->errors, path, 0, "%s", strerror(-r));
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r < 0)
                 return r;
 
@@ -283,7 +283,7 @@ static int parse_file(ApacheParser *P, const char *path) {
         int r = conf_guard_enter(&P->guard, path, &text, &size);
         if (r < 0)
                 return r;
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
                 r = parse_text(P, text, size, path);
         conf_guard_leave(&P->guard);
@@ -316,6 +316,7 @@ static int apache_parse(const char *conf, const char *server_root, const char *e
                 r = copy ? parse_text(&P, copy, strlen(copy), conf) : parse_file(&P, conf);
 
 finish:
+        conf_guard_done(&P.guard);
         strv_free(P.defines);
         strv_free(P.envvars);
         if (r < 0) {

@@ -143,7 +143,7 @@ static int parse_file(CaddyParser *P, const char *path) {
         int r = conf_guard_enter(&P->guard, path, &text, &size);
         if (r < 0)
                 return r;
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
                 r = parse_text(P, text, size, path);
         conf_guard_leave(&P->guard);
@@ -167,6 +167,7 @@ static int caddy_parse(const char *conf, const char *text, WebConfig *ret) {
                         r = parse_file(&P, conf);
         }
         strv_free(P.snippets);
+        conf_guard_done(&P.guard);
         if (r < 0) {
                 web_config_done(&c);
                 return r;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "conf-util.h"
 
+#include "util/hashmap.h"
+
 #include <fcntl.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -43,6 +45,22 @@ int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *re
 void conf_guard_leave(ConfGuard *g) {
         if (g->depth > 0)
                 g->depth--;
+}
+
+int conf_guard_record(ConfGuard *g, char ***files, const char *path) {
+        if (!g->seen && !(g->seen = hashmap_new_str()))
+                return -ENOMEM;
+        if (hashmap_get_str(g->seen, path))
+                return 0;
+        int r = strv_extend(files, path);
+        if (r < 0)
+                return r;
+        /* The key is the list's own copy: it lives as long as the config. */
+        return hashmap_put_str(g->seen, (*files)[strv_length(*files) - 1], (void *) 1);
+}
+
+void conf_guard_done(ConfGuard *g) {
+        g->seen = hashmap_free(g->seen);
 }
 
 bool conf_is_glob(const char *s) {

@@ -28,6 +28,7 @@ typedef struct ConfGuard {
         ConfFileId stack[CONF_MAX_DEPTH];
         unsigned depth;
         unsigned n_files;
+        struct Hashmap *seen; /* paths already in the parser's file list */
 } ConfGuard;
 
 /* Reads path (a regular file, at most CONF_MAX_FILE_SIZE) and pushes it on the guard.
@@ -36,6 +37,10 @@ typedef struct ConfGuard {
  * On success the caller must call conf_guard_leave() when done with the file. */
 int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *ret_size);
 void conf_guard_leave(ConfGuard *g);
+/* Appends path to *files unless it is there already. Hosting servers include
+ * thousands of files, so this is a hash lookup, not a scan of the list. */
+int conf_guard_record(ConfGuard *g, char ***files, const char *path);
+void conf_guard_done(ConfGuard *g);
 
 bool conf_is_glob(const char *s);
 /* Absolute path: a copy. Relative: base_dir/path. */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "fpm-config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf-util.h"
+#include "util/hashmap.h"
 
 /* Pools hold php_value[...] and env[...] keys beyond the known ones, but a pool with
  * thousands of keys is garbage: bounding it keeps the key lookup linear overall. */
@@ -15,6 +17,8 @@ typedef struct FpmParser {
         ConfGuard guard;
         ssize_t cur; /* index of the pool being filled, -1 in [global] */
         int fatal;   /* -ELOOP / -E2BIG: php-fpm refuses the whole configuration */
+        /* Hosting servers declare thousands of pools: look them up by hash. */
+        Hashmap *pools_by_name; /* name -> index + 1 */
 } FpmParser;
 
 static int parse_file(FpmParser *P, const char *path);
@@ -132,11 +136,11 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
                 return 0;
         }
         /* A repeated [name] continues the same pool, as in php-fpm. */
-        for (size_t i = c->n_pools; i > 0; i--)
-                if (streq_ptr(c->pools[i - 1].name, name)) {
-                        P->cur = (ssize_t) i - 1;
-                        return 0;
-                }
+        uintptr_t known = (uintptr_t) hashmap_get_str(P->pools_by_name, name);
+        if (known) {
+                P->cur = (ssize_t) known - 1;
+                return 0;
+        }
         if (c->n_pools >= FPM_MAX_POOLS) {
                 P->fatal = -E2BIG;
                 return conf_error(&c->errors, file, line, "too many pools");
@@ -147,7 +151,8 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         p->name = strdup(name);
         p->file = strdup(file);
         p->line = line;
-        if (!p->name || !p->file)
+        if (!p->name || !p->file ||
+            hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) c->n_pools) < 0)
                 return -ENOMEM;
         P->cur = (ssize_t) c->n_pools - 1;
         return 0;
@@ -258,7 +263,7 @@ static int parse_file(FpmParser *P, const char *path) {
         int r = conf_guard_enter(&P->guard, path, &text, &size);
         if (r < 0)
                 return r;
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
                 r = parse_text(P, text, size, path);
         conf_guard_leave(&P->guard);
@@ -273,7 +278,14 @@ static int config_init(FpmConfig *c, const char *main_file) {
         return conf_dirname(main_file, &c->prefix);
 }
 
+static int parser_init(FpmParser *P, FpmConfig *c) {
+        *P = (FpmParser) { .c = c, .cur = -1, .pools_by_name = hashmap_new_str() };
+        return P->pools_by_name ? 0 : -ENOMEM;
+}
+
 static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
+        hashmap_free(P->pools_by_name);
+        conf_guard_done(&P->guard);
         if (r >= 0 && P->fatal)
                 r = P->fatal;
         if (r < 0) {
@@ -286,9 +298,11 @@ static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
 
 int fpm_config_load(const char *main_file, FpmConfig *ret) {
         FpmConfig c;
-        FpmParser P = { .c = &c, .cur = -1 };
+        FpmParser P;
 
         int r = config_init(&c, main_file);
+        if (r >= 0)
+                r = parser_init(&P, &c);
         if (r >= 0)
                 r = parse_file(&P, main_file);
         return finish(&P, r, &c, ret);
@@ -296,12 +310,15 @@ int fpm_config_load(const char *main_file, FpmConfig *ret) {
 
 int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret) {
         FpmConfig c;
-        FpmParser P = { .c = &c, .cur = -1 };
+        FpmParser P;
         _cleanup_free_ char *copy = strdup(text);
 
         int r = copy ? config_init(&c, name) : -ENOMEM;
         if (!copy)
                 c = (FpmConfig) {};
+        int k = parser_init(&P, &c);
+        if (r >= 0)
+                r = k;
         if (r >= 0)
                 r = strv_extend(&c.files, name);
         if (r >= 0)

@@ -53,6 +53,10 @@ bool program_is_app_server(const char *comm) {
                         streq_ptr(comm, "puma") || streq_ptr(comm, "unicorn"));
 }
 
+static bool process_is_app_server(const Process *p) {
+        return program_is_app_server(p->comm);
+}
+
 static ServerKind server_kind(const char *prog) {
         if (streq_ptr(prog, "nginx"))
                 return SERVER_NGINX;
@@ -124,19 +128,54 @@ static char *fpm_exe_for_config(const char *conf) {
         return strdup("/usr/sbin/php-fpm");
 }
 
+typedef struct BinaryFact {
+        dev_t dev;
+        ino_t ino;
+        struct timespec mtime;
+        off_t size;
+        bool has_acl;
+} BinaryFact;
+
+struct HostCache {
+        BinaryFact *binaries;
+        size_t n_binaries;
+};
+
+HostCache *host_cache_new(void) {
+        return calloc(1, sizeof(HostCache));
+}
+
+HostCache *host_cache_free(HostCache *c) {
+        if (c)
+                free(c->binaries);
+        free(c);
+        return NULL;
+}
+
 /* php-fpm knows listen.acl_* only when built with ACL support; the key names are then
- * in its binary. Reading the binary is cheaper and safer than running it. */
-static bool fpm_binary_has_acl(const char *exe) {
+ * in its binary. Reading the binary is cheaper and safer than running it, and the
+ * answer is kept for as long as the binary is the same file. */
+static bool fpm_binary_has_acl(HostCache *cache, const char *exe) {
         _cleanup_close_ int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
                 return false;
+        for (size_t i = 0; cache && i < cache->n_binaries; i++) {
+                const BinaryFact *b = &cache->binaries[i];
+                if (b->dev == st.st_dev && b->ino == st.st_ino && b->size == st.st_size &&
+                    b->mtime.tv_sec == st.st_mtim.tv_sec && b->mtime.tv_nsec == st.st_mtim.tv_nsec)
+                        return b->has_acl;
+        }
         void *m = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)
                 return false;
         static const char needle[] = "listen.acl_users";
         bool found = memmem(m, (size_t) st.st_size, needle, sizeof(needle) - 1) != NULL;
         munmap(m, (size_t) st.st_size);
+        BinaryFact *b = cache ? ARRAY_PUSH(cache->binaries, cache->n_binaries) : NULL;
+        if (b)
+                *b = (BinaryFact) { .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim, .size = st.st_size,
+                                    .has_acl = found };
         return found;
 }
 
@@ -176,7 +215,7 @@ static int host_add_fpm(Host *h, const Process *master, const char *conf) {
         }
         if (!f->program)
                 return -ENOMEM;
-        f->acl_supported = f->exe && fpm_binary_has_acl(f->exe);
+        f->acl_supported = f->exe && fpm_binary_has_acl(h->cache, f->exe);
         return 0;
 }
 
@@ -550,11 +589,13 @@ int host_load(const HostConfig *cfg, Host **ret) {
         if (!h)
                 return -ENOMEM;
         const char *proc_root = cfg && cfg->proc_root ? cfg->proc_root : "/proc";
-        int r = proc_table_load(proc_root, &h->procs);
+        h->cache = cfg ? cfg->cache : NULL;
+        h->proc_root = strdup(proc_root);
+        int r = h->proc_root ? proc_table_load(proc_root, &h->procs) : -ENOMEM;
         if (r >= 0)
                 r = unix_sockets_load(&h->socks);
         if (r >= 0)
-                r = unix_sockets_map_pids(&h->socks, &h->procs, proc_root);
+                r = unix_sockets_map_pids_of(&h->socks, &h->procs, proc_root, process_is_app_server);
         if (r >= 0)
                 r = host_scan_processes(h);
         if (r >= 0 && cfg && cfg->scan_distro_defaults)
@@ -571,9 +612,17 @@ int host_load(const HostConfig *cfg, Host **ret) {
         return 0;
 }
 
+int host_map_all_pids(Host *h) {
+        if (h->all_pids_mapped)
+                return 0;
+        h->all_pids_mapped = true;
+        return unix_sockets_map_pids(&h->socks, &h->procs, h->proc_root);
+}
+
 Host *host_free(Host *h) {
         if (!h)
                 return NULL;
+        free(h->proc_root);
         for (size_t i = 0; i < h->n_fpms; i++) {
                 fpm_config_done(&h->fpms[i].config);
                 free(h->fpms[i].program);

@@ -57,9 +57,15 @@ typedef struct WebServer {
         size_t n_workers;
 } WebServer;
 
+/* What outlives one call: facts that depend only on a file's identity. */
+typedef struct HostCache HostCache;
+HostCache *host_cache_new(void);
+HostCache *host_cache_free(HostCache *c);
+
 typedef struct HostConfig {
         const char *proc_root;
         bool scan_distro_defaults;
+        HostCache *cache; /* optional */
 } HostConfig;
 
 typedef struct Host {
@@ -77,6 +83,9 @@ typedef struct Host {
         char **listener_paths;    /* bind paths of listening sockets held by FastCGI/app servers */
         bool nscd_running;
         bool sssd_running;
+        bool all_pids_mapped; /* else only app servers' fds were read */
+        char *proc_root;
+        HostCache *cache;
 } Host;
 
 /* Servers referencing a path: indexes into host->servers. */
@@ -93,6 +102,9 @@ const RefList *host_refs_by_path(const Host *h, const char *path);
 
 /* The listening socket bound to this file and the program that serves it. */
 const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino);
+/* Listeners found by host_load() are those of app servers; a socket held by anything
+ * else gets its holders once this reads every process's fds (done at most once). */
+int host_map_all_pids(Host *h);
 /* The topmost process holding the socket (the master), or NULL. */
 const Process *host_listener_master(const Host *h, const UnixSocket *s);
 /* Whether a program is a FastCGI/application server that sockfix may change sockets of. */

@@ -268,7 +268,7 @@ static int parse_file(LighttpdParser *P, const char *path) {
         int r = conf_guard_enter(&P->guard, path, &text, &size);
         if (r < 0)
                 return r;
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
                 r = parse_text(P, text, size, path);
         conf_guard_leave(&P->guard);
@@ -294,6 +294,7 @@ static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {
         }
         free(P.base_dir);
         strv_free(P.vars);
+        conf_guard_done(&P.guard);
         if (r < 0) {
                 web_config_done(&c);
                 return r;

@@ -56,6 +56,7 @@ static void parser_done(NginxParser *P) {
         }
         free(P->pending);
         free(P->conf_dir);
+        conf_guard_done(&P->guard);
 }
 
 static int add_path_to(char **dst, const char *prefix, const char *value) {
@@ -365,7 +366,7 @@ static int parse_file(NginxParser *P, const char *path) {
         int r = conf_guard_enter(&P->guard, path, &text, &size);
         if (r < 0)
                 return r;
-        r = strv_extend_unique(&P->c->files, path);
+        r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
                 r = parse_text(P, text, size, path);
         conf_guard_leave(&P->guard);

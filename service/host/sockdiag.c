@@ -414,6 +414,11 @@ static int map_process_fds(UnixSocketTable *t, int rfd, pid_t pid) {
 }
 
 int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char *proc_root) {
+        return unix_sockets_map_pids_of(t, procs, proc_root, NULL);
+}
+
+int unix_sockets_map_pids_of(UnixSocketTable *t, const ProcTable *procs, const char *proc_root,
+                             bool (*want)(const Process *p)) {
         _cleanup_close_ int rfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rfd < 0)
                 return -errno;
@@ -425,6 +430,8 @@ int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char
         }
 
         for (size_t i = 0; i < procs->n; i++) {
+                if (want && !want(&procs->procs[i]))
+                        continue;
                 int r = map_process_fds(t, rfd, procs->procs[i].pid);
                 if (r < 0)
                         return r;

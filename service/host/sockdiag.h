@@ -42,6 +42,9 @@ int unix_sockets_load(UnixSocketTable *ret);
 int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret);
 /* Fills pids[] by scanning /proc/PID/fd of the given processes once. */
 int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char *proc_root);
+/* Same, for the processes want() accepts only (every fd is a readlink: a busy host has many). */
+int unix_sockets_map_pids_of(UnixSocketTable *t, const ProcTable *procs, const char *proc_root,
+                             bool (*want)(const Process *p));
 const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino);
 const UnixSocket *unix_sockets_by_sockino(const UnixSocketTable *t, uint32_t sock_ino);
 void unix_sockets_done(UnixSocketTable *t);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sys/safe-fs.h"
 
-#include <acl/libacl.h>
+#include <endian.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
-#include <sys/acl.h>
 #include <sys/xattr.h>
 
+#include "util/hashmap.h"
 #include "util/util.h"
 
 /* The kernel's limit on symlinks followed in one lookup (MAXSYMLINKS). */
@@ -21,118 +23,112 @@ static void proc_fd_path(int fd, char buf[static PROC_FD_PATH_MAX]) {
         snprintf(buf, PROC_FD_PATH_MAX, "/proc/self/fd/%i", fd);
 }
 
-static void aclp(acl_t *a) {
-        if (*a)
-                acl_free(*a);
-}
+/* The ACL xattr as the kernel stores it (linux/posix_acl_xattr.h): a version
+ * header, then {tag, perm, id} entries. Reading it raw costs one getxattr(); libacl
+ * adds a stat() per inode, which a sweep over thousands of sockets pays dearly. */
+static int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *n) {
+        const struct posix_acl_xattr_header *h = buf;
+        const struct posix_acl_xattr_entry *e = (const void *) (h + 1);
+        size_t count;
 
-static bool acl_errno_is_unsupported(int e) {
-        return e == ENOTSUP || e == EOPNOTSUPP || e == ENODATA;
-}
-
-static int acl_entry_to_item(acl_entry_t e, AclItem *ret) {
-        acl_tag_t tag;
-        acl_permset_t ps;
-
-        if (acl_get_tag_type(e, &tag) < 0 || acl_get_permset(e, &ps) < 0)
-                return -errno;
-
-        switch (tag) {
-        case ACL_USER_OBJ:
-                ret->tag = ACL_TAG_USER_OBJ;
-                break;
-        case ACL_GROUP_OBJ:
-                ret->tag = ACL_TAG_GROUP_OBJ;
-                break;
-        case ACL_MASK:
-                ret->tag = ACL_TAG_MASK;
-                break;
-        case ACL_OTHER:
-                ret->tag = ACL_TAG_OTHER;
-                break;
-        case ACL_USER:
-        case ACL_GROUP: {
-                /* uid_t and gid_t are both 32-bit ids here */
-                unsigned *q = acl_get_qualifier(e);
-                if (!q)
-                        return -errno;
-                ret->tag = tag == ACL_USER ? ACL_TAG_USER : ACL_TAG_GROUP;
-                ret->id = *q;
-                acl_free(q);
-                break;
-        }
-        default:
+        if (size < sizeof(*h) || le32toh(h->a_version) != POSIX_ACL_XATTR_VERSION ||
+            (size - sizeof(*h)) % sizeof(*e) != 0)
                 return -EBADMSG;
-        }
+        count = (size - sizeof(*h)) / sizeof(*e);
 
-        ret->perm = (acl_get_perm(ps, ACL_READ) > 0 ? 4u : 0u) |
-                    (acl_get_perm(ps, ACL_WRITE) > 0 ? 2u : 0u) |
-                    (acl_get_perm(ps, ACL_EXECUTE) > 0 ? 1u : 0u);
+        _cleanup_free_ AclItem *items = calloc(count ? count : 1, sizeof(AclItem));
+        bool named = false;
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < count; i++) {
+                static const struct {
+                        uint16_t tag;
+                        AclTag ours;
+                } tags[] = {
+                        { ACL_USER_OBJ, ACL_TAG_USER_OBJ }, { ACL_USER, ACL_TAG_USER },   { ACL_GROUP_OBJ, ACL_TAG_GROUP_OBJ },
+                        { ACL_GROUP, ACL_TAG_GROUP },       { ACL_MASK, ACL_TAG_MASK },   { ACL_OTHER, ACL_TAG_OTHER },
+                };
+                uint16_t tag = le16toh(e[i].e_tag);
+                size_t t = 0;
+                while (t < ELEMENTSOF(tags) && tags[t].tag != tag)
+                        t++;
+                if (t == ELEMENTSOF(tags))
+                        return -EBADMSG;
+                items[i] = (AclItem) { .tag = tags[t].ours, .id = le32toh(e[i].e_id), .perm = le16toh(e[i].e_perm) & 7 };
+                named = named || tag == ACL_USER || tag == ACL_GROUP || tag == ACL_MASK;
+        }
+        /* Only extended ACLs matter: the 3 base entries are the mode bits. */
+        if (!named)
+                count = 0;
+        *ret = count ? TAKE_PTR(items) : NULL;
+        *n = count;
         return 0;
 }
 
-static int acl_to_items(acl_t acl, AclItem **ret, size_t *n) {
-        _cleanup_free_ AclItem *items = NULL;
-        size_t k = 0;
-        acl_entry_t e;
-        int r;
-
-        for (int w = acl_get_entry(acl, ACL_FIRST_ENTRY, &e); w > 0; w = acl_get_entry(acl, ACL_NEXT_ENTRY, &e)) {
-                AclItem *it = ARRAY_PUSH(items, k);
-                if (!it)
+/* 1: the xattr was read into *buf; 0: none (ENODATA, or no ACL support: *supported false). */
+static int xattr_read(const char *p, const char *name, void *stack, size_t stack_size, void **buf, size_t *size,
+                      bool *supported) {
+        ssize_t k = getxattr(p, name, stack, stack_size);
+        if (k < 0 && errno == ERANGE) {
+                k = getxattr(p, name, NULL, 0);
+                if (k > 0 && (*buf = malloc((size_t) k)))
+                        k = getxattr(p, name, *buf, (size_t) k);
+                else if (k > 0)
                         return -ENOMEM;
-                r = acl_entry_to_item(e, it);
-                if (r < 0)
-                        return r;
+        } else if (k >= 0)
+                *buf = stack;
+        if (k < 0) {
+                if (errno == ENODATA)
+                        return 0;
+                if (errno == ENOTSUP || errno == EOPNOTSUPP) {
+                        *supported = false;
+                        return 0;
+                }
+                return -errno;
         }
-
-        *ret = TAKE_PTR(items);
-        *n = k;
-        return 0;
-}
-
-static int acl_read_default(const char *p, bool *ret) {
-        _cleanup_(aclp) acl_t def = acl_get_file(p, ACL_TYPE_DEFAULT);
-        if (!def) {
-                if (!acl_errno_is_unsupported(errno))
-                        return -errno;
-                *ret = false;
-                return 0;
-        }
-        *ret = acl_entries(def) > 0;
-        return 0;
+        *size = (size_t) k;
+        return 1;
 }
 
 int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default) {
-        _cleanup_free_ AclItem *items = NULL;
-        char p[PROC_FD_PATH_MAX];
-        size_t k = 0;
-        bool def = false;
+        return acl_read_fd_full(fd, is_dir, ret, n, has_default, NULL);
+}
+
+int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported) {
+        char p[PROC_FD_PATH_MAX], stack[256];
+        void *buf = NULL;
+        size_t size = 0;
+        bool supported = true;
         int r;
 
         proc_fd_path(fd, p);
+        *ret = NULL;
+        *n = 0;
+        r = xattr_read(p, "system.posix_acl_access", stack, sizeof(stack), &buf, &size, &supported);
+        if (r > 0)
+                r = acl_parse_xattr(buf, size, ret, n);
+        if (buf != stack)
+                free(buf);
+        if (r < 0)
+                return r;
 
-        _cleanup_(aclp) acl_t acl = acl_get_file(p, ACL_TYPE_ACCESS);
-        if (!acl) {
-                if (!acl_errno_is_unsupported(errno))
-                        return -errno;
-        } else if (acl_equiv_mode(acl, NULL) != 0) {
-                /* Only extended ACLs matter: the 3 base entries are the mode bits. */
-                r = acl_to_items(acl, &items, &k);
-                if (r < 0)
+        bool def = false;
+        if (is_dir && supported) {
+                /* Only whether it exists: its size answers that without reading it. */
+                ssize_t k = getxattr(p, "system.posix_acl_default", NULL, 0);
+                if (k < 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
+                        r = -errno;
+                        free(*ret);
+                        *ret = NULL;
+                        *n = 0;
                         return r;
+                }
+                def = k > (ssize_t) sizeof(struct posix_acl_xattr_header);
         }
-
-        if (is_dir) {
-                r = acl_read_default(p, &def);
-                if (r < 0)
-                        return r;
-        }
-
-        *ret = TAKE_PTR(items);
-        *n = k;
         if (has_default)
                 *has_default = def;
+        if (ret_supported)
+                *ret_supported = supported;
         return 0;
 }
 
@@ -250,7 +246,8 @@ static int inode_info_fill(InodeInfo *i, int fd, const char *path, const struct 
 
         i->st = *st;
         if (!S_ISLNK(st->st_mode)) {
-                r = acl_read_fd(fd, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl);
+                r = acl_read_fd_full(fd, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl,
+                                     &i->fs_acl);
                 if (r < 0)
                         return r;
         }
@@ -486,5 +483,158 @@ int path_walk(const char *path, PathWalk *ret) {
                 *ret = (PathWalk) { .final_fd = -1 };
                 return r;
         }
+        return 0;
+}
+
+/* --- the sweep cache --- */
+
+typedef struct CachedDir {
+        char *key;       /* the parent path as asked */
+        int fd;          /* O_PATH fd of the resolved directory; -1: walk such paths in full */
+        InodeInfo *dirs; /* every directory searched to look a name up in it, itself last */
+        size_t n_dirs;
+        char *resolved;
+} CachedDir;
+
+struct WalkCache {
+        Hashmap *by_key;
+        CachedDir **entries;
+        size_t n_entries;
+};
+
+WalkCache *walk_cache_new(void) {
+        WalkCache *c = calloc(1, sizeof(WalkCache));
+        if (!c || !(c->by_key = hashmap_new_str())) {
+                free(c);
+                return NULL;
+        }
+        return c;
+}
+
+WalkCache *walk_cache_free(WalkCache *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                CachedDir *d = c->entries[i];
+                for (size_t j = 0; j < d->n_dirs; j++)
+                        inode_info_done(&d->dirs[j]);
+                free(d->dirs);
+                free(d->resolved);
+                free(d->key);
+                if (d->fd >= 0)
+                        close(d->fd);
+                free(d);
+        }
+        free(c->entries);
+        hashmap_free(c->by_key);
+        free(c);
+        return NULL;
+}
+
+static int inode_info_copy(InodeInfo *dst, const InodeInfo *src) {
+        *dst = *src;
+        dst->path = strdup(src->path);
+        dst->acl = NULL;
+        if (src->n_acl && (dst->acl = malloc(sizeof(AclItem) * src->n_acl)))
+                memcpy(dst->acl, src->acl, sizeof(AclItem) * src->n_acl);
+        if (!dst->path || (src->n_acl && !dst->acl)) {
+                inode_info_done(dst);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int cache_dir_load(WalkCache *c, const char *key, CachedDir **ret) {
+        CachedDir *d = calloc(1, sizeof(CachedDir));
+        CachedDir **slot;
+        PathWalk pw;
+        int r;
+
+        if (!d || !(d->key = strdup(key)) || !(slot = ARRAY_PUSH(c->entries, c->n_entries))) {
+                if (d)
+                        free(d->key);
+                free(d);
+                return -ENOMEM;
+        }
+        *slot = d;
+        d->fd = -1;
+        if (hashmap_put_str(c->by_key, d->key, d) < 0)
+                return -ENOMEM;
+        *ret = d;
+        r = path_walk(key, &pw);
+        if (r < 0 || pw.error || !pw.have_final || !S_ISDIR(pw.final.st.st_mode)) {
+                /* Missing or odd parents are rare: the full walk describes them exactly. */
+                path_walk_done(&pw);
+                return r == -ENOMEM ? r : 0;
+        }
+        d->dirs = TAKE_PTR(pw.dirs);
+        d->n_dirs = pw.n_dirs;
+        pw.n_dirs = 0;
+        InodeInfo *self = ARRAY_PUSH(d->dirs, d->n_dirs);
+        if (!self) {
+                path_walk_done(&pw);
+                return -ENOMEM;
+        }
+        *self = pw.final;
+        pw.final = (InodeInfo) {};
+        d->resolved = TAKE_PTR(pw.resolved);
+        d->fd = TAKE_FD(pw.final_fd);
+        path_walk_done(&pw);
+        return 0;
+}
+
+int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
+        const char *slash = path ? strrchr(path, '/') : NULL;
+        const char *base = slash ? slash + 1 : NULL;
+        CachedDir *d;
+        struct stat st;
+        int r;
+
+        if (!c || !slash || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX || !*base ||
+            streq_ptr(base, ".") || streq_ptr(base, "..") || strlen(base) > NAME_MAX)
+                return path_walk(path, ret);
+
+        _cleanup_free_ char *key = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!key)
+                return -ENOMEM;
+        d = hashmap_get_str(c->by_key, key);
+        if (!d && (r = cache_dir_load(c, key, &d)) < 0)
+                return r;
+        if (d->fd < 0)
+                return path_walk(path, ret);
+
+        _cleanup_close_ int fd = openat(d->fd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        int error = fd < 0 ? errno : 0;
+        if (fd >= 0 && fstat(fd, &st) < 0)
+                return -errno;
+        if (fd >= 0 && S_ISLNK(st.st_mode))
+                return path_walk(path, ret); /* symlinks: the full walk follows them */
+
+        *ret = (PathWalk) { .final_fd = -1 };
+        ret->dirs = calloc(d->n_dirs, sizeof(InodeInfo));
+        if (!ret->dirs)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_dirs; i++) {
+                if ((r = inode_info_copy(&ret->dirs[i], &d->dirs[i])) < 0) {
+                        path_walk_done(ret);
+                        return r;
+                }
+                ret->n_dirs++;
+        }
+        if (asprintf(&ret->resolved, "%s/%s", streq_ptr(d->resolved, "/") ? "" : d->resolved, base) < 0) {
+                ret->resolved = NULL;
+                path_walk_done(ret);
+                return -ENOMEM;
+        }
+        if (error) {
+                ret->error = error;
+                return 0;
+        }
+        if ((r = inode_info_fill(&ret->final, fd, ret->resolved, &st)) < 0) {
+                path_walk_done(ret);
+                return r;
+        }
+        ret->have_final = true;
+        ret->final_fd = TAKE_FD(fd);
         return 0;
 }

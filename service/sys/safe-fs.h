@@ -35,6 +35,7 @@ typedef struct InodeInfo {
         AclItem *acl;        /* access ACL; NULL/0 when the inode has only mode bits */
         size_t n_acl;
         bool has_default_acl; /* directories: default ACL entries present */
+        bool fs_acl;          /* its file system supports POSIX ACLs (learnt from the ACL read) */
 } InodeInfo;
 
 typedef struct PathWalk {
@@ -54,8 +55,19 @@ typedef struct PathWalk {
 int path_walk(const char *path, PathWalk *ret);
 void path_walk_done(PathWalk *pw);
 
+/* A sweep walks thousands of sockets in a few directories: the cache walks each
+ * parent directory once and looks up only the last component per socket. For
+ * inspection only: a change is always made through a fresh path_walk(). */
+typedef struct WalkCache WalkCache;
+WalkCache *walk_cache_new(void);
+WalkCache *walk_cache_free(WalkCache *c);
+/* Like path_walk(); with c NULL it is path_walk(). */
+int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret);
+
 /* Reads the access ACL (and whether a default ACL exists) of an O_PATH fd. */
 int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default);
+/* Same, and whether the file system supports ACLs at all (ret_supported optional). */
+int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported);
 
 /* Whether the file system holding fd supports POSIX ACLs (reads the access ACL xattr). */
 bool fs_supports_acl(int fd);
