@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "render.h"
 
@@ -230,4 +231,109 @@ void render_report(const RenderContext *ctx, json_object *report) {
         for (size_t i = 0; i < get_len(report, "evidence"); i++)
                 fprintf(ctx->f, "  log       %s\n",
                         json_object_get_string(json_object_array_get_idx(get(report, "evidence"), i)));
+}
+
+static void render_change(const RenderContext *ctx, const char *label, json_object *c) {
+        fprintf(ctx->f, "  %-12s %s %s: %s %s %s\n", label, get_str(c, "kind") ?: "?", get_str(c, "target") ?: "?",
+                get_str(c, "before") ?: "?", ctx->arrow, get_str(c, "after") ?: "?");
+}
+
+static void render_changes(const RenderContext *ctx, const char *label, json_object *o) {
+        json_object *changes = get(o, "changes");
+
+        for (size_t i = 0; i < get_len(o, "changes"); i++)
+                render_change(ctx, label, json_object_array_get_idx(changes, i));
+}
+
+void render_fix_result(const RenderContext *ctx, const char *socket, json_object *result) {
+        json_object *activations = get(result, "activations");
+        const char *outcome = get_str(result, "outcome") ?: "?", *tx = get_str(result, "transaction");
+        bool planned = strcmp(outcome, "planned") == 0;
+
+        fprintf(ctx->f, "%s: %s\n", socket, outcome);
+        if (get_str(result, "strategy"))
+                fprintf(ctx->f, "  %-12s %s\n", "strategy", get_str(result, "strategy"));
+        if (get_str(result, "reason"))
+                fprintf(ctx->f, "  %-12s %s\n", "why", get_str(result, "reason"));
+        render_changes(ctx, planned ? "would change" : "change", result);
+        for (size_t i = 0; i < get_len(result, "activations"); i++) {
+                json_object *a = json_object_array_get_idx(activations, i);
+
+                fprintf(ctx->f, "  %-12s %s: %s\n", planned ? "would reload" : "reload", get_str(a, "target") ?: "?",
+                        get_str(a, "action") ?: "?");
+        }
+        if (!planned && get(result, "verified"))
+                fprintf(ctx->f, "  %-12s %s\n", "verified", get_bool(result, "verified", false) ? "yes" : "no");
+        if (get_str(result, "verdict_before")) {
+                fprintf(ctx->f, "  %-12s %s", "verdict", get_str(result, "verdict_before"));
+                if (get_str(result, "verdict_after"))
+                        fprintf(ctx->f, " %s %s", ctx->arrow, get_str(result, "verdict_after"));
+                fputc('\n', ctx->f);
+        }
+        if (planned)
+                fputs("Dry run: nothing was changed. Run it without --dry-run to apply this plan.\n", ctx->f);
+        if (tx && *tx) {
+                fprintf(ctx->f, "  %-12s %s\n", "transaction", tx);
+                /* A rolled-back fix left nothing to undo; a failed one is finished by Revert. */
+                if (strcmp(outcome, "rolled-back") != 0)
+                        fprintf(ctx->f, "Undo it with: sockfixctl revert %s\n", tx);
+        }
+}
+
+void render_revert_result(const RenderContext *ctx, json_object *result) {
+        fprintf(ctx->f, "transaction %s: %s\n", get_str(result, "transaction") ?: "?",
+                get_str(result, "outcome") ?: "?");
+        if (get_str(result, "reason"))
+                fprintf(ctx->f, "  %-12s %s\n", "why", get_str(result, "reason"));
+        render_changes(ctx, "undone", result);
+}
+
+static void format_time(json_object *t, char *buf, size_t size) {
+        int64_t usec;
+        struct tm tm;
+        time_t sec;
+
+        if (!t || !json_object_is_type(t, json_type_int) || (usec = json_object_get_int64(t)) <= 0) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        sec = (time_t) (usec / 1000000);
+        if (!localtime_r(&sec, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, size, "%" PRIi64, usec);
+}
+
+static int column_width(json_object *rows, const char *key, int min) {
+        int w = min;
+
+        for (size_t i = 0; i < json_object_array_length(rows); i++) {
+                const char *s = get_str(json_object_array_get_idx(rows, i), key);
+
+                if (s && (int) strlen(s) > w)
+                        w = (int) strlen(s);
+        }
+        return w;
+}
+
+void render_transactions(const RenderContext *ctx, json_object *transactions) {
+        size_t n = json_object_array_length(transactions);
+        int ws = column_width(transactions, "socket", 6), wst = column_width(transactions, "strategy", 8);
+
+        if (n > 0)
+                fprintf(ctx->f, "%-19s  %-32s  %6s  %-*s  %-*s  %s\n", "TIME", "TRANSACTION", "UID", ws, "SOCKET",
+                        wst, "STRATEGY", "OUTCOME");
+        for (size_t i = 0; i < n; i++) {
+                json_object *t = json_object_array_get_idx(transactions, i);
+                char when[64];
+                int64_t uid;
+
+                format_time(get(t, "time"), when, sizeof(when));
+                fprintf(ctx->f, "%-19s  %-32s  ", when, get_str(t, "transaction") ?: "?");
+                if (get_int(t, "uid", &uid))
+                        fprintf(ctx->f, "%6" PRIi64, uid);
+                else
+                        fprintf(ctx->f, "%6s", "-");
+                fprintf(ctx->f, "  %-*s  %-*s  %s\n", ws, get_str(t, "socket") ?: "?", wst,
+                        get_str(t, "strategy") ?: "?", get_str(t, "outcome") ?: "?");
+        }
+        fprintf(ctx->f, "%s%zu transaction%s.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
 }

@@ -11,10 +11,17 @@
 typedef struct RenderContext {
         FILE *f;
         bool resolve_names; /* look gids up locally: not when talking to another host */
+        const char *arrow;  /* "→" on a UTF-8 terminal, else "->" */
 } RenderContext;
 
 void render_status(const RenderContext *ctx, json_object *status);
 void render_socket_list(const RenderContext *ctx, json_object *sockets);
 void render_report(const RenderContext *ctx, json_object *report);
+/* Fix: the outcome, the strategy and why, each change and activation in words,
+ * verification, the verdicts, and how to undo it. `socket` as asked. */
+void render_fix_result(const RenderContext *ctx, const char *socket, json_object *result);
+void render_revert_result(const RenderContext *ctx, json_object *result);
+/* history: one table row per transaction. */
+void render_transactions(const RenderContext *ctx, json_object *transactions);
 /* Plain words for a strategy name; NULL if unknown. */
 const char *remedy_to_text(const char *strategy);

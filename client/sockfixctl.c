@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 
 /* Exit codes, documented in sockfixctl(1). Scripts branch on them. */
 enum {
-        EXIT_OK = 0,               /* ok (later also applied, planned, already-ok) */
+        EXIT_OK = 0,               /* ok, applied, planned, already-ok, reverted */
         EXIT_PROBLEM = 1,          /* diagnose: some socket's verdict is not "ok" */
         EXIT_NOT_PERMISSIONS = 2,  /* fix: the problem is not one of permissions */
         EXIT_ROLLED_BACK = 3,      /* fix: rolled back or failed */
@@ -31,9 +33,11 @@ enum {
         EXIT_BAD_INPUT = 5,        /* usage error, or InvalidArgs from the service */
         EXIT_UNREACHABLE = 6,      /* no bus, or nobody owns org.sockfix.SockFix1 */
         EXIT_OTHER = 7,            /* any other failure */
+        EXIT_REFUSED = 8,          /* fix/revert refused by sockfix (org.sockfix.SockFix1.Error.*) */
 };
 
-/* Long enough for a person typing a password, and for a sweep of a large host. */
+/* Long enough for a person typing a password, for a sweep of a large host, and for
+ * a fix that waits for web server reloads to take effect before it answers. */
 #define CALL_TIMEOUT_USEC (UINT64_C(300) * 1000000)
 
 static bool arg_json = false;
@@ -42,6 +46,18 @@ static const char *arg_host = NULL;
 static const char *arg_consumer = NULL;
 static bool arg_evidence = false;
 static bool arg_all = false;
+static const char *arg_strategy = NULL; /* NULL: auto */
+static bool arg_dry_run = false;
+static bool arg_no_reload = false;
+
+/* Options given, checked against what the verb takes (Verb.options). */
+enum {
+        OPT_CONSUMER = 1 << 0,
+        OPT_EVIDENCE = 1 << 1,
+        OPT_ALL = 1 << 2,
+        OPT_FIX = 1 << 3, /* --strategy, --dry-run, --no-reload */
+};
+static unsigned arg_given = 0;
 
 static void json_putp(json_object **o) {
         json_object_put(*o);
@@ -55,6 +71,8 @@ static int exit_code_for_error(const sd_bus_error *e, int r) {
                 return EXIT_NOT_AUTHORIZED;
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
                 return EXIT_BAD_INPUT;
+        if (sd_bus_error_is_set(e) && strncmp(e->name, SOCKFIX_ERROR_PREFIX, strlen(SOCKFIX_ERROR_PREFIX)) == 0)
+                return EXIT_REFUSED;
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                    SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED,
                                    SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
@@ -91,24 +109,16 @@ static int append_diagnose_options(sd_bus_message *m) {
         return sd_bus_message_close_container(m);
 }
 
-/* Calls `method` (socket first if given, then the options) and converts the one
- * return value to JSON. Returns an exit code. */
-static int call_manager(sd_bus *bus, const char *method, const char *socket, json_object **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+static int new_manager_call(sd_bus *bus, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(bus, ret, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                              SOCKFIX_MANAGER_INTERFACE, method);
+}
+
+/* Sends the call and converts its one return value to JSON. Returns an exit code. */
+static int call_read_json(sd_bus *bus, sd_bus_message *m, const char *what, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-        char what[PATH_MAX + 64];
         int r;
-
-        snprintf(what, sizeof(what), "%s%s%s failed", method, socket ? " " : "", socket ?: "");
-
-        r = sd_bus_message_new_method_call(bus, &m, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
-                                           SOCKFIX_MANAGER_INTERFACE, method);
-        if (r >= 0 && socket)
-                r = sd_bus_message_append(m, "s", socket);
-        if (r >= 0)
-                r = append_diagnose_options(m);
-        if (r < 0)
-                return log_call_error(what, &error, r);
 
         r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
@@ -116,10 +126,31 @@ static int call_manager(sd_bus *bus, const char *method, const char *socket, jso
 
         r = bus_message_read_json(reply, ret);
         if (r < 0) {
-                fprintf(stderr, "sockfixctl: cannot read the answer to %s: %s\n", method, strerror(-r));
+                fprintf(stderr, "sockfixctl: cannot read the answer to %s: %s\n", sd_bus_message_get_member(m),
+                        strerror(-r));
                 return EXIT_OTHER;
         }
         return EXIT_OK;
+}
+
+/* Calls a diagnosis `method` (socket first if given, then the options) and converts
+ * the one return value to JSON. Returns an exit code. */
+static int call_manager(sd_bus *bus, const char *method, const char *socket, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char what[PATH_MAX + 64];
+        int r;
+
+        snprintf(what, sizeof(what), "%s%s%s failed", method, socket ? " " : "", socket ?: "");
+
+        r = new_manager_call(bus, method, &m);
+        if (r >= 0 && socket)
+                r = sd_bus_message_append(m, "s", socket);
+        if (r >= 0)
+                r = append_diagnose_options(m);
+        if (r < 0)
+                return log_call_error(what, &SD_BUS_ERROR_NULL, r);
+
+        return call_read_json(bus, m, what, ret);
 }
 
 static void print_json(json_object *o) {
@@ -127,7 +158,33 @@ static void print_json(json_object *o) {
 }
 
 static RenderContext render_context(void) {
-        return (RenderContext) { .f = stdout, .resolve_names = !arg_host };
+        bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+
+        return (RenderContext) { .f = stdout, .resolve_names = !arg_host, .arrow = utf8 ? "\u2192" : "->" };
+}
+
+static const char *result_outcome(json_object *result) {
+        json_object *v;
+
+        return json_object_object_get_ex(result, "outcome", &v) ? json_object_get_string(v) : "";
+}
+
+/* Scripts branch on these (sockfixctl(1)). */
+static int exit_code_for_outcome(const char *outcome) {
+        static const struct {
+                const char *outcome;
+                int code;
+        } table[] = {
+                { "applied", EXIT_OK },           { "planned", EXIT_OK },
+                { "already-ok", EXIT_OK },        { "reverted", EXIT_OK },
+                { "not-permissions", EXIT_NOT_PERMISSIONS },
+                { "rolled-back", EXIT_ROLLED_BACK }, { "failed", EXIT_ROLLED_BACK },
+        };
+
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+                if (strcmp(table[i].outcome, outcome) == 0)
+                        return table[i].code;
+        return EXIT_OTHER;
 }
 
 static bool report_is_ok(json_object *report) {
@@ -247,17 +304,113 @@ static int verb_diagnose(sd_bus *bus, char **args, int n) {
         return failed;
 }
 
+static int append_fix_options(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && arg_dry_run)
+                r = sd_bus_message_append(m, "{sv}", "dry_run", "b", 1);
+        if (r >= 0 && arg_consumer)
+                r = sd_bus_message_append(m, "{sv}", "consumer", "s", arg_consumer);
+        if (r >= 0 && arg_no_reload)
+                r = sd_bus_message_append(m, "{sv}", "activation", "s", "none");
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+static int verb_fix(sd_bus *bus, char **args, int n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_json_ json_object *result = NULL;
+        RenderContext ctx = render_context();
+        char what[PATH_MAX + 64];
+        int r;
+
+        (void) n;
+        snprintf(what, sizeof(what), "Fix %s failed", args[0]);
+
+        r = new_manager_call(bus, "Fix", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", args[0], arg_strategy ?: "auto");
+        if (r >= 0)
+                r = append_fix_options(m);
+        if (r < 0)
+                return log_call_error(what, &SD_BUS_ERROR_NULL, r);
+
+        r = call_read_json(bus, m, what, &result);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(result);
+        else
+                render_fix_result(&ctx, args[0], result);
+        return exit_code_for_outcome(result_outcome(result));
+}
+
+static int verb_revert(sd_bus *bus, char **args, int n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_json_ json_object *result = NULL;
+        RenderContext ctx = render_context();
+        char what[128];
+        int r;
+
+        (void) n;
+        snprintf(what, sizeof(what), "Revert %.64s failed", args[0]);
+
+        r = new_manager_call(bus, "Revert", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sa{sv}", args[0], 0);
+        if (r < 0)
+                return log_call_error(what, &SD_BUS_ERROR_NULL, r);
+
+        r = call_read_json(bus, m, what, &result);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(result);
+        else
+                render_revert_result(&ctx, result);
+        return exit_code_for_outcome(result_outcome(result));
+}
+
+static int verb_history(sd_bus *bus, char **args, int n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_json_ json_object *transactions = NULL;
+        RenderContext ctx = render_context();
+        int r;
+
+        (void) args, (void) n;
+
+        r = new_manager_call(bus, "ListTransactions", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 0);
+        if (r < 0)
+                return log_call_error("ListTransactions failed", &SD_BUS_ERROR_NULL, r);
+
+        r = call_read_json(bus, m, "ListTransactions failed", &transactions);
+        if (r != EXIT_OK)
+                return r;
+        if (arg_json)
+                print_json(transactions);
+        else
+                render_transactions(&ctx, transactions);
+        return EXIT_OK;
+}
+
 typedef struct Verb {
         const char *name;
         int min_args, max_args;
         int (*run)(sd_bus *bus, char **args, int n);
+        unsigned options; /* OPT_* it takes */
 } Verb;
 
-/* fix, revert and history join here with the Fix/Revert/ListTransactions methods. */
 static const Verb verbs[] = {
-        { "status",   0, 0,       verb_status   },
-        { "list",     0, 0,       verb_list     },
-        { "diagnose", 0, INT_MAX, verb_diagnose },
+        { "status",   0, 0,       verb_status,   OPT_CONSUMER | OPT_EVIDENCE           },
+        { "list",     0, 0,       verb_list,     OPT_CONSUMER | OPT_EVIDENCE           },
+        { "diagnose", 0, INT_MAX, verb_diagnose, OPT_CONSUMER | OPT_EVIDENCE | OPT_ALL },
+        { "fix",      1, 1,       verb_fix,      OPT_CONSUMER | OPT_FIX                },
+        { "revert",   1, 1,       verb_revert,   0                                     },
+        { "history",  0, 0,       verb_history,  0                                     },
 };
 
 static void help(void) {
@@ -266,7 +419,10 @@ static void help(void) {
                "Commands:\n"
                "  status                      Show the service's version and strategies\n"
                "  list                        List the sockets this host's servers use\n"
-               "  diagnose SOCKET...|--all    Explain who can connect and why not\n\n"
+               "  diagnose SOCKET...|--all    Explain who can connect and why not\n"
+               "  fix SOCKET                  Grant the blocked web servers access, least privilege first\n"
+               "  revert ID                   Undo a fix's transaction\n"
+               "  history                     List the fixes and reverts made\n\n"
                "Options:\n"
                "  -h --help                   Show this help\n"
                "     --version                Show package version\n"
@@ -275,7 +431,11 @@ static void help(void) {
                "  -H --host=[USER@]HOST       Operate on a remote host (over ssh)\n"
                "     --consumer=USER          Only this web-server user\n"
                "     --evidence               Add the web servers' error-log lines\n"
-               "     --all                    Diagnose every socket found\n\n"
+               "     --all                    Diagnose every socket found\n"
+               "     --strategy=NAME          Fix with auto (default), pool-acl, pool-group,\n"
+               "                              member, dir-search or refresh\n"
+               "     --dry-run                Show what fix would change; change nothing\n"
+               "     --no-reload              Fix without reloading any server (not verified)\n\n"
                "See sockfixctl(1) for exit codes.\n",
                program_invocation_short_name);
 }
@@ -288,6 +448,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CONSUMER,
                 ARG_EVIDENCE,
                 ARG_ALL,
+                ARG_STRATEGY,
+                ARG_DRY_RUN,
+                ARG_NO_RELOAD,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -298,6 +461,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "consumer",        required_argument, NULL, ARG_CONSUMER        },
                 { "evidence",        no_argument,       NULL, ARG_EVIDENCE        },
                 { "all",             no_argument,       NULL, ARG_ALL             },
+                { "strategy",        required_argument, NULL, ARG_STRATEGY        },
+                { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
+                { "no-reload",       no_argument,       NULL, ARG_NO_RELOAD       },
                 {}
         };
         int c;
@@ -325,12 +491,31 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         }
                         arg_consumer = optarg;
+                        arg_given |= OPT_CONSUMER;
                         break;
                 case ARG_EVIDENCE:
                         arg_evidence = true;
+                        arg_given |= OPT_EVIDENCE;
                         break;
                 case ARG_ALL:
                         arg_all = true;
+                        arg_given |= OPT_ALL;
+                        break;
+                case ARG_STRATEGY:
+                        if (!*optarg) {
+                                fputs("sockfixctl: --strategy needs a name\n", stderr);
+                                return -EINVAL;
+                        }
+                        arg_strategy = optarg;
+                        arg_given |= OPT_FIX;
+                        break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = true;
+                        arg_given |= OPT_FIX;
+                        break;
+                case ARG_NO_RELOAD:
+                        arg_no_reload = true;
+                        arg_given |= OPT_FIX;
                         break;
                 case '?':
                         return -EINVAL;
@@ -362,8 +547,11 @@ static int run(int argc, char *argv[]) {
                 fprintf(stderr, "sockfixctl: wrong number of arguments for '%s'\n", verb->name);
                 return EXIT_BAD_INPUT;
         }
-        if (arg_all && verb->run != verb_diagnose) {
-                fputs("sockfixctl: --all is for diagnose\n", stderr);
+        if (arg_given & ~verb->options) {
+                fprintf(stderr, "sockfixctl: %s does not take %s\n", verb->name,
+                        arg_given & ~verb->options & OPT_FIX ? "--strategy, --dry-run or --no-reload" :
+                        arg_given & ~verb->options & OPT_ALL ? "--all" :
+                        arg_given & ~verb->options & OPT_EVIDENCE ? "--evidence" : "--consumer");
                 return EXIT_BAD_INPUT;
         }
 
@@ -388,6 +576,9 @@ static int run(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         int r;
+
+        /* Only to tell whether the terminal takes UTF-8 (the arrow in fix output). */
+        (void) setlocale(LC_CTYPE, "");
 
         r = parse_argv(argc, argv);
         if (r <= 0)

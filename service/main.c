@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -107,24 +108,69 @@ static int directory_from_env(const char *env, const char *fallback, char **ret)
         return 0;
 }
 
+/* Running fixes hold the host half-changed until they verify or roll back (the
+ * engine bounds each reload wait): on SIGTERM, or once the name is released, the
+ * loop keeps serving until they end, at most this long. */
+#define DRAIN_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
+typedef struct LoopState {
+        bool stop_requested;  /* SIGTERM / SIGINT */
+        bool name_released;   /* idle exit: the bus confirmed we gave the name up */
+} LoopState;
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) si, (void) userdata;
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        LoopState *st = userdata;
+
+        (void) s, (void) si;
+        st->stop_requested = true;
+        return 0;
 }
 
 static int on_name_released(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        sd_event *e = userdata;
+        LoopState *st = userdata;
 
         (void) reply, (void) error;
-        return sd_event_exit(e, 0);
+        st->name_released = true;
+        return 0;
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Once asked to stop: exit when no fix runs, or when the drain time is up (the
+ * manager then abandons what still runs, and says so). Returns the sd_event_run
+ * timeout until the next check. */
+static uint64_t drain(sd_event *e, Manager *m, uint64_t *deadline) {
+        unsigned n = manager_n_running_fixes(m);
+        uint64_t now = now_monotonic_usec();
+
+        if (*deadline == 0) {
+                manager_stop_accepting_fixes(m);
+                *deadline = now + DRAIN_TIMEOUT_USEC;
+                if (n > 0)
+                        log_info("Stopping once %u running fix%s finished", n, n == 1 ? " has" : "es have");
+        }
+        if (n == 0 || now >= *deadline) {
+                if (n > 0)
+                        log_warning("%u fix%s still running after %" PRIu64 " s, stopping anyway", n,
+                                    n == 1 ? "" : "es", DRAIN_TIMEOUT_USEC / USEC_PER_SEC);
+                (void) sd_event_exit(e, 0);
+                return UINT64_MAX;
+        }
+        return *deadline - now;
 }
 
 /* Idle for us means: no event at all for the timeout (a call, a polkit answer, a
- * signal) and no call waiting for polkit. We then give the name up first and
- * keep serving until the bus confirms, so a call that raced with us is answered
- * by us and the next one activates a fresh instance. */
-static int run_loop(sd_event *e, sd_bus *bus, Manager *m) {
-        bool exiting = false;
+ * signal), no call waiting for polkit and no fix running. We then give the name up
+ * first and keep serving until the bus confirms, so a call that raced with us is
+ * answered by us and the next one activates a fresh instance. */
+static int run_loop(sd_event *e, sd_bus *bus, Manager *m, LoopState *st) {
+        uint64_t drain_deadline = 0, timeout;
+        bool releasing = false;
         int r;
 
         for (;;) {
@@ -134,17 +180,27 @@ static int run_loop(sd_event *e, sd_bus *bus, Manager *m) {
                 if (r == SD_EVENT_FINISHED)
                         break;
 
-                r = sd_event_run(e, exiting || arg_idle_timeout_usec == 0 ? UINT64_MAX : arg_idle_timeout_usec);
+                if (r == SD_EVENT_EXITING)
+                        timeout = UINT64_MAX;
+                else if (st->stop_requested || st->name_released)
+                        timeout = drain(e, m, &drain_deadline);
+                else if (releasing || arg_idle_timeout_usec == 0)
+                        timeout = UINT64_MAX;
+                else
+                        timeout = arg_idle_timeout_usec;
+
+                r = sd_event_run(e, timeout);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed");
 
-                if (r == 0 && !exiting && manager_n_pending_authorizations(m) == 0) {
+                if (r == 0 && !releasing && !st->stop_requested && timeout == arg_idle_timeout_usec &&
+                    manager_n_pending_authorizations(m) == 0 && manager_n_running_fixes(m) == 0) {
                         log_info("Idle for %" PRIu64 " s, exiting", arg_idle_timeout_usec / USEC_PER_SEC);
                         (void) sd_notify(false, "STOPPING=1");
-                        r = sd_bus_release_name_async(bus, NULL, SOCKFIX_BUS_NAME, on_name_released, e);
+                        r = sd_bus_release_name_async(bus, NULL, SOCKFIX_BUS_NAME, on_name_released, st);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to release %s", SOCKFIX_BUS_NAME);
-                        exiting = true;
+                        releasing = true;
                 }
         }
 
@@ -159,6 +215,7 @@ static int run(void) {
         _cleanup_free_ char *state_dir = NULL, *runtime_dir = NULL;
         Engine *engine = NULL;
         Manager *m = NULL;
+        LoopState st = {};
         sigset_t mask;
         int r;
 
@@ -189,9 +246,9 @@ static int run(void) {
 
         r = sd_event_default(&e);
         if (r >= 0)
-                r = sd_event_add_signal(e, NULL, SIGTERM, on_signal, NULL);
+                r = sd_event_add_signal(e, NULL, SIGTERM, on_signal, &st);
         if (r >= 0)
-                r = sd_event_add_signal(e, NULL, SIGINT, on_signal, NULL);
+                r = sd_event_add_signal(e, NULL, SIGINT, on_signal, &st);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop");
                 goto finish;
@@ -229,7 +286,7 @@ static int run(void) {
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " SOCKFIX_BUS_NAME);
         log_info("Serving %s", SOCKFIX_BUS_NAME);
 
-        r = run_loop(e, bus, m);
+        r = run_loop(e, bus, m, &st);
 
 finish:
         /* Pending polkit queries hold call messages of the bus: drop them first. */

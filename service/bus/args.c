@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sockfix-bus.h"
+
 #include "args.h"
 #include "util/util.h"
 
@@ -109,5 +111,39 @@ int bus_check_socket_path(const char *path, sd_bus_error *error) {
         if (path[0] != '/')
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Socket path %s is not absolute", path);
+        return 0;
+}
+
+int bus_check_strategy(const char *strategy, sd_bus_error *error) {
+        static const char *const known[] = { SOCKFIX_STRATEGIES };
+
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (streq_ptr(strategy, known[i]))
+                        return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Unknown strategy '%s' (auto, pool-acl, pool-group, member, dir-search, refresh)",
+                                 strempty(strategy));
+}
+
+int bus_parse_activation(const char *activation, bool *ret_none, sd_bus_error *error) {
+        if (!activation || streq_ptr(activation, "auto")) {
+                *ret_none = false;
+                return 0;
+        }
+        if (streq_ptr(activation, "none")) {
+                *ret_none = true;
+                return 0;
+        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Option 'activation' must be 'auto' or 'none', not '%s'", activation);
+}
+
+int bus_check_transaction_id(const char *id, sd_bus_error *error) {
+        size_t len = strlen(strempty(id));
+
+        /* Only the shape: whether the id exists is the engine's to say (UnknownTransaction). */
+        if (len != 32 || strspn(id, "0123456789abcdef") != len)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Transaction id '%.64s' is not 32 lower-case hex digits", strempty(id));
         return 0;
 }

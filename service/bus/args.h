@@ -5,6 +5,7 @@
  * InvalidArgs error naming it, raised before authorization and before any work,
  * so a typo can never change what a call does. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
@@ -23,3 +24,12 @@ int bus_read_options(sd_bus_message *m, const BusOption *table, size_t n_table, 
 
 /* An absolute path of at most PATH_MAX-1 bytes. */
 int bus_check_socket_path(const char *path, sd_bus_error *error);
+
+/* One of the contract's strategy names (SOCKFIX_STRATEGIES). */
+int bus_check_strategy(const char *strategy, sd_bus_error *error);
+
+/* Fix's activation option: NULL or "auto" -> false, "none" -> true. */
+int bus_parse_activation(const char *activation, bool *ret_none, sd_bus_error *error);
+
+/* A transaction id as Fix hands it out: 32 lower-case hex digits. */
+int bus_check_transaction_id(const char *id, sd_bus_error *error);

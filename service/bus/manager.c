@@ -3,20 +3,25 @@
  * method; each method is a short handler above it. */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "sockfix-bus.h"
 
 #include "args.h"
+#include "fix-runner.h"
 #include "manager.h"
 #include "marshal.h"
 #include "polkit.h"
+#include "util/log.h"
 #include "util/util.h"
 
 struct Manager {
         Engine *engine;
         PolkitRegistry *polkit;
+        FixRunner *fixes;
         sd_bus_slot *vtable_slot;
+        bool stopping; /* SIGTERM: running fixes finish, no new one starts */
 };
 
 static const BusOption diagnose_options[] = {
@@ -111,6 +116,238 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* --- the write half --- */
+
+static int emit_transaction_finished(sd_bus_message *call, const char *transaction, const char *socket,
+                                     const char *outcome) {
+        return sd_bus_emit_signal(sd_bus_message_get_bus(call), SOCKFIX_OBJECT_PATH, SOCKFIX_MANAGER_INTERFACE,
+                                  "TransactionFinished", "sss", transaction, strempty(socket),
+                                  strempty(outcome));
+}
+
+/* Answers a Fix call, now or when its job ends: an engine refusal as its error, else
+ * the result, after the signal for any Fix that got a transaction. */
+static int reply_fix(sd_bus_message *call, const FixResult *res) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (res->error != ENGINE_OK) {
+                /* The engine's one-line message, led by the path as asked where it does not name it. */
+                bool named = res->message && res->socket && strstr(res->message, res->socket);
+
+                return sd_bus_reply_method_errorf(call, bus_engine_error_name(res->error), "%s%s%s",
+                                                  named ? "" : strempty(res->socket), named ? "" : ": ",
+                                                  strempty(res->message));
+        }
+
+        if (!isempty(res->transaction)) {
+                r = emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to emit TransactionFinished for %s", res->transaction);
+        }
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = bus_append_fix_result(reply, res);
+        if (r < 0)
+                return sd_bus_reply_method_errnof(call, r, "Failed to send the result of fixing %s: %m",
+                                                  strempty(res->socket));
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* A job that waited for a reload has ended. Its caller may have left the bus: the
+ * answer is then refused by the bus and dropped, the fix itself is complete. */
+static void on_fix_done(sd_bus_message *call, const FixJob *job, int error, void *userdata) {
+        const FixResult *res = fix_job_result(job);
+        int r;
+
+        (void) userdata;
+
+        if (error < 0)
+                r = sd_bus_reply_method_errnof(call, error, "Failed to finish fixing %s: %m", strempty(res->socket));
+        else
+                r = reply_fix(call, res);
+        if (r < 0)
+                log_debug("Could not answer the fix of %s (caller %s gone?): %s", strempty(res->socket),
+                          strempty(sd_bus_message_get_sender(call)), strerror(-r));
+}
+
+typedef struct FixCallOptions {
+        bool dry_run;
+        const char *consumer;
+        const char *activation;
+} FixCallOptions;
+
+static const BusOption fix_options[] = {
+        { "dry_run",    'b', offsetof(FixCallOptions, dry_run)    },
+        { "consumer",   's', offsetof(FixCallOptions, consumer)   },
+        { "activation", 's', offsetof(FixCallOptions, activation) },
+};
+
+static int method_fix(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(fix_job_freep) FixJob *job = NULL;
+        Manager *mgr = userdata;
+        const char *socket, *strategy;
+        FixCallOptions o = {};
+        bool no_activation;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &socket, &strategy);
+        if (r < 0)
+                return r;
+        r = bus_read_options(m, fix_options, ELEMENTSOF(fix_options), &o, error);
+        if (r < 0)
+                return r;
+        r = bus_check_socket_path(socket, error);
+        if (r < 0)
+                return r;
+        r = bus_check_strategy(strategy, error);
+        if (r < 0)
+                return r;
+        r = bus_parse_activation(o.activation, &no_activation, error);
+        if (r < 0)
+                return r;
+
+        /* A dry run changes nothing: it needs what Diagnose needs, asked with Fix's
+         * details so that a rule can tell what was asked. */
+        const char *details[] = { "socket", socket, "strategy", strategy, "consumer", strempty(o.consumer), NULL };
+        r = bus_verify_polkit_async(m, o.dry_run ? SOCKFIX_ACTION_DIAGNOSE : SOCKFIX_ACTION_FIX, details,
+                                    mgr->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asking; we will be called again */
+
+        if (mgr->stopping && !o.dry_run)
+                return sd_bus_error_setf(error, SOCKFIX_ERROR_BUSY,
+                                         "%s: sockfixd is stopping; try again when it is back", socket);
+
+        r = bus_query_sender_uid(m, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to fix %s: %m", socket);
+
+        r = engine_fix_start(mgr->engine, socket, strategy,
+                             &(FixOptions) {
+                                     .dry_run = o.dry_run,
+                                     .consumer = o.consumer,
+                                     .no_activation = no_activation,
+                                     .caller_uid = uid,
+                                     .caller = sd_bus_message_get_sender(m),
+                             }, &job);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to fix %s: %m", socket);
+
+        if (fix_job_finished(job))
+                return reply_fix(m, fix_job_result(job));
+
+        /* Waiting for a reload to take effect: answered by on_fix_done(). */
+        r = fix_runner_add(mgr->fixes, m, job);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to wait for the fix of %s: %m", socket);
+        TAKE_PTR(job);
+        return 1;
+}
+
+static void revert_result_freep(RevertResult **r) {
+        revert_result_free(*r);
+}
+
+/* No option is defined yet; any key is InvalidArgs, so a typo never goes unnoticed. */
+static int read_no_options(sd_bus_message *m, sd_bus_error *error) {
+        char none;
+
+        return bus_read_options(m, NULL, 0, &none, error);
+}
+
+static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(revert_result_freep) RevertResult *res = NULL;
+        _cleanup_free_ char *socket = NULL;
+        Manager *mgr = userdata;
+        const char *id;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        r = read_no_options(m, error);
+        if (r < 0)
+                return r;
+        r = bus_check_transaction_id(id, error);
+        if (r < 0)
+                return r;
+
+        /* The socket is a polkit detail, so it is looked up before authorization. This
+         * tells an unauthorized caller only whether the id exists. */
+        r = engine_transaction_socket(mgr->engine, id, &socket);
+        if (r == -ENOENT || r == -EINVAL)
+                return sd_bus_error_setf(error, SOCKFIX_ERROR_UNKNOWN_TRANSACTION, "No transaction %s", id);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read transaction %s: %m", id);
+
+        const char *details[] = { "transaction", id, "socket", socket, NULL };
+        r = bus_verify_polkit_async(m, SOCKFIX_ACTION_REVERT, details, mgr->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asking; we will be called again */
+
+        r = bus_query_sender_uid(m, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to revert %s: %m", id);
+
+        r = engine_revert(mgr->engine, id, uid, sd_bus_message_get_sender(m), &res);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to revert transaction %s: %m", id);
+        if (res->error != ENGINE_OK)
+                return sd_bus_error_setf(error, bus_engine_error_name(res->error), "%s", strempty(res->message));
+
+        r = emit_transaction_finished(m, res->transaction, res->socket, res->outcome);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit TransactionFinished for %s", id);
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = bus_append_revert_result(reply, res);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_transactions(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *mgr = userdata;
+        TransactionRecord *l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_no_options(m, error);
+        if (r < 0)
+                return r;
+
+        /* A sweep: no socket detail, a rule grants it whole or not at all. */
+        r = bus_verify_polkit_async(m, SOCKFIX_ACTION_DIAGNOSE, NULL, mgr->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asking; we will be called again */
+
+        r = engine_list_transactions(mgr->engine, &l, &n);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read the transaction journal: %m");
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = bus_append_transaction_records(reply, l, n);
+        transaction_records_free(l, n);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
@@ -151,6 +388,24 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("aa{sv}", reports),
                                 method_diagnose_all,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Fix",
+                                SD_BUS_ARGS("s", socket, "s", strategy, "a{sv}", options),
+                                SD_BUS_RESULT("a{sv}", result),
+                                method_fix,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Revert",
+                                SD_BUS_ARGS("s", transaction, "a{sv}", options),
+                                SD_BUS_RESULT("a{sv}", result),
+                                method_revert,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTransactions",
+                                SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("aa{sv}", transactions),
+                                method_list_transactions,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("TransactionFinished",
+                                SD_BUS_ARGS("s", transaction, "s", socket, "s", outcome),
+                                0),
         SD_BUS_VTABLE_END
 };
 
@@ -164,6 +419,9 @@ int manager_new(sd_bus *bus, Engine *engine, Manager **ret) {
         m->engine = engine;
 
         r = polkit_registry_new(&m->polkit);
+        if (r < 0)
+                return r;
+        r = fix_runner_new(engine, on_fix_done, m, &m->fixes);
         if (r < 0)
                 return r;
 
@@ -180,6 +438,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         sd_bus_slot_unref(m->vtable_slot);
+        fix_runner_free(m->fixes);
         polkit_registry_free(m->polkit);
         free(m);
         return NULL;
@@ -187,4 +446,12 @@ Manager *manager_free(Manager *m) {
 
 unsigned manager_n_pending_authorizations(const Manager *m) {
         return polkit_registry_n_pending(m->polkit);
+}
+
+unsigned manager_n_running_fixes(const Manager *m) {
+        return fix_runner_n_running(m->fixes);
+}
+
+void manager_stop_accepting_fixes(Manager *m) {
+        m->stopping = true;
 }

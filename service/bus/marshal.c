@@ -4,6 +4,8 @@
 #include <assert.h>
 #include <stdint.h>
 
+#include "sockfix-bus.h"
+
 #include "marshal.h"
 #include "util/util.h"
 
@@ -23,6 +25,10 @@ static int append_u32(sd_bus_message *m, const char *key, uint32_t value) {
 
 static int append_i32(sd_bus_message *m, const char *key, int32_t value) {
         return sd_bus_message_append(m, "{sv}", key, "i", value);
+}
+
+static int append_u64(sd_bus_message *m, const char *key, uint64_t value) {
+        return sd_bus_message_append(m, "{sv}", key, "t", value);
 }
 
 static int append_bool(sd_bus_message *m, const char *key, bool value) {
@@ -293,4 +299,182 @@ int bus_append_socket_records(sd_bus_message *m, Report *const *reports, size_t 
                         return r;
         }
         return sd_bus_message_close_container(m);
+}
+
+static int append_change(sd_bus_message *m, const Change *c) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = append_str(m, "kind", c->kind);
+        if (r >= 0)
+                r = append_str(m, "target", c->target);
+        if (r >= 0)
+                r = append_str(m, "before", c->before);
+        if (r >= 0)
+                r = append_str(m, "after", c->after);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+/* An empty list is kept: "nothing changed" is the answer, not a missing value. */
+static int append_changes(sd_bus_message *m, const Change *l, size_t n) {
+        int r;
+
+        r = open_entry(m, "changes", "aa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = append_change(m, &l[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return close_entry(m);
+}
+
+static int append_activation(sd_bus_message *m, const Activation *a) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = append_str(m, "target", a->target);
+        if (r >= 0)
+                r = append_str(m, "action", a->action);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+static int append_activations(sd_bus_message *m, const Activation *l, size_t n) {
+        int r;
+
+        r = open_entry(m, "activations", "aa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = append_activation(m, &l[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return close_entry(m);
+}
+
+int bus_append_fix_result(sd_bus_message *m, const FixResult *res) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        /* Empty for dry runs, already-ok and not-permissions: the contract says so. */
+        r = append_str(m, "transaction", strempty(res->transaction));
+        if (r >= 0)
+                r = append_str(m, "strategy", res->strategy);
+        if (r >= 0)
+                r = append_str(m, "outcome", res->outcome);
+        if (r >= 0)
+                r = append_str(m, "reason", res->reason);
+        if (r >= 0)
+                r = append_bool(m, "verified", res->verified);
+        if (r >= 0)
+                r = append_changes(m, res->changes, res->n_changes);
+        if (r >= 0)
+                r = append_activations(m, res->activations, res->n_activations);
+        if (r >= 0)
+                r = append_str(m, "verdict_before", verdict_to_string(res->verdict_before));
+        if (r >= 0 && res->have_verdict_after)
+                r = append_str(m, "verdict_after", verdict_to_string(res->verdict_after));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+int bus_append_revert_result(sd_bus_message *m, const RevertResult *res) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = append_str(m, "transaction", res->transaction);
+        if (r >= 0)
+                r = append_str(m, "outcome", res->outcome);
+        if (r >= 0)
+                r = append_str(m, "reason", res->reason);
+        if (r >= 0)
+                r = append_changes(m, res->changes, res->n_changes);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+static int append_transaction_record(sd_bus_message *m, const TransactionRecord *t) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = append_str(m, "transaction", t->transaction);
+        if (r >= 0)
+                r = append_u64(m, "time", t->time_usec);
+        if (r >= 0)
+                r = append_u32(m, "uid", t->uid);
+        if (r >= 0)
+                r = append_str(m, "socket", t->socket);
+        if (r >= 0)
+                r = append_str(m, "strategy", t->strategy);
+        if (r >= 0)
+                r = append_str(m, "outcome", t->outcome);
+        if (r >= 0)
+                r = append_changes(m, t->changes, t->n_changes);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+int bus_append_transaction_records(sd_bus_message *m, const TransactionRecord *l, size_t n) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = append_transaction_record(m, &l[i]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+const char *bus_engine_error_name(EngineError e) {
+        static const char *const names[] = {
+                [ENGINE_ERROR_INVALID_ARGS] = SD_BUS_ERROR_INVALID_ARGS,
+                [ENGINE_ERROR_NOT_A_SOCKET] = SOCKFIX_ERROR_NOT_A_SOCKET,
+                [ENGINE_ERROR_UNKNOWN_SOCKET] = SOCKFIX_ERROR_UNKNOWN_SOCKET,
+                [ENGINE_ERROR_UNSAFE_PATH] = SOCKFIX_ERROR_UNSAFE_PATH,
+                [ENGINE_ERROR_NO_CONSUMER] = SOCKFIX_ERROR_NO_CONSUMER,
+                [ENGINE_ERROR_STRATEGY_UNAVAILABLE] = SOCKFIX_ERROR_STRATEGY_UNAVAILABLE,
+                [ENGINE_ERROR_REFUSED_GROUP] = SOCKFIX_ERROR_REFUSED_GROUP,
+                [ENGINE_ERROR_BUSY] = SOCKFIX_ERROR_BUSY,
+                [ENGINE_ERROR_CONFIG_TEST_FAILED] = SOCKFIX_ERROR_CONFIG_TEST_FAILED,
+                [ENGINE_ERROR_UNKNOWN_TRANSACTION] = SOCKFIX_ERROR_UNKNOWN_TRANSACTION,
+                [ENGINE_ERROR_CONFLICT] = SOCKFIX_ERROR_CONFLICT,
+        };
+
+        if ((size_t) e < ELEMENTSOF(names) && names[e])
+                return names[e];
+        return SD_BUS_ERROR_FAILED; /* ENGINE_OK is no error; a new code must be added above */
 }

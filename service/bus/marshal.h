@@ -6,6 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "engine/engine.h"
 #include "engine/report.h"
 
 /* Diagnose / DiagnoseAll: one report, a{sv}. */
@@ -14,3 +15,12 @@ int bus_append_report(sd_bus_message *m, const Report *r);
 int bus_append_reports(sd_bus_message *m, Report *const *reports, size_t n);
 /* ListSockets: the socket records of the reports, aa{sv}. */
 int bus_append_socket_records(sd_bus_message *m, Report *const *reports, size_t n);
+/* Fix: transaction, strategy, outcome, reason, verified, changes, activations,
+ * verdict_before, verdict_after (when verified after), a{sv}. */
+int bus_append_fix_result(sd_bus_message *m, const FixResult *res);
+/* Revert: transaction, outcome, reason, changes, a{sv}. */
+int bus_append_revert_result(sd_bus_message *m, const RevertResult *res);
+/* ListTransactions: aa{sv} of transaction, time, uid, socket, strategy, outcome, changes. */
+int bus_append_transaction_records(sd_bus_message *m, const TransactionRecord *l, size_t n);
+/* The bus error name of an engine refusal (InvalidArgs or org.sockfix.SockFix1.Error.*). */
+const char *bus_engine_error_name(EngineError e);

@@ -114,17 +114,22 @@ static void registry_link(PolkitRegistry *reg, AsyncQuery *q) {
         reg->n_queries++;
 }
 
-/* uid 0 is authorized without asking, as polkit itself would answer. The bus
- * driver vouches for the credentials (GetConnectionCredentials). */
-static bool sender_is_root(sd_bus_message *call) {
+/* The bus driver vouches for the credentials (GetConnectionCredentials). */
+int bus_query_sender_uid(sd_bus_message *call, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+/* uid 0 is authorized without asking, as polkit itself would answer. */
+static bool sender_is_root(sd_bus_message *call) {
         uid_t uid;
 
-        if (sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0)
-                return false;
-        if (sd_bus_creds_get_euid(creds, &uid) < 0)
-                return false;
-        return uid == 0;
+        return bus_query_sender_uid(call, &uid) >= 0 && uid == 0;
 }
 
 static bool polkit_unreachable(const sd_bus_error *e) {

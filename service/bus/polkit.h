@@ -15,6 +15,7 @@
  * auth_admin_keep decides what is remembered between calls. */
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 
 typedef struct PolkitRegistry PolkitRegistry;
@@ -31,3 +32,6 @@ unsigned polkit_registry_n_pending(const PolkitRegistry *reg);
 /* details: NULL or a NULL-terminated list of key, value, key, value … (polkit's a{ss}). */
 int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char *const *details,
                             PolkitRegistry *reg, sd_bus_error *error);
+
+/* The caller's effective uid, as the bus driver reports it (for audit records). */
+int bus_query_sender_uid(sd_bus_message *call, uid_t *ret);

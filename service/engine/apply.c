@@ -31,10 +31,21 @@ int change_push(Change **l, size_t *n, const char *kind, const char *target, con
         return 0;
 }
 
-static const char *nginx_globals(const WebServer *s) {
-        for (char **w = s->master_argv; w && *w; w++)
-                if (streq_ptr(*w, "-g"))
-                        return w[1];
+/* The master's -g directives. Its title was split into words, so "daemon off;" comes
+ * back as two: join them up to the word that ends the last directive. */
+static char *nginx_globals(const WebServer *s) {
+        for (char **w = s->master_argv; w && *w; w++) {
+                if (!streq_ptr(*w, "-g") || !w[1])
+                        continue;
+                _cleanup_strv_free_ char **parts = NULL;
+                for (char **p = w + 1; *p; p++) {
+                        if (strv_extend(&parts, *p) < 0)
+                                return NULL;
+                        if ((*p)[strlen(*p) - 1] == ';')
+                                break;
+                }
+                return strv_join(parts, " ");
+        }
         return NULL;
 }
 
@@ -64,8 +75,8 @@ int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **m
                 const WebServer *s = p->reloads[i].server;
                 if (!streq_ptr(s->config.server, "nginx") || !s->exe)
                         continue;
-                _cleanup_free_ char *out = NULL;
-                int r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, nginx_globals(s), &out);
+                _cleanup_free_ char *out = NULL, *globals = nginx_globals(s);
+                int r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, &out);
                 if (r < 0 && r != -ENOENT)
                         return fail(msg, "nginx -t -c %s failed before any change: %s", s->config.main_file,
                                     out ? strstrip(out) : strerror(-r)),

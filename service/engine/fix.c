@@ -123,7 +123,7 @@ static int plan_activations(const Plan *p, FixResult *res, const char *action) {
 
 static void job_release(FixJob *j) {
         if (j->busy_key) {
-                hashmap_put_str(j->e->busy, j->busy_key, NULL);
+                hashmap_remove_str(j->e->busy, j->busy_key);
                 free(j->busy_key);
                 j->busy_key = NULL;
         }

@@ -7,7 +7,8 @@
 #include <string.h>
 
 /* Linear probing over a power-of-two table: a lookup is a mask and a short scan of
- * adjacent slots. Nothing is ever removed, so no tombstones are needed. */
+ * adjacent slots. Removal shifts the following entries back, so no tombstones are
+ * needed either. */
 
 typedef struct Entry {
         union {
@@ -150,4 +151,35 @@ int hashmap_put_str(Hashmap *h, const char *key, void *value) {
 
 void *hashmap_get_str(const Hashmap *h, const char *key) {
         return hashmap_get(h, &(Entry) { .key.str = key });
+}
+
+/* Backward-shift deletion: every entry after the hole that may sit there (its home
+ * slot is not between the hole and itself) moves back, so probes never stop early. */
+static void *hashmap_remove(Hashmap *h, const Entry *probe) {
+        if (!h || h->size == 0)
+                return NULL;
+        Entry *e = find_slot(h, probe);
+        if (!e->used)
+                return NULL;
+        void *value = e->value;
+        size_t mask = h->capacity - 1, hole = (size_t) (e - h->entries);
+        for (size_t i = (hole + 1) & mask; h->entries[i].used; i = (i + 1) & mask) {
+                size_t home = entry_hash(h, &h->entries[i]) & mask;
+                /* Distance from home to i versus from hole to i, cyclically. */
+                if (((i - home) & mask) >= ((i - hole) & mask)) {
+                        h->entries[hole] = h->entries[i];
+                        hole = i;
+                }
+        }
+        h->entries[hole] = (Entry) {};
+        h->size--;
+        return value;
+}
+
+void *hashmap_remove_u64(Hashmap *h, uint64_t key) {
+        return hashmap_remove(h, &(Entry) { .key.u64 = key });
+}
+
+void *hashmap_remove_str(Hashmap *h, const char *key) {
+        return hashmap_remove(h, &(Entry) { .key.str = key });
 }

@@ -23,3 +23,6 @@ void *hashmap_get_u64(const Hashmap *h, uint64_t key);
 int hashmap_put_str(Hashmap *h, const char *key, void *value);
 void *hashmap_get_str(const Hashmap *h, const char *key);
 size_t hashmap_size(const Hashmap *h);
+/* Removes the key; returns its value (NULL if absent). */
+void *hashmap_remove_u64(Hashmap *h, uint64_t key);
+void *hashmap_remove_str(Hashmap *h, const char *key);

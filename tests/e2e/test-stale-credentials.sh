@@ -12,7 +12,7 @@ h_init e2e-stale
 stack_up --owner www-data --group www-data --mode 0660
 h_sockfix_up
 h_is "$(h_http_status "$S_URL")" 502 "HTTP 502 before the group change"
-stack_snapshot original
+stack_files_snapshot original
 
 gpasswd -a nginx www-data > /dev/null || h_die "gpasswd -a nginx www-data"
 h_at_exit "gpasswd -d nginx www-data >/dev/null 2>&1; true"
@@ -44,6 +44,6 @@ stack_assert_consumer "$r" false
 stack_assert_errno "$r" 0
 
 gpasswd -d nginx www-data > /dev/null
-stack_snapshot restored
+stack_files_snapshot restored
 h_assert_unchanged original restored "the group database is restored"
 h_done

@@ -13,7 +13,8 @@
 . "$H_LIB_DIR/stack.sh"
 h_init authorization
 
-panel=sfx-panel outsider=sfx-outsider
+# Per-run names: another session may run this test at the same time.
+panel=sfx-panel-$$ outsider=sfx-out-$$
 stack_up --owner www-data --group www-data --mode 0660
 h_sockfix_up
 
@@ -43,7 +44,8 @@ else
 fi
 
 # --- the panel account (group sockfix, granted by the rules file)
-as "$panel" busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 > "$H_T/panel.busctl" 2>&1
+panel_busctl() { as "$panel" busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 > "$H_T/panel.busctl" 2>&1; }
+h_wait_for 50 panel_busctl # polkitd reads new rules within about a second
 rc=$?
 h_is "$rc" 0 "panel account: busctl Diagnose answers"
 [[ $rc -eq 0 ]] || sed 's/^/#   /' "$H_T/panel.busctl"

@@ -92,8 +92,8 @@ h_json_ok "$H_T/ctl-list.json" "isinstance(r, list) and any(s.get('path') == '$S
 h_is "$?" 5 "sockfixctl diagnose RELATIVE: exit 5 (bad input)"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" --json diagnose "$S_SOCK" > /dev/null 2>&1
 h_is "$?" 6 "sockfixctl with no bus: exit 6 (service unreachable)"
-h_ensure_user sfx-ctl-outsider
-runuser -u sfx-ctl-outsider -- "$ctl" --no-ask-password --json diagnose "$S_SOCK" > /dev/null 2>&1
+h_ensure_user "sfx-ctl-$$"
+runuser -u "sfx-ctl-$$" -- "$ctl" --no-ask-password --json diagnose "$S_SOCK" > /dev/null 2>&1
 h_is "$?" 4 "sockfixctl as an unauthorized user: exit 4 (not authorized)"
 
 # Now a healthy pool: nginx is named in the socket's ACL.

@@ -33,6 +33,7 @@ export SOCKFIX_SOURCE_DIR SOCKFIX_BUILD_DIR
 H_PY=/usr/bin/python3 # Debian's python, the one with python3-dbus (not pyenv's)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 H_BUS_NAME=org.sockfix.SockFix1
 H_OBJECT=/org/sockfix/SockFix1
 H_IFACE=org.sockfix.SockFix1.Manager
@@ -42,7 +43,7 @@ H_PIDS=()        # processes we started, in start order
 H_CLEANUPS=()    # commands run at exit, last registered first
 H_NTEST=0
 H_NFAIL=0
-H_DBUS_PID= H_POLKITD_PID= H_SOCKFIXD_PID=
+H_DBUS_PID='' H_POLKITD_PID='' H_SOCKFIXD_PID=''
 
 h_log() { echo "# $*"; }
 h_die() { echo "Bail out! $*"; exit 1; }
@@ -139,6 +140,8 @@ h_init() {
         trap h_cleanup EXIT
         trap 'exit 130' INT
         trap 'exit 143' TERM
+        trap 'exit 129' HUP
+        h_remove_stale_rules
         h_log "temp dir $H_T"
 }
 
@@ -185,18 +188,20 @@ h_stop() {
         return 0
 }
 
-# Children of this shell that are not one of our own subshells: the processes we
-# adopted or forgot. Written to a file so no $(...) subshell shows in the list.
+# Children of this shell left after the known ones stopped: orphans we adopted as
+# subreaper, or processes a test forgot. (The $(...) subshell calling this may show in
+# the list; it is gone by the time the caller looks.)
 h_stray_children() {
-        local f=$H_T/.children
-        [[ -n $H_T && -d $H_T ]] || f=$(mktemp)
-        ps --ppid "$$" -o pid=,comm= > "$f" 2>/dev/null
-        awk '$2 != "ps" {print $1}' "$f"
+        [[ -n $H_T && -d $H_T ]] || return 0
+        ps --ppid "$$" -o pid=,comm= > "$H_T/.children" 2>/dev/null
+        awk '$2 != "ps" {print $1}' "$H_T/.children"
 }
 
 h_cleanup() {
         local rc=$? i pid
-        trap - EXIT INT TERM
+        # A second signal (meson's timeout, ^C) must not cut the cleanup short.
+        trap - EXIT
+        trap '' INT TERM HUP
         set +e
         for ((i = ${#H_PIDS[@]} - 1; i >= 0; i--)); do h_stop "${H_PIDS[i]}"; done
         for pid in $(h_stray_children); do
@@ -339,7 +344,9 @@ h_install_polkit_policy() {
                 [[ -f $f ]] && { src=$f; break; }
         done
         [[ -n $src ]] || h_die "no polkit/org.sockfix.SockFix1.policy"
-        h_install_file "$src" /usr/share/polkit-1/actions/org.sockfix.SockFix1.policy
+        # A per-test file name: tests of other sessions running at the same time install
+        # and remove their own copy (polkitd keys actions by id, not by file name).
+        h_install_file "$src" "/usr/share/polkit-1/actions/org.sockfix.SockFix1.test-$$.policy"
 }
 
 # The example rules file shipped in polkit/ (grants the group sockfix).
@@ -351,12 +358,25 @@ h_example_rules_file() {
         return 1
 }
 
-# h_install_rules SRC: into /etc/polkit-1/rules.d under a per-test name; polkitd picks
-# it up within about a second (we wait 1.5 s).
+# Rules and action files of tests that were SIGKILLed (meson's timeout ends with SIGKILL
+# 0.5 s after SIGTERM) would stay forever: remove those whose test is gone.
+h_remove_stale_rules() {
+        local f pid
+        for f in /etc/polkit-1/rules.d/49-sockfix-test-*.rules \
+                /usr/share/polkit-1/actions/org.sockfix.SockFix1.test-*.policy; do
+                [[ -e $f ]] || continue
+                pid=${f##*-test-}; pid=${pid%.*}
+                [[ $pid =~ ^[0-9]+$ ]] && ! h_alive "$pid" && rm -f "$f" && h_log "removed stale $f"
+        done
+        return 0
+}
+
+# h_install_rules SRC: into /etc/polkit-1/rules.d under a per-test name. polkitd picks
+# it up within about a second: wait 1 s, and poll for the effect where it matters.
 h_install_rules() {
         local dest=/etc/polkit-1/rules.d/49-sockfix-test-$$.rules
         h_install_file "$1" "$dest" 0644
-        sleep 1.5
+        sleep 1
 }
 
 h_start_polkitd() {
@@ -425,10 +445,11 @@ h_sockfix_up() {
 # parent directory too; for regular files their checksum; plus, from the user and group
 # databases (/etc/passwd, shadow, group, gshadow), the entries of the scenario's users and
 # groups (H_SNAPSHOT_NAMES, the paths' owners and groups) and every group listing one of
-# them as a member. Entries, not whole-file checksums: on a shared machine other
-# sessions add and remove their own users meanwhile; SOCKFIX_TEST_STRICT_DB=1 adds the
-# whole files' checksums (right for CI, where nothing else runs).
-H_SNAPSHOT_NAMES="nginx www-data root sockfix"
+# them as a member, with member lists cut to those names. Not whole-file checksums: on a
+# shared machine other sessions add and remove their own users and members meanwhile;
+# SOCKFIX_TEST_STRICT_DB=1 adds the whole files' checksums (right for CI, where nothing
+# else runs).
+H_SNAPSHOT_NAMES="nginx www-data root"
 h_snapshot() {
         local name=$1 out=$H_T/snapshot.$1 p d names=$H_SNAPSHOT_NAMES; shift
         : > "$out"
@@ -444,13 +465,12 @@ h_snapshot() {
         done
         awk -F: -v names="$names" '
                 BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) want[a[i]] = 1 }
-                {
-                        hit = ($1 in want)
-                        if (FILENAME ~ /group|gshadow/) {
-                                m = split($NF, mem, ","); for (i = 1; i <= m; i++) if (mem[i] in want) hit = 1
-                        }
-                        if (hit) print FILENAME ": " $0
-                }' /etc/passwd /etc/shadow /etc/group /etc/gshadow >> "$out"
+                FILENAME ~ /passwd|shadow/ && FILENAME !~ /gshadow/ { if ($1 in want) print FILENAME ": " $0; next }
+                {       # groups: only the members that are the scenario'"'"'s names
+                        m = split($NF, mem, ","); kept = ""
+                        for (i = 1; i <= m; i++) if (mem[i] in want) kept = kept (kept == "" ? "" : ",") mem[i]
+                        if (($1 in want) || kept != "") { $NF = kept; print FILENAME ": " $0 }
+                }' OFS=: /etc/passwd /etc/shadow /etc/group /etc/gshadow >> "$out"
         if [[ ${SOCKFIX_TEST_STRICT_DB:-0} == 1 ]]; then
                 sha256sum /etc/group /etc/gshadow /etc/passwd /etc/shadow >> "$out" 2>&1
         fi

@@ -83,7 +83,7 @@ EOF
 # Pool options: sets S_OWNER... from the leading pool options; S_NPOOLOPTS = how many
 # arguments it consumed.
 stack_pool_opts() {
-        S_OWNER= S_GROUP= S_MODE= S_ACL_USERS= S_ACL_GROUPS= S_BACKLOG= S_PM=static
+        S_OWNER='' S_GROUP='' S_MODE='' S_ACL_USERS='' S_ACL_GROUPS='' S_BACKLOG='' S_PM=static
         S_NPOOLOPTS=0
         while [[ $# -gt 1 ]]; do
                 case $1 in
@@ -222,11 +222,23 @@ stack_kill9_fpm() {
         wait "$S_FPM_PID" 2>/dev/null
 }
 
-# stack_snapshot NAME: what a diagnosis of this stack must not change.
-stack_snapshot() {
+# stack_files_snapshot NAME: the stack's files (h_snapshot).
+stack_files_snapshot() {
         h_snapshot "$1" "$S_SOCK" "$S_POOL_CONF" "${S_NGINX_CONF:-$S_POOL_CONF}"
 }
 
+# stack_snapshot NAME: what a diagnosis of this stack must not change: the files, and
+# the processes (a diagnosis reloads nothing: same nginx master and workers, same
+# php-fpm master).
+stack_snapshot() {
+        stack_files_snapshot "$1"
+        {
+                [[ -n ${S_NGINX_PID:-} ]] && echo "process nginx master $S_NGINX_PID workers $(stack_worker_pids | paste -sd' ' -)"
+                h_alive "$S_FPM_PID" && echo "process php-fpm master $S_FPM_PID"
+        } >> "$H_T/snapshot.$1"
+}
+
+# shellcheck disable=SC2059,SC2016 # the format is ours; the sed script is literal
 stack_crit_re() { printf "$S_CRIT_RE" "$(printf '%s' "${1:-$S_SOCK}" | sed 's/[.[\*^$()+?{|]/\\&/g')"; }
 
 # ---------------------------------------------------------------------------------------
@@ -243,11 +255,11 @@ stack_assert_consumer() {
         pids=$(stack_worker_pids | paste -sd, -)
         local c='[c for c in r["consumers"] if c.get("user") == "nginx"][0]'
         h_json_is "$f" "len([c for c in r['consumers'] if c.get('user') == 'nginx'])" 1 "one consumer for user nginx"
-        h_json_is "$f" "$c[\"server\"]" nginx "consumer server is nginx"
-        h_json_is "$f" "$c[\"uid\"]" "$uid" "consumer uid is nginx's ($uid)"
-        h_json_is "$f" "$c[\"gid\"]" "$gid" "consumer gid as in /proc ($gid)"
-        h_json_is "$f" "','.join(str(g) for g in sorted($c[\"groups\"]))" "$groups" "consumer groups as in /proc/$w/status ($groups)"
-        h_json_is "$f" "','.join(str(p) for p in sorted($c[\"pids\"]))" "$pids" "consumer pids are the running workers ($pids)"
+        h_json_is "$f" "${c}[\"server\"]" nginx "consumer server is nginx"
+        h_json_is "$f" "${c}[\"uid\"]" "$uid" "consumer uid is nginx's ($uid)"
+        h_json_is "$f" "${c}[\"gid\"]" "$gid" "consumer gid as in /proc ($gid)"
+        h_json_is "$f" "','.join(str(g) for g in sorted(${c}[\"groups\"]))" "$groups" "consumer groups as in /proc/$w/status ($groups)"
+        h_json_is "$f" "','.join(str(p) for p in sorted(${c}[\"pids\"]))" "$pids" "consumer pids are the running workers ($pids)"
         h_json_is "$f" "$c.get(\"stale_credentials\", False)" "$stale" "consumer stale_credentials $stale"
 }
 
@@ -257,9 +269,9 @@ stack_assert_finding() {
         local f=$1 code=$2 sev=$3 path=${4:-}
         local sel="[x for x in r.get('findings', []) if x.get('code') == '$code']"
         h_json_ok "$f" "len($sel) >= 1" "finding $code present"
-        h_json_is "$f" "$sel[0]['severity']" "$sev" "finding $code has severity $sev"
+        h_json_is "$f" "${sel}[0]['severity']" "$sev" "finding $code has severity $sev"
         if [[ -n $path ]]; then
-                h_json_is "$f" "$sel[0]['path']" "$path" "finding $code has path $path"
+                h_json_is "$f" "${sel}[0]['path']" "$path" "finding $code has path $path"
         fi
 }
 
@@ -291,13 +303,13 @@ stack_assert_errno() {
         local f=$1 e=$2 pe=${3:-$2} can=false
         [[ $e -eq 0 ]] && can=true
         local c='[c for c in r["consumers"] if c.get("user") == "nginx"][0]'
-        h_json_is "$f" "$c[\"can_connect\"]" "$can" "nginx can_connect $can"
+        h_json_is "$f" "${c}[\"can_connect\"]" "$can" "nginx can_connect $can"
         if [[ $e -eq 0 ]]; then
                 h_json_is "$f" "$c.get(\"errno\", 0)" 0 "nginx errno absent or 0"
                 h_json_is "$f" "$c.get(\"probe_errno\", 0)" 0 "nginx probe_errno absent or 0"
         else
-                h_json_is "$f" "$c[\"errno\"]" "$e" "nginx errno $e (the kernel's rule)"
-                h_json_is "$f" "$c[\"probe_errno\"]" "$pe" "nginx probe_errno $pe (the real connect)"
+                h_json_is "$f" "${c}[\"errno\"]" "$e" "nginx errno $e (the kernel's rule)"
+                h_json_is "$f" "${c}[\"probe_errno\"]" "$pe" "nginx probe_errno $pe (the real connect)"
         fi
 }
 

@@ -119,6 +119,38 @@ static void test_hashmap_str(void **state) {
         assert_null(hashmap_get_str(h, ""));
 }
 
+/* Removal keeps every other key reachable, including keys that probed past the
+ * removed one (sequential keys collide in a small table). */
+static void test_hashmap_remove(void **state) {
+        (void) state;
+        Hashmap *h = hashmap_new_u64();
+        char names[2000][16];
+        Hashmap *s = hashmap_new_str();
+        for (uint64_t i = 1; i <= 2000; i++) {
+                assert_int_equal(hashmap_put_u64(h, i, (void *) (uintptr_t) i), 0);
+                snprintf(names[i - 1], sizeof(names[0]), "/run/p%u.sock", (unsigned) i);
+                assert_int_equal(hashmap_put_str(s, names[i - 1], (void *) (uintptr_t) i), 0);
+        }
+        for (uint64_t i = 1; i <= 2000; i += 2) {
+                assert_ptr_equal(hashmap_remove_u64(h, i), (void *) (uintptr_t) i);
+                assert_ptr_equal(hashmap_remove_str(s, names[i - 1]), (void *) (uintptr_t) i);
+        }
+        assert_null(hashmap_remove_u64(h, 1));
+        assert_null(hashmap_remove_str(s, "/nope"));
+        assert_int_equal(hashmap_size(h), 1000);
+        assert_int_equal(hashmap_size(s), 1000);
+        for (uint64_t i = 1; i <= 2000; i++) {
+                void *want = i % 2 ? NULL : (void *) (uintptr_t) i;
+                assert_ptr_equal(hashmap_get_u64(h, i), want);
+                assert_ptr_equal(hashmap_get_str(s, names[i - 1]), want);
+        }
+        /* A removed key can come back. */
+        assert_int_equal(hashmap_put_u64(h, 7, (void *) 7), 0);
+        assert_ptr_equal(hashmap_get_u64(h, 7), (void *) 7);
+        hashmap_free(h);
+        hashmap_free(s);
+}
+
 static void test_hashmap_free_null(void **state) {
         (void) state;
         assert_null(hashmap_free(NULL));
@@ -134,6 +166,7 @@ int main(void) {
                 cmocka_unit_test(test_hashmap_u64),
                 cmocka_unit_test(test_hashmap_u64_grow),
                 cmocka_unit_test(test_hashmap_str),
+                cmocka_unit_test(test_hashmap_remove),
                 cmocka_unit_test(test_hashmap_free_null),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

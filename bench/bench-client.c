@@ -1,0 +1,723 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A lean sd-bus client that times sockfixd's methods and what they are compared with.
+ * One connection per run; each repetition is one call plus the parse of its reply,
+ * timed with CLOCK_MONOTONIC; one untimed warm-up call first. Prints key=value lines
+ * (see bench-common.h) for bench/run.sh.
+ *
+ *   bench-client ping REPS                        Peer.Ping round trip to sockfixd
+ *   bench-client diagnose-all REPS PREFIX TRUTH   DiagnoseAll; every report under PREFIX
+ *                                                 must carry the verdict TRUTH gives its
+ *                                                 socket ("PATH VERDICT" lines), and every
+ *                                                 TRUTH socket must be reported
+ *   bench-client diagnose REPS SOCKET VERDICT     Diagnose(SOCKET) must answer VERDICT
+ *   bench-client check-auth REPS USER SOCKET      polkit CheckAuthorization of the diagnose
+ *                                                 action for a bus connection of USER
+ *                                                 (system-bus-name subject, as sockfixd
+ *                                                 asks); root only
+ *   bench-client ready REPS EXE [ARGS...]         starts EXE REPS times and times exec to
+ *                                                 the NameOwnerChanged that gives it the
+ *                                                 name; stops it (SIGTERM) each time
+ *
+ * Exit status: 0 done, 2 a wrong answer (verdict, authorization), 1 anything else. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "sockfix-bus.h"
+
+#include "bench-common.h"
+
+#define EXIT_WRONG 2
+#define SWEEP_TIMEOUT_USEC (UINT64_C(600) * 1000000)
+
+static int fail(const char *what, int r) {
+        fprintf(stderr, "bench-client: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        return EXIT_FAILURE;
+}
+
+static int fail_error(const char *what, const sd_bus_error *e, int r) {
+        if (sd_bus_error_is_set(e))
+                fprintf(stderr, "bench-client: %s: %s: %s\n", what, e->name, e->message);
+        else
+                return fail(what, r);
+        return EXIT_FAILURE;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Reply parsing */
+
+/* Reads one a{sv} report, keeping "socket" and "verdict" (pointers into the message)
+ * and skipping every other value. Returns 0 at the end of the enclosing array. */
+static int read_report(sd_bus_message *m, const char **socket, const char **verdict) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r <= 0)
+                return r;
+        *socket = *verdict = NULL;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, **want = NULL;
+
+                r = sd_bus_message_read_basic(m, 's', &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "socket") == 0)
+                        want = socket;
+                else if (strcmp(key, "verdict") == 0)
+                        want = verdict;
+                if (want)
+                        r = sd_bus_message_read(m, "v", "s", want);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : 1;
+}
+
+static size_t align_to(size_t off, size_t a) {
+        return (off + a - 1) & ~(a - 1);
+}
+
+static size_t alignment_of(char type) {
+        switch (type) {
+        case 'y': case 'g': case 'v':
+                return 1;
+        case 'n': case 'q':
+                return 2;
+        case 'x': case 't': case 'd': case '(': case '{': case 'r': case 'e':
+                return 8;
+        default: /* b i u h s o a */
+                return 4;
+        }
+}
+
+/* Walks the rest of the current container, reading every value, and adds its
+ * marshalled size (D-Bus wire format, offsets relative to the body's start) to *off. */
+static int body_size(sd_bus_message *m, size_t *off) {
+        for (;;) {
+                const char *contents;
+                char type;
+                int r;
+
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r <= 0)
+                        return r;
+                if (type == 'a' || type == 'v' || type == 'r' || type == 'e') {
+                        if (type == 'a') {
+                                *off = align_to(*off, 4) + 4;
+                                *off = align_to(*off, alignment_of(contents[0]));
+                        } else if (type == 'v')
+                                *off += 1 + strlen(contents) + 1;
+                        else
+                                *off = align_to(*off, 8);
+                        r = sd_bus_message_enter_container(m, type, contents);
+                        if (r < 0)
+                                return r;
+                        r = body_size(m, off);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                union {
+                        const char *s;
+                        uint64_t u64;
+                } v;
+                r = sd_bus_message_read_basic(m, type, &v);
+                if (r < 0)
+                        return r;
+                switch (type) {
+                case 's': case 'o':
+                        *off = align_to(*off, 4) + 4 + strlen(v.s) + 1;
+                        break;
+                case 'g':
+                        *off += 1 + strlen(v.s) + 1;
+                        break;
+                default: {
+                        size_t a = alignment_of(type);
+                        *off = align_to(*off, a) + a;
+                }
+                }
+        }
+}
+
+/* ---------------------------------------------------------------------------------
+ * Truth: "PATH VERDICT" lines, sorted for bsearch. */
+
+typedef struct Truth {
+        char *path;
+        char *verdict;
+        bool seen;
+} Truth;
+
+static int cmp_truth(const void *a, const void *b) {
+        return strcmp(((const Truth *) a)->path, ((const Truth *) b)->path);
+}
+
+static int load_truth(const char *file, Truth **ret, size_t *ret_n) {
+        size_t n = 0, cap = 0, len = 0;
+        char *line = NULL;
+        Truth *t = NULL;
+        FILE *f;
+
+        f = fopen(file, "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &len, f) > 0) {
+                char *sp, *nl;
+
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl = 0;
+                sp = strrchr(line, ' ');
+                if (!sp)
+                        continue;
+                *sp = 0;
+                if (n == cap) {
+                        Truth *p;
+                        cap = cap ? cap * 2 : 1024;
+                        p = realloc(t, cap * sizeof(Truth));
+                        if (!p) {
+                                fclose(f);
+                                return -ENOMEM;
+                        }
+                        t = p;
+                }
+                t[n] = (Truth) { .path = strdup(line), .verdict = strdup(sp + 1) };
+                if (!t[n].path || !t[n].verdict) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        free(line);
+        fclose(f);
+        qsort(t, n, sizeof(Truth), cmp_truth);
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * The timed loop: warm-up + REPS calls of one() */
+
+typedef struct Ctx {
+        sd_bus *bus;
+        const char *socket;
+        const char *expect;   /* verdict */
+        const char *subject;  /* check-auth: the unique name */
+        sd_bus_message *last; /* the last reply, for checks after the timing */
+        uint64_t call_ns;     /* time until the reply arrived (without the parse) */
+        int wrong;
+} Ctx;
+
+typedef int (*OnceFn)(Ctx *c);
+
+static int run_series(Ctx *c, OnceFn one, unsigned reps, const char *prefix, bool report_call) {
+        uint64_t *samples = calloc(reps + 1, sizeof(uint64_t));
+        uint64_t *calls = calloc(reps + 1, sizeof(uint64_t));
+        char name[64];
+        int r;
+
+        if (!samples || !calls)
+                return -ENOMEM;
+        for (unsigned i = 0; i <= reps; i++) {
+                uint64_t t0 = bench_now_ns();
+                r = one(c);
+                if (r < 0)
+                        return r;
+                if (i > 0) {
+                        samples[i - 1] = bench_now_ns() - t0;
+                        calls[i - 1] = c->call_ns - t0;
+                }
+        }
+        bench_print_series(prefix, samples, reps);
+        if (report_call) {
+                snprintf(name, sizeof(name), "%s_call", prefix);
+                bench_print_series(name, calls, reps);
+        }
+        free(samples);
+        free(calls);
+        return 0;
+}
+
+static int keep_reply(Ctx *c, sd_bus_message *reply) {
+        c->call_ns = bench_now_ns();
+        sd_bus_message_unref(c->last);
+        c->last = reply;
+        return 0;
+}
+
+static int once_ping(Ctx *c) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(c->bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH, "org.freedesktop.DBus.Peer",
+                               "Ping", &e, &reply, "");
+        if (r < 0) {
+                fail_error("Ping", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        return keep_reply(c, reply);
+}
+
+static int once_diagnose_all(Ctx *c) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *call = NULL, *reply = NULL;
+        const char *socket, *verdict;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &call, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                           SOCKFIX_MANAGER_INTERFACE, "DiagnoseAll");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "a{sv}", 0);
+        if (r >= 0)
+                r = sd_bus_call(c->bus, call, SWEEP_TIMEOUT_USEC, &e, &reply);
+        sd_bus_message_unref(call);
+        if (r < 0) {
+                fail_error("DiagnoseAll", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        keep_reply(c, reply);
+
+        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        while ((r = read_report(reply, &socket, &verdict)) > 0)
+                if (!socket || !verdict)
+                        return -EBADMSG;
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+static int once_diagnose(Ctx *c) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *socket, *verdict;
+        int r;
+
+        r = sd_bus_call_method(c->bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH, SOCKFIX_MANAGER_INTERFACE,
+                               "Diagnose", &e, &reply, "sa{sv}", c->socket, 0);
+        if (r < 0) {
+                fail_error("Diagnose", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        keep_reply(c, reply);
+        r = read_report(reply, &socket, &verdict);
+        if (r < 0)
+                return r;
+        if (!verdict || strcmp(verdict, c->expect) != 0) {
+                if (!c->wrong)
+                        fprintf(stderr, "bench-client: Diagnose %s: verdict %s, expected %s\n",
+                                c->socket, verdict ?: "(none)", c->expect);
+                c->wrong++;
+        }
+        return 0;
+}
+
+static int once_check_auth(Ctx *c) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int authorized = 0, challenge = 0, r;
+
+        r = sd_bus_call_method(c->bus, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                               "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization", &e, &reply,
+                               "(sa{sv})sa{ss}us",
+                               "system-bus-name", 1, "name", "s", c->subject,
+                               SOCKFIX_ACTION_DIAGNOSE,
+                               1, "socket", c->socket,
+                               UINT32_C(0), "");
+        if (r < 0) {
+                fail_error("CheckAuthorization", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        keep_reply(c, reply);
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r >= 0)
+                r = sd_bus_message_skip(reply, "a{ss}");
+        if (r < 0)
+                return r;
+        if (!authorized) {
+                if (!c->wrong)
+                        fprintf(stderr, "bench-client: polkit did not authorize %s (challenge %d)\n",
+                                c->subject, challenge);
+                c->wrong++;
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Commands */
+
+static int open_bus(sd_bus **ret) {
+        int r = sd_bus_open_system(ret);
+        if (r < 0)
+                return fail("connect to the system bus", r);
+        return 0;
+}
+
+static int cmd_ping(unsigned reps) {
+        Ctx c = {};
+        int r;
+
+        if (open_bus(&c.bus) != 0)
+                return EXIT_FAILURE;
+        r = run_series(&c, once_ping, reps, "ping", false);
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        return r < 0 ? fail("ping", r) : 0;
+}
+
+static int cmd_diagnose(unsigned reps, const char *socket, const char *expect) {
+        Ctx c = { .socket = socket, .expect = expect };
+        int r;
+
+        if (open_bus(&c.bus) != 0)
+                return EXIT_FAILURE;
+        r = run_series(&c, once_diagnose, reps, "diagnose", false);
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        if (r < 0)
+                return fail("diagnose", r);
+        printf("diagnose_wrong=%d\n", c.wrong);
+        return c.wrong ? EXIT_WRONG : 0;
+}
+
+static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth_file) {
+        size_t n_truth = 0, n_reports = 0, under = 0, wrong = 0, missing = 0, unknown = 0, size = 0;
+        size_t prefix_len = strlen(prefix), n_ok = 0, n_denied = 0, n_other = 0;
+        const char *socket, *verdict;
+        Truth *truth = NULL;
+        Ctx c = {};
+        int r;
+
+        r = load_truth(truth_file, &truth, &n_truth);
+        if (r < 0)
+                return fail(truth_file, r);
+        if (open_bus(&c.bus) != 0)
+                return EXIT_FAILURE;
+        r = run_series(&c, once_diagnose_all, reps, "all", true);
+        if (r < 0)
+                return fail("DiagnoseAll", r);
+
+        /* Untimed: every verdict of the last reply against the truth, and its size. */
+        r = sd_bus_message_rewind(c.last, true);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(c.last, 'a', "a{sv}");
+        while (r >= 0 && (r = read_report(c.last, &socket, &verdict)) > 0) {
+                Truth key = { .path = (char *) socket }, *t;
+
+                n_reports++;
+                if (strncmp(socket, prefix, prefix_len) != 0)
+                        continue;
+                under++;
+                if (strcmp(verdict, "ok") == 0)
+                        n_ok++;
+                else if (strcmp(verdict, "denied") == 0)
+                        n_denied++;
+                else
+                        n_other++;
+                t = bsearch(&key, truth, n_truth, sizeof(Truth), cmp_truth);
+                if (!t) {
+                        if (unknown++ < 5)
+                                fprintf(stderr, "bench-client: DiagnoseAll reported %s (%s), not in the truth\n",
+                                        socket, verdict);
+                        continue;
+                }
+                if (t->seen)
+                        fprintf(stderr, "bench-client: DiagnoseAll reported %s twice\n", socket);
+                t->seen = true;
+                if (strcmp(t->verdict, verdict) != 0) {
+                        if (wrong++ < 5)
+                                fprintf(stderr, "bench-client: %s: verdict %s, expected %s\n", socket,
+                                        verdict, t->verdict);
+                }
+        }
+        if (r < 0)
+                return fail("parse DiagnoseAll reply", r);
+        for (size_t i = 0; i < n_truth; i++)
+                if (!truth[i].seen) {
+                        if (missing++ < 5)
+                                fprintf(stderr, "bench-client: DiagnoseAll did not report %s\n", truth[i].path);
+                }
+
+        r = sd_bus_message_rewind(c.last, true);
+        if (r >= 0)
+                r = body_size(c.last, &size);
+        if (r < 0)
+                return fail("walk DiagnoseAll reply", r);
+
+        printf("all_reports=%zu all_under_prefix=%zu all_ok=%zu all_denied=%zu all_other=%zu "
+               "all_wrong=%zu all_missing=%zu all_unknown=%zu all_reply_body_bytes=%zu\n",
+               n_reports, under, n_ok, n_denied, n_other, wrong, missing, unknown, size);
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        return wrong || missing || unknown ? EXIT_WRONG : 0;
+}
+
+static bool write_full(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return false;
+                p += k;
+                n -= (size_t) k;
+        }
+        return true;
+}
+
+/* A child holding USER's credentials keeps a bus connection open while the parent,
+ * root, asks polkit about it: the subject sockfixd would send for that caller. */
+static int cmd_check_auth(unsigned reps, const char *user, const char *socket) {
+        int to_parent[2], to_child[2], status, r;
+        struct passwd *pw;
+        char name[256] = "";
+        size_t got = 0;
+        Ctx c = { .socket = socket, .subject = name };
+        pid_t pid;
+
+        pw = getpwnam(user);
+        if (!pw)
+                return fail(user, ENOENT);
+        if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(to_child, O_CLOEXEC) < 0)
+                return fail("pipe", errno);
+        pid = fork();
+        if (pid < 0)
+                return fail("fork", errno);
+        if (pid == 0) {
+                sd_bus *bus = NULL;
+                const char *unique;
+                char ch;
+
+                close(to_parent[0]);
+                close(to_child[1]);
+                if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+                    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                        _exit(3);
+                if (sd_bus_open_system(&bus) < 0 || sd_bus_get_unique_name(bus, &unique) < 0)
+                        _exit(4);
+                if (!write_full(to_parent[1], unique, strlen(unique)))
+                        _exit(5);
+                close(to_parent[1]);
+                while (read(to_child[0], &ch, 1) < 0 && errno == EINTR)
+                        ; /* until the parent closes its end */
+                sd_bus_flush_close_unref(bus);
+                _exit(0);
+        }
+        close(to_parent[1]);
+        close(to_child[0]);
+        for (;;) {
+                ssize_t k = read(to_parent[0], name + got, sizeof(name) - 1 - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+        }
+        close(to_parent[0]);
+        name[got] = 0;
+
+        r = got == 0 ? -EPROTO : 0;
+        if (r == 0 && open_bus(&c.bus) != 0)
+                r = -ENOTCONN;
+        if (r == 0)
+                r = run_series(&c, once_check_auth, reps, "checkauth", false);
+
+        close(to_child[1]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        if (r < 0)
+                return fail("CheckAuthorization", r);
+        printf("checkauth_subject=%s checkauth_uid=%u checkauth_wrong=%d\n", name, (unsigned) pw->pw_uid,
+               c.wrong);
+        return c.wrong ? EXIT_WRONG : 0;
+}
+
+typedef struct NameState {
+        bool owned;
+} NameState;
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        NameState *s = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        (void) error;
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (strcmp(name, SOCKFIX_BUS_NAME) == 0)
+                s->owned = new_owner[0] != 0;
+        return 0;
+}
+
+/* Processes bus traffic until want == s->owned, the child (if any) died, or the
+ * deadline. */
+static int wait_owned(sd_bus *bus, NameState *s, bool want, pid_t child, uint64_t deadline_ns) {
+        for (;;) {
+                int r;
+
+                while ((r = sd_bus_process(bus, NULL)) > 0)
+                        if (s->owned == want)
+                                return 0;
+                if (r < 0)
+                        return r;
+                if (s->owned == want)
+                        return 0;
+                if (child > 0 && waitpid(child, NULL, WNOHANG) == child)
+                        return -ECHILD;
+                if (bench_now_ns() > deadline_ns)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, 50 * 1000);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
+static long vm_rss_kib(pid_t pid) {
+        char path[64], line[256];
+        long kib = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
+static int cmd_ready(unsigned reps, char **argv) {
+        uint64_t *samples = calloc(reps, sizeof(uint64_t)), *rss = calloc(reps, sizeof(uint64_t));
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        NameState s = {};
+        sd_bus *bus = NULL;
+        int has = 0, r;
+
+        if (!samples || !rss)
+                return fail("ready", ENOMEM);
+        if (open_bus(&bus) != 0)
+                return EXIT_FAILURE;
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "NameOwnerChanged", on_name_owner_changed, &s);
+        if (r < 0)
+                return fail("add NameOwnerChanged match", r);
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &e, &reply, "s", SOCKFIX_BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &has);
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                return fail_error("NameHasOwner", &e, r);
+        if (has) {
+                fprintf(stderr, "bench-client: %s is already owned on this bus\n", SOCKFIX_BUS_NAME);
+                return EXIT_FAILURE;
+        }
+
+        for (unsigned i = 0; i < reps; i++) {
+                uint64_t t0, t1;
+                int status;
+                pid_t pid;
+
+                s.owned = false;
+                t0 = bench_now_ns();
+                pid = fork();
+                if (pid < 0)
+                        return fail("fork", errno);
+                if (pid == 0) {
+                        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (null >= 0)
+                                dup2(null, STDOUT_FILENO);
+                        execv(argv[0], argv);
+                        _exit(127);
+                }
+                r = wait_owned(bus, &s, true, pid, t0 + UINT64_C(30) * 1000000000);
+                t1 = bench_now_ns();
+                if (r >= 0)
+                        rss[i] = (uint64_t) vm_rss_kib(pid);
+                kill(pid, SIGTERM);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+                if (r < 0)
+                        return fail("waiting for sockfixd to own its name", r);
+                samples[i] = t1 - t0;
+                r = wait_owned(bus, &s, false, 0, bench_now_ns() + UINT64_C(10) * 1000000000);
+                if (r < 0)
+                        return fail("waiting for the name to be released", r);
+        }
+        bench_print_series("ready", samples, reps);
+        qsort(rss, reps, sizeof(uint64_t), bench_cmp_u64);
+        printf("ready_rss_kib=%" PRIu64 "\n", rss[reps / 2]); /* VmRSS when the name was owned */
+        sd_bus_error_free(&e);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+static void usage(const char *p) {
+        fprintf(stderr,
+                "usage: %s ping REPS\n"
+                "       %s diagnose-all REPS PREFIX TRUTH-FILE\n"
+                "       %s diagnose REPS SOCKET VERDICT\n"
+                "       %s check-auth REPS USER SOCKET\n"
+                "       %s ready REPS EXE [ARGS...]\n", p, p, p, p, p);
+}
+
+int main(int argc, char *argv[]) {
+        unsigned reps;
+
+        if (argc < 3) {
+                usage(argv[0]);
+                return EXIT_FAILURE;
+        }
+        reps = bench_parse_count(argv[2], "repetitions");
+        if (reps == 0) {
+                usage(argv[0]);
+                return EXIT_FAILURE;
+        }
+        if (strcmp(argv[1], "ping") == 0 && argc == 3)
+                return cmd_ping(reps);
+        if (strcmp(argv[1], "diagnose-all") == 0 && argc == 5)
+                return cmd_diagnose_all(reps, argv[3], argv[4]);
+        if (strcmp(argv[1], "diagnose") == 0 && argc == 5)
+                return cmd_diagnose(reps, argv[3], argv[4]);
+        if (strcmp(argv[1], "check-auth") == 0 && argc == 5)
+                return cmd_check_auth(reps, argv[3], argv[4]);
+        if (strcmp(argv[1], "ready") == 0 && argc >= 4)
+                return cmd_ready(reps, argv + 3);
+        usage(argv[0]);
+        return EXIT_FAILURE;
+}

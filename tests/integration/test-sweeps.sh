@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The sweeps and the edges of Diagnose, on a seed-case stack whose pool is pm=ondemand
+# (each connect to it forks a PHP worker, so a connect shows as a new child):
+#   ListSockets and DiagnoseAll list the pool's socket with the verdict Diagnose gives,
+#     and never connect (no worker forked), and change nothing;
+#   Diagnose through a symlink reports it as asked, resolved to the socket;
+#   a regular file -> not-a-socket, a path nothing references -> missing: every absolute
+#     path gets a verdict, not an error;
+#   the consumer option restricts the consumers.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
+h_init sweeps
+
+stack_up --owner www-data --group www-data --mode 0660 --pm ondemand
+h_sockfix_up
+h_is "$(stack_children "$S_FPM_PID" | wc -l)" 0 "the ondemand pool has no worker yet"
+stack_snapshot before
+
+h_call "$H_T/list.json" ListSockets '{}'
+h_is "$?" 0 "ListSockets answers"
+sel="[s for s in r if s.get('path') == '$S_SOCK']"
+h_json_is "$H_T/list.json" "len($sel)" 1 "ListSockets has one record for the pool's socket"
+h_json_is "$H_T/list.json" "${sel}[0]['verdict']" denied "ListSockets: verdict denied"
+h_json_is "$H_T/list.json" "${sel}[0]['owner'] + ':' + ${sel}[0]['group']" www-data:www-data "ListSockets: owner and group"
+h_json_is "$H_T/list.json" "${sel}[0]['mode']" 432 "ListSockets: mode 0660"
+h_json_is "$H_T/list.json" "${sel}[0]['listening']" true "ListSockets: listening"
+h_json_is "$H_T/list.json" "${sel}[0]['listener']['pid']" "$S_FPM_PID" "ListSockets: listener is the php-fpm master"
+h_json_ok "$H_T/list.json" "'nginx' in ${sel}[0]['servers']" "ListSockets: servers include nginx"
+
+h_call "$H_T/all.json" DiagnoseAll '{}'
+h_is "$?" 0 "DiagnoseAll answers"
+sel="[s for s in r if s.get('socket') == '$S_SOCK' or s.get('resolved') == '$S_SOCK']"
+h_json_is "$H_T/all.json" "len($sel)" 1 "DiagnoseAll has one report for the pool's socket"
+h_json_is "$H_T/all.json" "${sel}[0]['verdict']" denied "DiagnoseAll: verdict denied"
+h_json_ok "$H_T/all.json" "'socket-group-mismatch' in [f['code'] for f in ${sel}[0]['findings']]" "DiagnoseAll: finding socket-group-mismatch"
+h_json_ok "$H_T/all.json" "all('probe_errno' not in c for c in ${sel}[0]['consumers'])" "DiagnoseAll: no probe_errno (sweeps do not connect)"
+h_json_ok "$H_T/all.json" "'fastcgi' not in ${sel}[0]" "DiagnoseAll: no fastcgi key"
+
+sleep 0.3
+h_is "$(stack_children "$S_FPM_PID" | wc -l)" 0 "the sweeps forked no PHP worker (they never connected)"
+stack_snapshot after-sweeps
+h_assert_unchanged before after-sweeps "the sweeps changed nothing"
+
+# Diagnose connects once; the verdict is the same as the sweeps'.
+stack_diagnose report "$S_SOCK"
+h_json_is "$H_T/report.json" 'r["verdict"]' denied "Diagnose: the same verdict as the sweeps"
+
+# Through a symlink (as /run/php/php-fpm.sock is on Debian).
+ln -s "$S_SOCK" "$H_T/run/php-fpm.sock"
+stack_diagnose link "$H_T/run/php-fpm.sock"
+h_json_is "$H_T/link.json" 'r["socket"]' "$H_T/run/php-fpm.sock" "symlink: socket as asked"
+h_json_is "$H_T/link.json" 'r["resolved"]' "$S_SOCK" "symlink: resolved to the pool's socket"
+h_json_is "$H_T/link.json" 'r["verdict"]' denied "symlink: verdict denied"
+
+# Every absolute path gets a verdict.
+echo not-a-socket > "$H_T/plain-file"
+stack_diagnose file "$H_T/plain-file"
+h_json_is "$H_T/file.json" 'r["verdict"]' not-a-socket "a regular file: verdict not-a-socket"
+stack_diagnose nothing "$H_T/run/nothing-here.sock"
+h_json_is "$H_T/nothing.json" 'r["verdict"]' missing "a path that does not exist: verdict missing"
+
+# The consumer option.
+stack_diagnose only-nginx "$S_SOCK" '{"consumer": "nginx"}'
+h_json_is "$H_T/only-nginx.json" '[c["user"] for c in r["consumers"]]' '["nginx"]' "consumer=nginx: only nginx"
+stack_diagnose only-other "$S_SOCK" '{"consumer": "www-data"}'
+h_json_is "$H_T/only-other.json" '[c["user"] for c in r.get("consumers", [])]' '[]' "consumer=www-data (not a web server here): no consumers"
+h_done
