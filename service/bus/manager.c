@@ -34,14 +34,23 @@ static int read_diagnose_options(sd_bus_message *m, DiagnoseOptions *o, sd_bus_e
         return bus_read_options(m, diagnose_options, ELEMENTSOF(diagnose_options), o, error);
 }
 
-typedef int (*AppendReports)(sd_bus_message *m, Report *const *reports, size_t n);
+typedef int (*AppendReport)(sd_bus_message *m, const Report *r);
 
-/* The sweeps differ only in what they send of each report. */
-static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReports append, sd_bus_error *error) {
+typedef struct SweepReply {
+        sd_bus_message *reply;
+        AppendReport append;
+} SweepReply;
+
+static int append_one(const Report *r, void *userdata) {
+        SweepReply *s = userdata;
+        return s->append(s->reply, r);
+}
+
+/* The sweeps differ only in what they send of each report. Reports are appended as
+ * the engine makes them: the reply is the only place a sweep's results pile up. */
+static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReport append, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         DiagnoseOptions o;
-        Report **reports = NULL;
-        size_t n = 0;
         int r;
 
         r = read_diagnose_options(m, &o, error);
@@ -55,14 +64,18 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReports append, sd
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
 
-        r = engine_diagnose_all(mgr->engine, &o, &reports, &n);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to discover the sockets of this host: %m");
-
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
-                r = append(reply, reports, n);
-        reports_free(reports, n);
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        SweepReply s = { .reply = reply, .append = append };
+        r = engine_diagnose_each(mgr->engine, &o, append_one, &s);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to discover the sockets of this host: %m");
+        r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
 
@@ -70,11 +83,11 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReports append, sd
 }
 
 static int method_list_sockets(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return reply_sweep(m, userdata, bus_append_socket_records, error);
+        return reply_sweep(m, userdata, bus_append_socket_record, error);
 }
 
 static int method_diagnose_all(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return reply_sweep(m, userdata, bus_append_reports, error);
+        return reply_sweep(m, userdata, bus_append_report, error);
 }
 
 static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *error) {

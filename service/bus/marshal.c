@@ -251,21 +251,7 @@ int bus_append_report(sd_bus_message *m, const Report *rep) {
         return sd_bus_message_close_container(m);
 }
 
-int bus_append_reports(sd_bus_message *m, Report *const *reports, size_t n) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = bus_append_report(m, reports[i]);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(m);
-}
-
-static int append_socket_record(sd_bus_message *m, const Report *rep) {
+int bus_append_socket_record(sd_bus_message *m, const Report *rep) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
@@ -284,20 +270,6 @@ static int append_socket_record(sd_bus_message *m, const Report *rep) {
                 r = append_str(m, "verdict", verdict_to_string(rep->verdict));
         if (r < 0)
                 return r;
-        return sd_bus_message_close_container(m);
-}
-
-int bus_append_socket_records(sd_bus_message *m, Report *const *reports, size_t n) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = append_socket_record(m, reports[i]);
-                if (r < 0)
-                        return r;
-        }
         return sd_bus_message_close_container(m);
 }
 

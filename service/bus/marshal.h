@@ -11,10 +11,8 @@
 
 /* Diagnose / DiagnoseAll: one report, a{sv}. */
 int bus_append_report(sd_bus_message *m, const Report *r);
-/* DiagnoseAll: aa{sv}. */
-int bus_append_reports(sd_bus_message *m, Report *const *reports, size_t n);
-/* ListSockets: the socket records of the reports, aa{sv}. */
-int bus_append_socket_records(sd_bus_message *m, Report *const *reports, size_t n);
+/* ListSockets: the socket record of a report, a{sv}. */
+int bus_append_socket_record(sd_bus_message *m, const Report *r);
 /* Fix: transaction, strategy, outcome, reason, verified, changes, activations,
  * verdict_before, verdict_after (when verified after), a{sv}. */
 int bus_append_fix_result(sd_bus_message *m, const FixResult *res);

@@ -658,37 +658,27 @@ oom:
         return -ENOMEM;
 }
 
-int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size_t *n) {
+int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Report *r, void *userdata),
+                         void *userdata) {
         Host *h = NULL;
         Lookup lk = {};
         Owned ow = {};
         _cleanup_strv_free_ char **paths = NULL;
-        Report **reports = NULL;
-        size_t count = 0;
         int r = engine_load_host(e, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
         if (r >= 0)
                 r = sweep_paths(h, &paths);
-        if (r >= 0 && paths) {
-                reports = calloc(strv_length(paths), sizeof(Report *));
-                if (!reports)
-                        r = -ENOMEM;
-        }
         for (char **p = paths; r >= 0 && p && *p; p++) {
-                r = diagnose_one(h, *p, o, false, &lk, &ow, &reports[count]);
+                Report *rep = NULL;
+                r = diagnose_one(h, *p, o, false, &lk, &ow, &rep);
                 if (r >= 0)
-                        count++;
+                        r = cb(rep, userdata);
+                report_free(rep);
         }
         lookup_done(&lk, &ow);
         host_free(h);
-        if (r < 0) {
-                reports_free(reports, count);
-                return r;
-        }
-        *ret = reports;
-        *n = count;
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 char **engine_strategies(Engine *e) {

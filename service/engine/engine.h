@@ -31,8 +31,11 @@ Engine *engine_free(Engine *e);
 
 /* One socket, with the real connect probe. Fails only with -ENOMEM (every path gets a verdict). */
 int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret);
-/* Every known socket, without connecting to any. */
-int engine_diagnose_all(Engine *e, const DiagnoseOptions *o, Report ***ret, size_t *n);
+/* Every known socket, without connecting to any. Each report goes to cb as soon as
+ * it is made and is freed after, so a sweep over thousands of pools holds one report
+ * at a time (the reply is the only copy). A negative return of cb stops the sweep. */
+int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Report *r, void *userdata),
+                         void *userdata);
 
 /* Strategy names usable for at least one pool on this host (the Strategies property). */
 char **engine_strategies(Engine *e);
