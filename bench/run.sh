@@ -93,6 +93,14 @@ machine() {
 # Users, polkit
 
 bench_setup_auth() {
+        # Tests of other sessions may hold nginx in www-data for a while (a `member` fix):
+        # wait for them rather than fail.
+        local n=1200
+        while getent passwd "$S_WEB_USER" > /dev/null && id -nG "$S_WEB_USER" | tr ' ' '\n' | grep -qx "$S_POOL_USER" &&
+                ((n-- > 0)); do
+                ((n % 100 == 0)) && b_log "user $S_WEB_USER is in $S_POOL_USER (another test?): waiting"
+                sleep 0.1
+        done
         stack_ensure_web_user # the system user nginx, not in www-data (created if missing)
         h_ensure_user "$BENCH_USER"
         h_start_bus
@@ -273,7 +281,8 @@ shell_way() {
 }
 
 bench_shell() {
-        local n=$1 t=$BENCH_T total=$((n + 1)) secs bad per sample reps i
+        local n=$1 t=$BENCH_T secs bad sample reps i
+        local total=$((n + 1))
         local -a runs=()
         # Measure every socket when the estimate fits the budget, else a sample.
         if [[ -n ${SHELL_PER_SOCKET:-} ]] && ! le "$SHELL_PER_SOCKET * $total" "$SHELL_BUDGET"; then
@@ -290,6 +299,7 @@ bench_shell() {
                 read -r secs bad < <(shell_way "$t/shell.list")
                 runs+=("$secs")
                 ((bad == 0)) || b_log "shell way: $bad answers differ from the truth (N=$n)"
+                R[$n.shell_bad]=$bad
         done
         secs=$(printf '%s\n' "${runs[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
         SHELL_PER_SOCKET=$(awk "BEGIN { printf \"%.6f\", $secs / $sample }")
@@ -322,6 +332,7 @@ bench_profile() {
         mkdir -p "$BENCH_PROFILE_DIR"
         perf_during "perf-$n-diagnose-all" "$CLIENT" diagnose-all 3 "$BENCH_T/sock/" "$BENCH_T/truth"
         perf_during "perf-$n-diagnose" "$CLIENT" diagnose 30 "$BENCH_DENIED_SOCK" denied
+        perf_during "perf-$n-diagnose-user" runuser -u "$BENCH_USER" -- "$CLIENT" diagnose 30 "$BENCH_DENIED_SOCK" denied
         b_log "profiles of N=$n in $BENCH_PROFILE_DIR/perf-$n-*.txt"
 }
 
@@ -355,24 +366,25 @@ bench_n() {
 
         b_log "N=$n: single socket, root"
         run_helper "$n" ping "$CLIENT" ping "$REPS"
-        R[$n.ping_root]=${R[$n.ping_median_us]}
+        R[$n.ping_root]=${R[$n.ping_median_us]} R[$n.ping_root_min]=${R[$n.ping_min_us]}
         run_helper "$n" diag_denied "$CLIENT" diagnose "$REPS" "$BENCH_DENIED_SOCK" denied
-        R[$n.diag_denied_root]=${R[$n.diagnose_median_us]}
+        R[$n.diag_denied_root]=${R[$n.diagnose_median_us]} R[$n.diag_denied_root_min]=${R[$n.diagnose_min_us]}
         run_helper "$n" diag_static "$CLIENT" diagnose "$REPS" "$BENCH_STATIC_SOCK" ok
-        R[$n.diag_static_root]=${R[$n.diagnose_median_us]}
+        R[$n.diag_static_root]=${R[$n.diagnose_median_us]} R[$n.diag_static_root_min]=${R[$n.diagnose_min_us]}
 
         b_log "N=$n: single socket, user $BENCH_USER (polkit rule)"
         run_helper "$n" ping_user runuser -u "$BENCH_USER" -- "$CLIENT" ping "$REPS"
         R[$n.ping_user]=${R[$n.ping_median_us]}
         run_helper "$n" diag_denied_user runuser -u "$BENCH_USER" -- "$CLIENT" diagnose "$REPS" "$BENCH_DENIED_SOCK" denied
-        R[$n.diag_denied_user]=${R[$n.diagnose_median_us]}
+        R[$n.diag_denied_user]=${R[$n.diagnose_median_us]} R[$n.diag_denied_user_min]=${R[$n.diagnose_min_us]}
         run_helper "$n" diag_static_user runuser -u "$BENCH_USER" -- "$CLIENT" diagnose "$REPS" "$BENCH_STATIC_SOCK" ok
-        R[$n.diag_static_user]=${R[$n.diagnose_median_us]}
+        R[$n.diag_static_user]=${R[$n.diagnose_median_us]} R[$n.diag_static_user_min]=${R[$n.diagnose_min_us]}
         run_helper "$n" checkauth "$CLIENT" check-auth "$REPS" "$BENCH_USER" "$BENCH_DENIED_SOCK"
 
         R[$n.children_after]=$(fpm_children)
         R[$n.rss_after]=$(awk '/^VmRSS/ {print $2}' "/proc/$BENCH_SFD_PID/status")
         R[$n.hwm_after]=$(awk '/^VmHWM/ {print $2}' "/proc/$BENCH_SFD_PID/status")
+        # shellcheck disable=SC2055 # either difference is a side effect
         if [[ ${R[$n.children_before]} != "${R[$n.children_after_sweep]}" || ${R[$n.children_before]} != "${R[$n.children_after]}" ]]; then
                 b_wrong "N=$n: php-fpm children ${R[$n.children_before]} before, ${R[$n.children_after_sweep]} after the sweeps, ${R[$n.children_after]} at the end"
         fi
@@ -395,7 +407,7 @@ bench_n() {
 row() {
         local label=$1 fn=$2 n
         printf '%-44s' "$label"
-        for n in "${BENCH_NS[@]}"; do printf '%18s' "$($fn "$n")"; done
+        for n in "${BENCH_NS[@]}"; do printf '%21s' "$($fn "$n")"; done
         printf '\n'
 }
 v() { local x=${R[$1]:-}; echo "${x:--}"; }
@@ -413,6 +425,7 @@ c_floor_n() { echo "$(v "$1.floor_sockets") sockets"; }
 c_all_floor() { echo "$(calc "${R[$1.all_median_us]} / ${R[$1.floor_median_us]}")x"; }
 c_shell() { echo "$(calc "${R[$1.shell_ms]} / 1000") s"; }
 c_shell_how() { echo "${R[$1.shell_how]:-}"; }
+c_shell_bad() { v "$1.shell_bad"; }
 c_shell_per() { echo "$(v "$1.shell_per_socket_ms") ms"; }
 c_shell_all() { echo "$(calc "${R[$1.shell_ms]} * 1000 / ${R[$1.all_median_us]}")x"; }
 us() { echo "$(v "$1") us"; }
@@ -424,6 +437,8 @@ c_checkauth() { echo "$(v "$1.checkauth_median_us") ($(calc "${R[$1.checkauth_me
 c_dd_user() { echo "$(v "$1.diag_denied_user") ($(calc "${R[$1.diag_denied_user]} / ${R[$1.ping_root]}")x)"; }
 c_ds_user() { echo "$(v "$1.diag_static_user") ($(calc "${R[$1.diag_static_user]} / ${R[$1.ping_root]}")x)"; }
 c_dd_extra() { echo "$(calc "${R[$1.diag_denied_user]} - ${R[$1.checkauth_median_us]}") us"; }
+c_min_root() { echo "$(ms "$1.ping_root_min")/$(ms "$1.diag_denied_root_min")/$(ms "$1.diag_static_root_min")"; }
+c_min_user() { echo "$(ms "$1.checkauth_min_us")/$(ms "$1.diag_denied_user_min")/$(ms "$1.diag_static_user_min")"; }
 c_rss() { echo "$(v "$1.rss_idle")/$(v "$1.rss_after")/$(v "$1.hwm_after")"; }
 c_rss_all() { echo "$(v "$1.rss_after_all")/$(v "$1.hwm_after_all")"; }
 c_ready() { echo "$(ms "$1.ready_median_us") ms"; }
@@ -452,7 +467,7 @@ print_table() {
                 echo "namespaces: the host's (BENCH_ISOLATE=0): sockfixd and the floor also see every other stack running here"
         fi
         echo
-        printf '%-44s' "pools (N, + 1 static)"; for n in "${BENCH_NS[@]}"; do printf '%18s' "N=$n"; done; printf '\n'
+        printf '%-44s' "pools (N, + 1 static)"; for n in "${BENCH_NS[@]}"; do printf '%21s' "N=$n"; done; printf '\n'
         row "DiagnoseAll, root (call + parse)" c_all
         row "  of it, until the reply arrived" c_all_call
         row "  min-max (ms)" c_all_minmax
@@ -466,6 +481,7 @@ print_table() {
         row "shell: namei -l + runuser test -w" c_shell
         row "  how" c_shell_how
         row "  per socket" c_shell_per
+        row "  answers differing from the truth (last)" c_shell_bad
         row "shell / DiagnoseAll" c_shell_all
         row "Peer.Ping to sockfixd, root" c_ping_root
         row "Diagnose denied, root (xPing)" c_dd_root
@@ -475,6 +491,8 @@ print_table() {
         row "Diagnose denied, $BENCH_USER (xPing root)" c_dd_user
         row "Diagnose pm=static ok, $BENCH_USER (xPing)" c_ds_user
         row "  denied: $BENCH_USER minus CheckAuthorization" c_dd_extra
+        row "min ms: Ping/Diagnose denied/static, root" c_min_root
+        row "min ms: CheckAuth/denied/static, $BENCH_USER" c_min_user
         row "sockfixd KiB RSS idle/after/peak(HWM)" c_rss
         row "  RSS/HWM right after the DiagnoseAll runs" c_rss_all
         row "ready: exec to owning the name" c_ready

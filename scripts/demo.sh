@@ -3,7 +3,8 @@
 # The main job, end to end (as root on Debian 12): reproduce the classic
 #   connect() to unix:.../php8.2-fpm.sock failed (13: Permission denied) while connecting to upstream
 # with a real nginx (user nginx) and php-fpm (socket www-data:www-data 0660), show the 502
-# and the [crit] line, then ask sockfix why. Everything runs under a temp dir on a private
+# and the [crit] line, ask sockfix why, let it fix it (HTTP 200, surviving a php-fpm
+# restart), then revert it (502 again). Everything runs under a temp dir on a private
 # system bus (the host's own bus, nginx and php-fpm are not touched) and is stopped and
 # removed at exit, pass or fail.
 set -uo pipefail
@@ -70,13 +71,56 @@ for f in r.get("findings", []):
     print(f'  {f.get("severity")}: {f.get("code")} - {f.get("summary", "")}  remedies: {", ".join(f.get("remedies", []))}')
 PY
 
-# ---------------------------------------------------------------------------------------
-# FIX HALF — placeholder, the lead fills it in when Fix/Revert land:
-#   step "Fix it (least privilege, zero downtime)"; run "$ctl" fix "$S_SOCK"
-#   step "Now HTTP 200";  h_http_status "$S_URL"   -> 200
-#   step "Revert";        run "$ctl" revert ID
-#   step "502 again";     h_http_status "$S_URL"   -> 502
-# ---------------------------------------------------------------------------------------
+step "What would the fix change? (a dry run changes nothing)"
+run "$ctl" fix --dry-run "$S_SOCK"
+
+cp "$S_POOL_CONF" "$H_T/pool.conf.before"
+step "Fix it: least privilege, live and persistent, no restart"
+run "$ctl" fix "$S_SOCK"
+rc=$?
+[[ $rc -eq 0 ]] || status=1
+tx=$("$ctl" --json history | "$H_PY" -c 'import json, sys; print(json.load(sys.stdin)[-1]["transaction"])')
+
+step "HTTP 200 at once; what changed on the socket and in the pool file"
+code=$(h_http_status "$S_URL")
+echo "\$ curl -s -o /dev/null -w '%{http_code}' $S_URL"
+echo "$code"
+[[ $code == 200 ]] || status=1
+run ls -l "$S_SOCK"
+run getfacl -p "$S_SOCK" 2> /dev/null
+diff -u "$H_T/pool.conf.before" "$S_POOL_CONF" | sed -n '3,$p'
+
+# A restart that keeps the pool file as it is now (stack_restart_fpm would rewrite it).
+restart_fpm() {
+        h_stop "$S_FPM_PID"
+        stack_start_fpm
+}
+
+step "A full php-fpm stop and start re-creates the socket from the pool file: still 200"
+restart_fpm
+ls -l "$S_SOCK"
+code=$(h_http_status "$S_URL")
+echo "HTTP $code"
+[[ $code == 200 ]] || status=1
+
+step "The journal keeps every transaction"
+run "$ctl" history
+
+step "Revert it"
+run "$ctl" revert "$tx" || status=1
+if cmp -s "$H_T/pool.conf.before" "$S_POOL_CONF"; then
+        echo "the pool file is byte for byte what it was"
+else
+        echo "demo: the pool file differs after revert" >&2
+        status=1
+fi
+
+step "After php-fpm's next start the socket is www-data:www-data 0660 again: 502 again"
+restart_fpm
+ls -l "$S_SOCK"
+code=$(h_http_status "$S_URL")
+echo "HTTP $code"
+[[ $code == 502 ]] || status=1
 
 step "Cleaning up (every process, user and file the demo created)"
 exit "$status"

@@ -161,6 +161,28 @@ static int journal_inode(JournalTx *tx, int fd, InodeKind kind, const char *jkin
         return r < 0 ? fail(msg, "cannot journal the change of %s: %s", s->target, strerror(-r)) : 0;
 }
 
+static int64_t ctime_ns(const struct stat *st) {
+        return (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* Marks an inode change done, with the ctime it left. File systems such as ext4 hand a
+ * freed inode number to the next file at once, so dev+ino alone would let a later
+ * Revert rewrite a socket php-fpm re-created since; the ctime tells them apart. */
+static int journal_inode_done(JournalTx *tx, size_t idx, int fd) {
+        struct stat st;
+        JournalChangeStatus status;
+        json_object *undo, *v;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (journal_tx_change(tx, idx, &status, &undo) < 0 || !(v = json_object_new_int64(ctime_ns(&st))))
+                return -ENOMEM;
+        if (json_object_object_add(undo, "after_ctime_ns", v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE);
+}
+
 static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
         int fd = d->walk.final_fd;
         size_t idx;
@@ -186,7 +208,7 @@ static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, c
         }
         if (r < 0)
                 return fail(msg, "cannot change %s: %s", s->target, strerror(-r));
-        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->target) : 0;
+        return journal_inode_done(tx, idx, fd) < 0 ? fail(msg, "cannot journal %s", s->target) : 0;
 }
 
 static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
@@ -202,7 +224,7 @@ static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, char
                 fail(msg, "%s is no longer the directory that was diagnosed", want->path);
         if (r >= 0 && (r = inode_acl_grant(w.final_fd, INODE_DIRECTORY, INODE_ACL_USER, s->id, 1)) < 0)
                 fail(msg, "cannot give search on %s: %s", want->path, strerror(-r));
-        if (r >= 0 && journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0)
+        if (r >= 0 && journal_inode_done(tx, idx, w.final_fd) < 0)
                 r = fail(msg, "cannot journal %s", want->path);
         path_walk_done(&w);
         return r;
@@ -295,26 +317,60 @@ int apply_reloads(const Plan *p, Activation **acts, size_t *n_acts, ReloadWait *
 
 /* --- undo --- */
 
-static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind, char **note) {
-        PathWalk w = {};
-        int r = path_walk(c->target, &w);
+/* The ctimes this undo itself left on inodes, so an earlier change of the same inode
+ * is recognised after a later one was undone. */
+typedef struct Touched {
+        uint64_t dev, ino;
+        int64_t ctime_ns;
+} Touched;
+
+static int64_t json_int(json_object *o, const char *key, int64_t dflt) {
         json_object *v;
-        uint64_t dev = json_object_object_get_ex(undo, "dev", &v) ? (uint64_t) json_object_get_int64(v) : 0;
-        uint64_t ino = json_object_object_get_ex(undo, "ino", &v) ? (uint64_t) json_object_get_int64(v) : 0;
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : dflt;
+}
+
+/* Restores an inode only where it is still the one we changed and nobody changed it
+ * since: same dev+ino and the ctime our change (or this undo) left. Returns 1 with
+ * *note when it was left alone. */
+static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind, Touched **touched,
+                      size_t *n_touched, char **note) {
+        uint64_t dev = (uint64_t) json_int(undo, "dev", 0), ino = (uint64_t) json_int(undo, "ino", 0);
+        int64_t expect = json_int(undo, "after_ctime_ns", -1);
+        json_object *v;
         InodeState st = {
-                .uid = json_object_object_get_ex(undo, "uid", &v) ? (uid_t) json_object_get_int64(v) : 0,
-                .gid = json_object_object_get_ex(undo, "gid", &v) ? (gid_t) json_object_get_int64(v) : 0,
-                .mode = json_object_object_get_ex(undo, "mode", &v) ? (mode_t) json_object_get_int64(v) : 0,
+                .uid = (uid_t) json_int(undo, "uid", 0),
+                .gid = (gid_t) json_int(undo, "gid", 0),
+                .mode = (mode_t) json_int(undo, "mode", 0),
                 .acl = json_object_object_get_ex(undo, "acl", &v) ? (char *) json_object_get_string(v) : NULL,
         };
-        if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, (dev_t) dev, (ino_t) ino) < 0)) {
-                /* php-fpm re-created the socket since (or it is gone): its access now comes
-                 * from the pool file, which the pool-config undo restores. */
+        Touched *t = NULL;
+        for (size_t i = 0; i < *n_touched && !t; i++)
+                if ((*touched)[i].dev == dev && (*touched)[i].ino == ino)
+                        t = &(*touched)[i];
+        if (t)
+                expect = t->ctime_ns;
+
+        PathWalk w = {};
+        struct stat now;
+        int r = path_walk(c->target, &w);
+        if (r < 0)
+                return r;
+        bool ours = w.final_fd >= 0 && inode_matches(w.final_fd, (dev_t) dev, (ino_t) ino) >= 0 &&
+                    fstat(w.final_fd, &now) >= 0 && (expect < 0 || ctime_ns(&now) == expect);
+        if (!ours) {
+                /* Re-created by php-fpm, gone, or changed by someone since: the pool file
+                 * (restored below) decides its access from the next start on. */
                 path_walk_done(&w);
-                return asprintf(note, "%s was re-created since; left as it is", c->target) < 0 ? -ENOMEM : 1;
+                return asprintf(note, "%s was re-created or changed since; left as it is", c->target) < 0 ? -ENOMEM
+                                                                                                           : 1;
         }
-        if (r >= 0)
-                r = inode_state_restore(w.final_fd, kind, &st);
+        r = inode_state_restore(w.final_fd, kind, &st);
+        if (r >= 0 && fstat(w.final_fd, &now) >= 0) {
+                if (!t && !(t = ARRAY_PUSH(*touched, *n_touched)))
+                        r = -ENOMEM;
+                else
+                        *t = (Touched) { .dev = dev, .ino = ino, .ctime_ns = ctime_ns(&now) };
+        }
         path_walk_done(&w);
         return r;
 }
@@ -436,9 +492,11 @@ static void reload_servers_of(const char *proc_root, char **users) {
 }
 
 int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
-                     char **msg) {
+                     char ***left_alone, char **msg) {
         JournalEntry e = {};
         _cleanup_strv_free_ char **unmembered = NULL;
+        _cleanup_free_ Touched *touched = NULL;
+        size_t n_touched = 0;
         PoolUndo *pu = NULL;
         size_t n_pu = 0;
         bool failed = false;
@@ -461,9 +519,9 @@ int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts,
                 if (streq_ptr(c->kind, "pool-config"))
                         continue; /* whole files, below */
                 if (startswith(c->kind, "socket-"))
-                        k = undo_inode(undo, c, INODE_SOCKET, &note);
+                        k = undo_inode(undo, c, INODE_SOCKET, &touched, &n_touched, &note);
                 else if (streq_ptr(c->kind, "dir-acl"))
-                        k = undo_inode(undo, c, INODE_DIRECTORY, &note);
+                        k = undo_inode(undo, c, INODE_DIRECTORY, &touched, &n_touched, &note);
                 else if (streq_ptr(c->kind, "group-member")) {
                         const char *user = json_object_object_get_ex(undo, "user", &v) ? json_object_get_string(v) : NULL;
                         const char *group = json_object_object_get_ex(undo, "group", &v) ? json_object_get_string(v) : NULL;
@@ -487,7 +545,8 @@ int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts,
                         continue;
                 }
                 if (journal_mark(tx, i, JOURNAL_CHANGE_UNDONE) < 0 ||
-                    change_push(changes, n, c->kind, c->target, c->after, note ? note : c->before) < 0) {
+                    (note ? strv_consume(left_alone, TAKE_PTR(note))
+                          : change_push(changes, n, c->kind, c->target, c->after, c->before)) < 0) {
                         r = -ENOMEM;
                         goto out;
                 }

@@ -35,8 +35,9 @@ void reload_waits_free(ReloadWait *w, size_t n);
 /* Undoes every done or pending change of tx in reverse order, then reloads the web
  * servers whose workers lost a group. check_conflicts: first verify that no pool key
  * we wrote was changed since (-EBUSY with *msg naming the keys; nothing undone).
- * Returns 0, or -EIO when some undo failed (the others are still done; *msg says which). */
+ * Returns 0, or -EIO when some undo failed (the others are still done; *msg says which).
+ * Inodes re-created or changed by someone since are not touched: *left_alone says so. */
 int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
-                     char **msg);
+                     char ***left_alone, char **msg);
 
 int change_push(Change **l, size_t *n, const char *kind, const char *target, const char *before, const char *after);

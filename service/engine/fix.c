@@ -144,9 +144,10 @@ static int job_finish(FixJob *j, const char *outcome) {
 /* Verification failed or applying failed: undo everything, in reverse. */
 static int job_roll_back(FixJob *j, const char *why) {
         _cleanup_free_ char *msg = NULL;
+        _cleanup_strv_free_ char **left = NULL;
         Change *undone = NULL;
         size_t n = 0;
-        int k = undo_transaction(j->e->proc_root, j->tx, false, &undone, &n, &msg);
+        int k = undo_transaction(j->e->proc_root, j->tx, false, &undone, &n, &left, &msg);
         changes_free(undone, n);
         if (k == -ENOMEM)
                 return k;
@@ -384,7 +385,8 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
         RevertResult *res = calloc(1, sizeof(RevertResult));
         JournalTx *tx = NULL;
         JournalEntry en = {};
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *left_text = NULL;
+        _cleanup_strv_free_ char **left = NULL;
         int r;
         if (!res)
                 return -ENOMEM;
@@ -413,7 +415,7 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
                 r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
                 goto out;
         }
-        r = undo_transaction(e->proc_root, tx, true, &res->changes, &res->n_changes, &msg);
+        r = undo_transaction(e->proc_root, tx, true, &res->changes, &res->n_changes, &left, &msg);
         if (r == -EBUSY) {
                 res->error = ENGINE_ERROR_CONFLICT;
                 r = asprintf(&res->message, "%s: %s", en.socket, strempty(msg)) < 0 ? -ENOMEM : 0;
@@ -421,8 +423,18 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
         }
         if (r == -ENOMEM)
                 goto out;
-        if (set_str(&res->outcome, r < 0 ? "failed" : "reverted") < 0 ||
-            set_str(&res->reason, r < 0 ? msg : "every change of the transaction was undone") < 0) {
+        if (left && !(left_text = strv_join(left, "; "))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        int k;
+        if (r < 0)
+                k = set_str(&res->reason, msg);
+        else if (left)
+                k = asprintf(&res->reason, "undone, except: %s", left_text) < 0 ? -ENOMEM : 0;
+        else
+                k = set_str(&res->reason, "every change of the transaction was undone");
+        if (k < 0 || set_str(&res->outcome, r < 0 ? "failed" : "reverted") < 0) {
                 r = -ENOMEM;
                 goto out;
         }

@@ -346,7 +346,7 @@ h_install_polkit_policy() {
         [[ -n $src ]] || h_die "no polkit/org.sockfix.SockFix1.policy"
         # A per-test file name: tests of other sessions running at the same time install
         # and remove their own copy (polkitd keys actions by id, not by file name).
-        h_install_file "$src" "/usr/share/polkit-1/actions/org.sockfix.SockFix1.test-$$.policy"
+        h_install_file "$src" "/usr/share/polkit-1/actions/org.sockfix.SockFix1.$H_FILE_TAG.policy"
 }
 
 # The example rules file shipped in polkit/ (grants the group sockfix).
@@ -358,14 +358,19 @@ h_example_rules_file() {
         return 1
 }
 
+# Installed polkit files are named after the test's pid and its pid namespace (tests in
+# another pid namespace see other pids): test-NSINODE-PID.
+H_FILE_TAG=test-$(stat -Lc %i /proc/self/ns/pid)-$$
+
 # Rules and action files of tests that were SIGKILLed (meson's timeout ends with SIGKILL
-# 0.5 s after SIGTERM) would stay forever: remove those whose test is gone.
+# 0.5 s after SIGTERM) would stay forever: remove those of our pid namespace whose test
+# is gone.
 h_remove_stale_rules() {
-        local f pid
-        for f in /etc/polkit-1/rules.d/49-sockfix-test-*.rules \
-                /usr/share/polkit-1/actions/org.sockfix.SockFix1.test-*.policy; do
+        local f pid prefix=${H_FILE_TAG%-*}-
+        for f in /etc/polkit-1/rules.d/49-sockfix-"$prefix"*.rules \
+                /usr/share/polkit-1/actions/org.sockfix.SockFix1."$prefix"*.policy; do
                 [[ -e $f ]] || continue
-                pid=${f##*-test-}; pid=${pid%.*}
+                pid=${f##*"$prefix"}; pid=${pid%.*}
                 [[ $pid =~ ^[0-9]+$ ]] && ! h_alive "$pid" && rm -f "$f" && h_log "removed stale $f"
         done
         return 0
@@ -374,7 +379,7 @@ h_remove_stale_rules() {
 # h_install_rules SRC: into /etc/polkit-1/rules.d under a per-test name. polkitd picks
 # it up within about a second: wait 1 s, and poll for the effect where it matters.
 h_install_rules() {
-        local dest=/etc/polkit-1/rules.d/49-sockfix-test-$$.rules
+        local dest=/etc/polkit-1/rules.d/49-sockfix-$H_FILE_TAG.rules
         h_install_file "$1" "$dest" 0644
         sleep 1
 }
@@ -492,4 +497,62 @@ h_assert_unchanged() {
 # h_http_status URL: prints the status code (000 when no answer).
 h_http_status() {
         curl -s -o "$H_T/http.body" -w '%{http_code}' --max-time 10 "$1" || true
+}
+
+# ---------------------------------------------------------------------------------------
+# The write half: Fix, Revert, the journal across a daemon restart.
+
+# h_fix OUT SOCKET STRATEGY [OPTIONS-JSON]: Fix over python3-dbus (h_call): the result or
+# {"error": ...} in OUT.
+h_fix() { h_call "$1" Fix "\"$2\"" "\"$3\"" "${4:-{\}}"; }
+
+# h_revert OUT TRANSACTION: Revert over python3-dbus.
+h_revert() { h_call "$1" Revert "\"$2\"" '{}'; }
+
+# h_error_of FILE: the D-Bus error name in an h_call answer ("" for a reply).
+h_error_of() { h_json "$1" 'r.get("error", "") if isinstance(r, dict) else ""'; }
+
+# h_answer_of FILE: a Fix/Revert answer in one word: its outcome, else its error name.
+# An empty or non-JSON file (a client that printed nothing) answers "(no JSON answer)".
+h_answer_of() {
+        h_json "$1" 'r.get("outcome", r.get("error", "?")) if isinstance(r, dict) else "?"' 2> /dev/null ||
+                echo "(no JSON answer)"
+}
+
+# h_ctl ARGS...: the built sockfixctl.
+h_ctl() { "$SOCKFIX_BUILD_DIR/client/sockfixctl" "$@"; }
+
+# h_forget_pid PID: drops PID from the stop list once the test stopped it itself (a
+# recycled pid must not be signalled at exit).
+h_forget_pid() {
+        local i
+        for i in "${!H_PIDS[@]}"; do [[ ${H_PIDS[i]} == "$1" ]] && unset 'H_PIDS[i]'; done
+        H_PIDS=("${H_PIDS[@]}")
+}
+
+# h_restart_sockfixd [ARGS...]: stops sockfixd (its log checked for sanitizer reports and
+# kept as sockfixd.log.N), starts it again with the same STATE_DIRECTORY and arguments.
+H_SOCKFIXD_RESTARTS=0
+h_restart_sockfixd() {
+        local pid=$H_SOCKFIXD_PID
+        h_check_sockfixd_sanitizers
+        h_forget_pid "$pid"
+        H_SOCKFIXD_RESTARTS=$((H_SOCKFIXD_RESTARTS + 1))
+        mv "$H_T/sockfixd.log" "$H_T/sockfixd.log.$H_SOCKFIXD_RESTARTS"
+        h_wait_for 50 h_has_no_name "$H_BUS_NAME" || h_log "$H_BUS_NAME still owned after sockfixd stopped"
+        h_start_sockfixd "$@"
+}
+
+# h_perm_state PATH: what a fix could change on one file, not following a symlink at PATH
+# and then the file it points to: type, mode, owner, group, inode, ctime (any chmod,
+# chown or ACL write moves it, even to the same value), size, ACL, content checksum.
+h_perm_state() {
+        local p=$1
+        stat -c '%n %F %a %u:%g inode=%i ctime=%Z size=%s' "$p"
+        if [[ -L $p ]]; then
+                echo "-> $(readlink "$p")"
+                stat -L -c 'target %F %a %u:%g inode=%i ctime=%Z size=%s' "$p"
+        fi
+        getfacl -p --absolute-names "$p" 2>&1 | grep -v '^# file'
+        if [[ -f $p ]]; then sha256sum < "$p"; fi
 }

@@ -331,3 +331,99 @@ stack_assert_socket_fields() {
         h_json_is "$f" 'r["group"]' "$(stat -c %G "$sock")" "report group as on disk"
         h_json_is "$f" 'r["mode"]' "$((8#$(stat -c %a "$sock")))" "report mode as on disk ($(stat -c %a "$sock"))"
 }
+
+# ---------------------------------------------------------------------------------------
+# The fix scenarios (tests/e2e/test-fix-*.sh).
+
+# stack_use_web_user NAME: nginx's workers run as NAME, a user of the test's own (created
+# by stack_up, removed at exit): a fix may change its groups, and the machine's shared
+# `nginx` user must not be touched while other tests use it.
+stack_use_web_user() {
+        S_WEB_USER=$1
+        H_SNAPSHOT_NAMES+=" $1"
+}
+
+# stack_cycle_fpm: php-fpm's full stop and start with the pool file as it is now (unlike
+# stack_restart_fpm, which rewrites it): the socket is created again from the config.
+stack_cycle_fpm() {
+        local old=$S_FPM_PID
+        h_stop "$old"
+        h_forget_pid "$old"
+        stack_start_fpm
+}
+
+# stack_socket_other_writable [PATH]: exit 0 when the socket has the other-write bit.
+stack_socket_other_writable() { (( 8#$(stat -L -c %a "${1:-$S_SOCK}") & 2 )); }
+
+# stack_assert_not_other_writable WHEN: the socket's mode has no other-write bit.
+stack_assert_not_other_writable() {
+        if stack_socket_other_writable; then
+                h_fail "$1: the socket is not other-writable"; echo "#   mode $(stat -L -c %a "$S_SOCK")"
+        else
+                h_pass "$1: the socket is not other-writable ($(stat -L -c %a "$S_SOCK"))"
+        fi
+}
+
+# stack_connect_as USER [PATH]: exit 0 when USER (with its groups, runuser) can connect()
+# to the unix socket PATH (default the pool's).
+stack_connect_as() {
+        runuser -u "$1" -- "$H_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.close()' "${2:-$S_SOCK}" 2> /dev/null
+}
+
+# stack_workers_hold_gid GID [MASTER]: every live worker of the nginx MASTER (default
+# ours) has GID in /proc/PID/status Groups:, and there is at least one.
+stack_workers_hold_gid() {
+        local w n=0
+        for w in $(stack_children "${2:-$S_NGINX_PID}"); do
+                n=$((n + 1))
+                stack_worker_field "$w" Groups | tr ' ' '\n' | grep -qx "$1" || return 1
+        done
+        [[ $n -gt 0 ]]
+}
+
+# stack_extra_nginx NAME USER SOCK: a second nginx instance (its own dir $H_T/NAME, port,
+# pid and logs) whose workers run as USER and whose fastcgi_pass names SOCK. Sets
+# X_NGINX_PID, X_PORT, X_URL.
+stack_extra_nginx() {
+        local name=$1 user=$2 sock=$3 d=$H_T/$1
+        mkdir -p "$d/logs" "$d/tmp"
+        X_PORT=$(h_free_port)
+        X_URL=http://127.0.0.1:$X_PORT/index.php
+        cat > "$d/nginx.conf" << EOC
+user $user;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log info;
+events { worker_connections 64; }
+http {
+    access_log $d/logs/access.log;
+    client_body_temp_path $d/tmp/client_body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    server {
+        listen 127.0.0.1:$X_PORT;
+        root $H_T/www;
+        index index.php;
+        location ~ \.php\$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+            fastcgi_pass unix:$sock;
+        }
+    }
+}
+EOC
+        h_spawn "nginx ($name)" "$d/stdout.log" nginx -c "$d/nginx.conf" -p "$d/" -g 'daemon off;'
+        X_NGINX_PID=$H_LAST_PID
+        if ! h_wait_for 100 h_port_listening "$X_PORT" || ! h_wait_for 50 stack_has_children "$X_NGINX_PID"; then
+                sed 's/^/# nginx: /' "$d/stdout.log" "$d/logs/error.log"
+                h_die "nginx ($name) did not start"
+        fi
+        h_log "nginx ($name) master $X_NGINX_PID as $user on 127.0.0.1:$X_PORT -> unix:$sock"
+}
