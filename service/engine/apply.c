@@ -213,7 +213,7 @@ static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, c
 
 static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
         const InodeInfo *want = &d->walk.dirs[s->dir_index];
-        PathWalk w = {};
+        PathWalk w = { .final_fd = -1 };
         size_t idx;
         int r = path_walk(want->path, &w);
         if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, want->st.st_dev, want->st.st_ino) < 0))
@@ -350,7 +350,7 @@ static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind,
         if (t)
                 expect = t->ctime_ns;
 
-        PathWalk w = {};
+        PathWalk w = { .final_fd = -1 };
         struct stat now;
         int r = path_walk(c->target, &w);
         if (r < 0)
@@ -488,7 +488,7 @@ static void reload_servers_of(const char *proc_root, char **users) {
                         reload_plan_done(&rp);
                 }
         }
-        host_free(h);
+        host_unref(h);
 }
 
 int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,

@@ -69,16 +69,36 @@ Engine *engine_free(Engine *e) {
         free(e->state_dir);
         free(e->runtime_dir);
         journal_free(e->journal);
+        host_unref(e->host);
         hashmap_free(e->busy);
         host_cache_free(e->host_cache);
         free(e);
         return NULL;
 }
 
-int engine_load_host(Engine *e, Host **ret) {
+int engine_load_host(Engine *e, bool sweep, Host **ret) {
+        if (e->host) {
+                int r = host_check_current(e->host);
+                /* A sweep reads every queue anyway: one dump refreshes them all. */
+                if (r > 0 && sweep)
+                        r = host_refresh_sockets(e->host) >= 0;
+                if (r > 0) {
+                        *ret = host_ref(e->host);
+                        return 0;
+                }
+                e->host = host_unref(e->host);
+        }
         HostConfig hc = { .proc_root = e->proc_root, .scan_distro_defaults = e->scan_distro_defaults,
                           .cache = e->host_cache };
-        return host_load(&hc, ret);
+        int r = host_load(&hc, &e->host);
+        if (r < 0)
+                return r;
+        *ret = host_ref(e->host);
+        return 0;
+}
+
+void engine_drop_host(Engine *e) {
+        e->host = host_unref(e->host);
 }
 
 int lookup_init(Lookup *l) {
@@ -548,7 +568,14 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
                         goto oom;
         }
 
-        const UnixSocket *us = is_socket ? host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino) : NULL;
+        /* A sweep refreshed the whole socket table; one socket asks the kernel for its own. */
+        const UnixSocket *us = NULL;
+        if (is_socket && lk->walk)
+                us = host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino);
+        else if (is_socket && (k = host_listener_now(h, w->final.st.st_dev, w->final.st.st_ino, &us)) < 0) {
+                diagnosis_done(d);
+                return k; /* -ESTALE: the model predates this socket; the caller rebuilds it */
+        }
         /* Held by no app server: find out who holds it (docker, D-Bus...), once per call. */
         if (us && us->n_pids == 0 && host_map_all_pids(h) < 0)
                 goto oom;
@@ -607,7 +634,7 @@ oom:
 
 static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                         Report **ret) {
-        Diagnosis d;
+        Diagnosis d = { .walk.final_fd = -1 };
         int r = diagnosis_run(h, path, o, probe, lk, ow, &d);
         if (r < 0)
                 return r;
@@ -616,17 +643,35 @@ static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, boo
         return 0;
 }
 
+int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool probe, Host **ret_host, Lookup *lk,
+                     Owned *ow, Diagnosis *d) {
+        int r = -ESTALE;
+        /* A model that turns out stale for this socket is rebuilt once. */
+        for (int attempt = 0; attempt < 2 && r == -ESTALE; attempt++) {
+                r = engine_load_host(e, false, ret_host);
+                if (r >= 0)
+                        r = diagnosis_run(*ret_host, path, o, probe, lk, ow, d);
+                if (r == -ESTALE) {
+                        *ret_host = host_unref(*ret_host);
+                        engine_drop_host(e);
+                }
+        }
+        return r;
+}
+
 int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
-        Host *h = NULL;
+        _cleanup_(host_unrefp) Host *h = NULL;
         Lookup lk = {};
         Owned ow = {};
-        int r = engine_load_host(e, &h);
+        Diagnosis d = { .walk.final_fd = -1 };
+        int r = lookup_init(&lk);
         if (r >= 0)
-                r = lookup_init(&lk);
-        if (r >= 0)
-                r = diagnose_one(h, socket, o, true, &lk, &ow, ret);
+                r = engine_diagnosis(e, socket, o, true, &h, &lk, &ow, &d);
+        if (r >= 0) {
+                *ret = TAKE_PTR(d.report);
+                diagnosis_done(&d);
+        }
         lookup_done(&lk, &ow);
-        host_free(h);
         return r;
 }
 
@@ -664,7 +709,7 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         Lookup lk = {};
         Owned ow = {};
         _cleanup_strv_free_ char **paths = NULL;
-        int r = engine_load_host(e, &h);
+        int r = engine_load_host(e, true, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
         if (r >= 0)
@@ -677,7 +722,7 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
                 report_free(rep);
         }
         lookup_done(&lk, &ow);
-        host_free(h);
+        host_unref(h);
         return r < 0 ? r : 0;
 }
 
@@ -685,14 +730,14 @@ char **engine_strategies(Engine *e) {
         Host *h = NULL;
         char **l = NULL;
         bool acl = false;
-        if (engine_load_host(e, &h) < 0)
+        if (engine_load_host(e, false, &h) < 0)
                 return NULL;
         for (size_t i = 0; i < h->n_pools && !acl; i++) {
                 if (!h->pools[i].fpm->acl_supported)
                         continue;
                 /* The file system that will hold the socket: its directory, as it exists now. */
                 _cleanup_free_ char *dir = strndup(h->pools[i].listen, dir_len(h->pools[i].listen));
-                PathWalk w = {};
+                PathWalk w = { .final_fd = -1 };
                 if (dir && path_walk(*dir ? dir : "/", &w) >= 0 && w.final_fd >= 0)
                         acl = fs_supports_acl(w.final_fd);
                 path_walk_done(&w);
@@ -700,6 +745,6 @@ char **engine_strategies(Engine *e) {
         bool ok = strv_extend(&l, "auto") >= 0 && (!acl || strv_extend(&l, "pool-acl") >= 0) &&
                   (h->n_pools == 0 || strv_extend(&l, "pool-group") >= 0) && strv_extend(&l, "member") >= 0 &&
                   strv_extend(&l, "dir-search") >= 0 && strv_extend(&l, "refresh") >= 0;
-        host_free(h);
+        host_unref(h);
         return ok ? l : strv_free(l);
 }

@@ -18,6 +18,7 @@ struct Engine {
         struct Journal *journal;
         Hashmap *busy; /* resolved socket path -> running FixJob */
         HostCache *host_cache;
+        Host *host; /* the model, reused while host_check_current() says it is */
 };
 
 /* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
@@ -62,7 +63,11 @@ typedef struct Diagnosis {
         const Process *master; /* the listener's master, borrowed from the host */
 } Diagnosis;
 
-int engine_load_host(Engine *e, Host **ret);
+/* A reference to the host model: the cached one while it is current, else a new one.
+ * sweep: also refresh every socket's queue (one sock_diag dump). */
+int engine_load_host(Engine *e, bool sweep, Host **ret);
+/* After -ESTALE from diagnosis_run(): the next engine_load_host() rebuilds. */
+void engine_drop_host(Engine *e);
 int lookup_init(Lookup *l);
 /* With a walk cache, for sweeps. */
 int lookup_init_sweep(Lookup *l);
@@ -72,7 +77,13 @@ int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid);
 void lookup_done(Lookup *l, Owned *o);
 const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id);
 
+/* -ESTALE: the host model is out of date for this socket (a listener it does not know,
+ * or one that went away); rebuild it and run again. */
 int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                   Diagnosis *d);
 void diagnosis_done(Diagnosis *d);
 int probe_consumers(Report *r, const Process *master);
+/* engine_load_host() + diagnosis_run() for one socket, rebuilding a model that is stale
+ * for it once. *ret_host is a reference for the caller. */
+int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool probe, Host **ret_host, Lookup *lk,
+                     Owned *ow, Diagnosis *d);

@@ -174,13 +174,11 @@ static int job_verify(FixJob *j) {
         Host *h = NULL;
         Lookup lk = {};
         Owned ow = {};
-        Diagnosis d = {};
+        Diagnosis d = { .walk.final_fd = -1 };
         DiagnoseOptions o = { .consumer = j->consumer };
-        int r = engine_load_host(j->e, &h);
+        int r = lookup_init(&lk);
         if (r >= 0)
-                r = lookup_init(&lk);
-        if (r >= 0)
-                r = diagnosis_run(h, j->d.report->socket, &o, true, &lk, &ow, &d);
+                r = engine_diagnosis(j->e, j->d.report->socket, &o, true, &h, &lk, &ow, &d);
         if (r >= 0) {
                 j->res.have_verdict_after = true;
                 j->res.verdict_after = d.report->verdict;
@@ -188,7 +186,7 @@ static int job_verify(FixJob *j) {
         }
         diagnosis_done(&d);
         lookup_done(&lk, &ow);
-        host_free(h);
+        host_unref(h);
         if (r < 0)
                 return r;
         if (!j->res.verified) {
@@ -274,8 +272,8 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("no state directory: fixes cannot be journaled"));
 
         DiagnoseOptions dop = { .consumer = j->consumer };
-        if ((r = engine_load_host(e, &j->host)) < 0 || (r = lookup_init(&j->lk)) < 0 ||
-            (r = diagnosis_run(j->host, socket, &dop, false, &j->lk, &j->ow, &j->d)) < 0)
+        if ((r = lookup_init(&j->lk)) < 0 ||
+            (r = engine_diagnosis(e, socket, &dop, false, &j->host, &j->lk, &j->ow, &j->d)) < 0)
                 return r;
         j->res.verdict_before = j->d.report->verdict;
 
@@ -330,7 +328,7 @@ FixJob *fix_job_free(FixJob *j) {
         plan_done(&j->plan);
         diagnosis_done(&j->d);
         lookup_done(&j->lk, &j->ow);
-        host_free(j->host);
+        host_unref(j->host);
         FixResult *r = &j->res;
         free(r->message);
         free(r->transaction);

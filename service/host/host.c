@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -584,11 +585,267 @@ static int host_index(Host *h) {
         return 0;
 }
 
+static Host *host_free(Host *h);
+
+/* --- revalidation --- */
+
+/* The last pid the kernel allocated in our pid namespace (5th field of /proc/loadavg);
+ * 0 if unknown, which makes every check scan. */
+static long read_last_pid(const char *proc_root) {
+        char path[PATH_MAX], buf[128];
+        snprintf(path, sizeof(path), "%s/loadavg", proc_root);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (k <= 0)
+                return 0;
+        buf[k] = 0;
+        const char *last = strrchr(strstrip(buf), ' ');
+        return last ? strtol(last + 1, NULL, 10) : 0;
+}
+
+/* Installations that do not exist yet appear under these directories. */
+static const char *const default_watch_dirs[] = {
+        "/etc", "/etc/php", "/etc/opt/remi", "/usr/local/etc", "/etc/nginx", "/etc/apache2", "/etc/httpd/conf",
+        "/etc/caddy", "/etc/lighttpd", NULL,
+};
+
+static int watch_dir(Host *h, const char *dir) {
+        for (char **p = h->watch_paths; p && *p; p++)
+                if (streq_ptr(*p, dir))
+                        return 0;
+        int wd = inotify_add_watch(h->inotify_fd, dir,
+                                   IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE |
+                                           IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+        if (wd < 0)
+                return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
+        if (strv_extend(&h->watch_paths, dir) < 0)
+                return -ENOMEM;
+        return hashmap_put_u64(h->watch_dirs, (uint64_t) wd, h->watch_paths[strv_length(h->watch_paths) - 1]);
+}
+
+static int watch_file(Host *h, const char *file) {
+        _cleanup_free_ char *dir = strndup(file, (size_t) (strrchr(file, '/') ? strrchr(file, '/') - file : 0));
+        if (!dir)
+                return -ENOMEM;
+        if (!hashmap_get_str(h->watch_files, file)) {
+                if (strv_extend(&h->watch_paths, file) < 0 ||
+                    hashmap_put_str(h->watch_files, h->watch_paths[strv_length(h->watch_paths) - 1], (void *) 1) < 0)
+                        return -ENOMEM;
+        }
+        return watch_dir(h, *dir ? dir : "/");
+}
+
+/* inotify on the directory of every config file read: an edit, a new file that a glob
+ * will include, a removal, all mark the model stale. Without inotify (no fds, watch
+ * limit) the model is never reused. */
+static int host_watch(Host *h, bool defaults) {
+        h->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (h->inotify_fd < 0) {
+                h->stale = true;
+                return 0;
+        }
+        h->watch_dirs = hashmap_new_u64();
+        h->watch_files = hashmap_new_str();
+        if (!h->watch_dirs || !h->watch_files)
+                return -ENOMEM;
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < h->n_fpms; i++) {
+                if (h->fpms[i].config.main_file)
+                        r = watch_file(h, h->fpms[i].config.main_file);
+                for (char **f = h->fpms[i].config.files; r >= 0 && f && *f; f++)
+                        r = watch_file(h, *f);
+        }
+        for (size_t i = 0; r >= 0 && i < h->n_servers; i++) {
+                if (h->servers[i].config.main_file)
+                        r = watch_file(h, h->servers[i].config.main_file);
+                for (char **f = h->servers[i].config.files; r >= 0 && f && *f; f++)
+                        r = watch_file(h, *f);
+        }
+        for (const char *const *d = default_watch_dirs; r >= 0 && defaults && *d; d++)
+                r = watch_dir(h, *d);
+        if (r == -ENOSPC) {
+                /* The watch limit: correctness first, the model is rebuilt on every call. */
+                h->stale = true;
+                return 0;
+        }
+        return r;
+}
+
+static int check_watch(Host *h) {
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        for (;;) {
+                ssize_t k = read(h->inotify_fd, buf, sizeof(buf));
+                if (k < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                for (char *p = buf; p < buf + k;) {
+                        const struct inotify_event *ev = (const void *) p;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_CREATE |
+                                        IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) {
+                                h->stale = true;
+                                continue;
+                        }
+                        /* Writes to other files in a config directory (logs, pid files) do not count. */
+                        const char *dir = hashmap_get_u64(h->watch_dirs, (uint64_t) ev->wd);
+                        char path[PATH_MAX];
+                        if (dir && ev->len > 0 &&
+                            snprintf(path, sizeof(path), "%s/%s", streq_ptr(dir, "/") ? "" : dir, ev->name) <
+                                    (int) sizeof(path) &&
+                            hashmap_get_str(h->watch_files, path))
+                                h->stale = true;
+                }
+        }
+}
+
+static bool same_running(const Host *h, pid_t pid, uint64_t start) {
+        return proc_still_running(h->proc_root, pid, start);
+}
+
+static int check_known_processes(Host *h) {
+        for (size_t i = 0; i < h->n_fpms; i++)
+                if (h->fpms[i].master_pid > 0 && !same_running(h, h->fpms[i].master_pid, h->fpms[i].master_start))
+                        return 0;
+        for (size_t i = 0; i < h->n_servers; i++) {
+                const WebServer *s = &h->servers[i];
+                if (s->master_pid > 0 && !same_running(h, s->master_pid, s->master_start))
+                        return 0;
+                for (size_t j = 0; j < s->n_workers; j++)
+                        for (size_t k = 0; k < s->workers[j].n_pids; k++) {
+                                const Process *p = proc_table_find(&h->procs, s->workers[j].pids[k]);
+                                if (p && !same_running(h, p->pid, p->start_time))
+                                        return 0;
+                        }
+        }
+        return 1;
+}
+
+static bool pid_is_known_master(const Host *h, pid_t pid) {
+        for (size_t i = 0; i < h->n_fpms; i++)
+                if (h->fpms[i].master_pid == pid)
+                        return true;
+        const Process *p = proc_table_find(&h->procs, pid);
+        return p && program_is_app_server(p->comm);
+}
+
+static bool pid_is_web_master(const Host *h, pid_t pid) {
+        for (size_t i = 0; i < h->n_servers; i++)
+                if (h->servers[i].master_pid == pid)
+                        return true;
+        return false;
+}
+
+/* Processes created since the model was built: pool workers of a known php-fpm (or
+ * another app server) change nothing; a new web worker, master or cache daemon does. */
+static int check_new_processes(Host *h, long last) {
+        _cleanup_close_ int rfd = open(h->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *d = fdopendir(rfd);
+        if (!d)
+                return -errno;
+        rfd = -1;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= h->last_pid || pid > last)
+                        continue;
+                char name[64];
+                _cleanup_free_ char *stat_text = NULL, *comm = NULL;
+                Process p = {};
+                snprintf(name, sizeof(name), "%ld/stat", pid);
+                if (read_full_file_at(dirfd(d), name, 4096, &stat_text, NULL) < 0 ||
+                    proc_stat_parse(stat_text, &p) < 0 || p.state == 'Z')
+                        continue; /* gone already */
+                if (pid_is_known_master(h, p.ppid))
+                        continue;
+                if (pid_is_web_master(h, p.ppid))
+                        return 0;
+                snprintf(name, sizeof(name), "%ld/comm", pid);
+                if (read_full_file_at(dirfd(d), name, 64, &comm, NULL) < 0)
+                        continue;
+                const char *c = strstrip(comm);
+                if (program_is_app_server(c) || program_is_fpm(c) || server_kind(c) != SERVER_NONE ||
+                    streq_ptr(c, "nscd") || startswith(c, "sssd"))
+                        return 0;
+        }
+        return 1;
+}
+
+int host_check_current(Host *h) {
+        int r;
+        if (h->stale || h->last_pid == 0)
+                return 0;
+        if ((r = check_watch(h)) < 0)
+                return r;
+        if (h->stale)
+                return 0;
+        long last = read_last_pid(h->proc_root);
+        if (last < h->last_pid) /* pids wrapped around: anything may have been reused */
+                return 0;
+        if ((r = check_known_processes(h)) <= 0)
+                return r;
+        if (last != h->last_pid) {
+                if ((r = check_new_processes(h, last)) <= 0)
+                        return r;
+                h->last_pid = last;
+        }
+        return 1;
+}
+
+int host_refresh_sockets(Host *h) {
+        _cleanup_(unix_sockets_done) UnixSocketTable now = {};
+        int r = unix_sockets_load(&now);
+        if (r < 0)
+                return r;
+        if (now.n != h->socks.n)
+                return -ESTALE;
+        for (size_t i = 0; i < now.n; i++) {
+                UnixSocket *s = (UnixSocket *) unix_sockets_by_sockino(&h->socks, now.socks[i].sock_ino);
+                if (!s)
+                        return -ESTALE;
+                s->rqueue = now.socks[i].rqueue;
+                s->backlog = now.socks[i].backlog;
+        }
+        return 0;
+}
+
+int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret) {
+        UnixSocket *s = (UnixSocket *) unix_sockets_by_file(&h->socks, dev, ino);
+        if (s) {
+                UnixSocket now;
+                int r = unix_socket_query(s->sock_ino, &now);
+                if (r == -ENOENT)
+                        return -ESTALE; /* it stopped listening since the model was built */
+                if (r >= 0) {
+                        s->rqueue = now.rqueue;
+                        s->backlog = now.backlog;
+                        free(now.path);
+                }
+                /* sock_diag unavailable (the /proc/net/unix fallback): the model's answer stands. */
+                *ret = s;
+                return 0;
+        }
+        /* Unknown to the model: something may have started listening there since. */
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        int r = unix_sockets_load(&t);
+        if (r < 0)
+                return r;
+        if (unix_sockets_by_file(&t, dev, ino))
+                return -ESTALE;
+        *ret = NULL;
+        return 0;
+}
+
 int host_load(const HostConfig *cfg, Host **ret) {
         Host *h = calloc(1, sizeof(Host));
         if (!h)
                 return -ENOMEM;
+        h->n_ref = 1;
+        h->inotify_fd = -1;
         const char *proc_root = cfg && cfg->proc_root ? cfg->proc_root : "/proc";
+        /* Read before the scan: whatever is created from now on makes the model suspect. */
+        h->last_pid = read_last_pid(proc_root);
         h->cache = cfg ? cfg->cache : NULL;
         h->proc_root = strdup(proc_root);
         int r = h->proc_root ? proc_table_load(proc_root, &h->procs) : -ENOMEM;
@@ -604,12 +861,26 @@ int host_load(const HostConfig *cfg, Host **ret) {
                 r = host_collect_workers(h);
         if (r >= 0)
                 r = host_index(h);
+        if (r >= 0)
+                r = host_watch(h, cfg && cfg->scan_distro_defaults);
         if (r < 0) {
                 host_free(h);
                 return r;
         }
         *ret = h;
         return 0;
+}
+
+Host *host_ref(Host *h) {
+        if (h)
+                h->n_ref++;
+        return h;
+}
+
+Host *host_unref(Host *h) {
+        if (h && --h->n_ref == 0)
+                host_free(h);
+        return NULL;
 }
 
 int host_map_all_pids(Host *h) {
@@ -619,10 +890,15 @@ int host_map_all_pids(Host *h) {
         return unix_sockets_map_pids(&h->socks, &h->procs, h->proc_root);
 }
 
-Host *host_free(Host *h) {
+static Host *host_free(Host *h) {
         if (!h)
                 return NULL;
         free(h->proc_root);
+        if (h->inotify_fd >= 0)
+                close(h->inotify_fd);
+        hashmap_free(h->watch_dirs);
+        hashmap_free(h->watch_files);
+        strv_free(h->watch_paths);
         for (size_t i = 0; i < h->n_fpms; i++) {
                 fpm_config_done(&h->fpms[i].config);
                 free(h->fpms[i].program);

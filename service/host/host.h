@@ -86,6 +86,14 @@ typedef struct Host {
         bool all_pids_mapped; /* else only app servers' fds were read */
         char *proc_root;
         HostCache *cache;
+        unsigned n_ref;
+        /* Revalidation state. */
+        long last_pid;        /* /proc/loadavg's last allocated pid when the model was built */
+        int inotify_fd;       /* watches the directories of every config file read; -1: none */
+        Hashmap *watch_dirs;  /* watch descriptor -> directory path */
+        Hashmap *watch_files; /* config file paths */
+        char **watch_paths;   /* owns the strings of both maps */
+        bool stale;
 } Host;
 
 /* Servers referencing a path: indexes into host->servers. */
@@ -95,7 +103,25 @@ typedef struct RefList {
 } RefList;
 
 int host_load(const HostConfig *cfg, Host **ret);
-Host *host_free(Host *h);
+/* A model is shared: the engine caches one, a running fix keeps the one it planned on. */
+Host *host_ref(Host *h);
+Host *host_unref(Host *h);
+static inline void host_unrefp(Host **h) {
+        host_unref(*h);
+}
+
+/* Whether the model still describes the system: no config file it read (or a
+ * directory they live in) changed, no master or web worker exited or was replaced,
+ * and no process that could be one was started. Cheap: an inotify read, a read of
+ * /proc/loadavg, one /proc/PID/stat per master and web worker, and a /proc listing
+ * only when processes were created. 1 current, 0 stale, negative errno. */
+int host_check_current(Host *h);
+/* For a sweep: a fresh sock_diag dump. The queues are updated in place; a socket the
+ * model does not know means -ESTALE (rebuild). */
+int host_refresh_sockets(Host *h);
+/* For one socket: the listener bound to (dev, ino) as the kernel has it now, queue
+ * included; NULL if none. -ESTALE when the model is out of date for it. */
+int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret);
 
 const Pool *host_pool_by_path(const Host *h, const char *path);
 const RefList *host_refs_by_path(const Host *h, const char *path);

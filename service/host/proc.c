@@ -392,7 +392,8 @@ bool proc_still_running(const char *proc_root, pid_t pid, uint64_t start_time) {
                 return false;
         if (proc_stat_parse(text, &p) < 0)
                 return false;
-        return p.start_time == start_time;
+        /* A zombie has exited: only its parent has not reaped it yet. */
+        return p.start_time == start_time && p.state != 'Z';
 }
 
 bool process_same_creds(const Process *a, const Process *b) {

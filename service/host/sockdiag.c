@@ -166,7 +166,8 @@ static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
         return unix_sockets_push(t, &s);
 }
 
-static int sockdiag_request(int fd) {
+/* A dump of every listener, or (sock_ino != 0) the one socket with that inode. */
+static int sockdiag_request(int fd, uint32_t sock_ino) {
         struct {
                 struct nlmsghdr nlh;
                 struct unix_diag_req req;
@@ -174,12 +175,15 @@ static int sockdiag_request(int fd) {
                 .nlh = {
                         .nlmsg_len = sizeof(msg),
                         .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                        .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+                        .nlmsg_flags = NLM_F_REQUEST | (sock_ino ? 0 : NLM_F_DUMP),
                         .nlmsg_seq = 1,
                 },
                 .req = {
                         .sdiag_family = AF_UNIX,
                         .udiag_states = 1u << TCP_LISTEN,
+                        .udiag_ino = sock_ino,
+                        /* No cookie: the inode alone names the socket. */
+                        .udiag_cookie = { ~0u, ~0u },
                         .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN,
                 },
         };
@@ -219,7 +223,7 @@ static int sockdiag_dump(UnixSocketTable *ret) {
 
         if (fd < 0)
                 return -errno;
-        r = sockdiag_request(fd);
+        r = sockdiag_request(fd, 0);
         if (r < 0)
                 return r;
 
@@ -247,6 +251,38 @@ static int sockdiag_dump(UnixSocketTable *ret) {
 
         *ret = t;
         t = (UnixSocketTable) {};
+        return 0;
+}
+
+int unix_socket_query(uint32_t sock_ino, UnixSocket *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        char buf[4096];
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        if (sock_ino == 0)
+                return -EINVAL;
+        r = sockdiag_request(fd, sock_ino);
+        if (r < 0)
+                return r;
+        ssize_t k;
+        do
+                k = recv(fd, buf, sizeof(buf), 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        r = sockdiag_parse_part(buf, (size_t) k, &t);
+        if (r < 0)
+                return r;
+        /* Gone, or no longer listening (the parser keeps listeners only). */
+        if (t.n != 1)
+                return -ENOENT;
+        *ret = t.socks[0];
+        ret->pids = NULL;
+        ret->n_pids = 0;
+        t.socks[0].path = NULL;
         return 0;
 }
 

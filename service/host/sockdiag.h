@@ -46,6 +46,10 @@ int unix_sockets_map_pids(UnixSocketTable *t, const ProcTable *procs, const char
 int unix_sockets_map_pids_of(UnixSocketTable *t, const ProcTable *procs, const char *proc_root,
                              bool (*want)(const Process *p));
 const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino);
+/* The one listening socket with this inode, asked of the kernel now (a single Diagnose
+ * needs its queue as it is, not a whole dump). -ENOENT: gone or not listening. The
+ * result's path is the caller's to free; pids are not filled. */
+int unix_socket_query(uint32_t sock_ino, UnixSocket *ret);
 const UnixSocket *unix_sockets_by_sockino(const UnixSocketTable *t, uint32_t sock_ino);
 void unix_sockets_done(UnixSocketTable *t);
 
