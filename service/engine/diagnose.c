@@ -476,6 +476,7 @@ int diagnosis_run(const Host *h, const char *path, const DiagnoseOptions *o, boo
 
         const UnixSocket *us = is_socket ? host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino) : NULL;
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
+        d->listener_sock_ino = us ? us->sock_ino : 0;
         const Pool *pool = d->pool = host_pool_by_path(h, path);
         if (!pool && r->resolved)
                 pool = d->pool = host_pool_by_path(h, r->resolved);
