@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "apply.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -161,29 +162,82 @@ static int journal_inode(JournalTx *tx, int fd, InodeKind kind, const char *jkin
         return r < 0 ? fail(msg, "cannot journal the change of %s: %s", s->target, strerror(-r)) : 0;
 }
 
-static int64_t ctime_ns(const struct stat *st) {
-        return (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+void held_inodes_done(HeldInodes *h) {
+        for (size_t i = 0; i < h->n; i++)
+                close(h->items[i].fd);
+        free(h->items);
+        *h = (HeldInodes) {};
 }
 
-/* Marks an inode change done, with the ctime it left. File systems such as ext4 hand a
- * freed inode number to the next file at once, so dev+ino alone would let a later
- * Revert rewrite a socket php-fpm re-created since; the ctime tells them apart. */
-static int journal_inode_done(JournalTx *tx, size_t idx, int fd) {
+static int hold_inode(HeldInodes *h, int fd) {
         struct stat st;
-        JournalChangeStatus status;
-        json_object *undo, *v;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (journal_tx_change(tx, idx, &status, &undo) < 0 || !(v = json_object_new_int64(ctime_ns(&st))))
+        for (size_t i = 0; i < h->n; i++)
+                if (h->items[i].dev == st.st_dev && h->items[i].ino == st.st_ino)
+                        return 0;
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return -errno;
+        HeldInode *i = ARRAY_PUSH(h->items, h->n);
+        if (!i) {
+                close(copy);
                 return -ENOMEM;
-        if (json_object_object_add(undo, "after_ctime_ns", v) < 0) {
+        }
+        *i = (HeldInode) { .dev = st.st_dev, .ino = st.st_ino, .fd = copy };
+        return 0;
+}
+
+static int journal_undo_set(JournalTx *tx, size_t idx, const char *key, int64_t value) {
+        JournalChangeStatus status;
+        json_object *undo, *v;
+        if (journal_tx_change(tx, idx, &status, &undo) < 0 || !(v = json_object_new_int64(value)))
+                return -ENOMEM;
+        if (json_object_object_add(undo, key, v) < 0) {
                 json_object_put(v);
                 return -ENOMEM;
         }
-        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE);
+        return 0;
 }
 
-static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
+/* The perms of the named user entry for id in an ACL's short text ("u:33:rw-"), or -1. */
+static int acl_text_user_perm(const char *text, unsigned id) {
+        char key[32];
+        int n = snprintf(key, sizeof(key), "u:%u:", id);
+        for (const char *p = text; p && (p = strstr(p, key)); p += n)
+                if (p == text || p[-1] == ',')
+                        return (p[n] == 'r' ? 4 : 0) | (p[n + 1] == 'w' ? 2 : 0) | (p[n + 2] == 'x' ? 1 : 0);
+        return -1;
+}
+
+/* What undo needs to reverse exactly this change and nothing else: the entry granted
+ * and whether it existed, the group or mode set; for a socket also the listener bound
+ * to it, which tells it apart from one php-fpm re-created at the same path (ext4 hands
+ * out a freed inode number again at once). */
+static int journal_delta(JournalTx *tx, size_t idx, const Step *s, int fd, uint32_t listener) {
+        _cleanup_(inode_state_done) InodeState before = {};
+        int r = inode_state_read(fd, s->kind == STEP_DIR_ACL ? INODE_DIRECTORY : INODE_SOCKET, &before);
+        if (r < 0)
+                return r;
+        if (listener && (r = journal_undo_set(tx, idx, "listener_sock_ino", listener)) < 0)
+                return r;
+        switch (s->kind) {
+        case STEP_SOCKET_ACL:
+        case STEP_DIR_ACL:
+                if ((r = journal_undo_set(tx, idx, "acl_id", s->id)) < 0 ||
+                    (r = journal_undo_set(tx, idx, "acl_perm_granted", s->kind == STEP_DIR_ACL ? 1 : 6)) < 0)
+                        return r;
+                return journal_undo_set(tx, idx, "acl_perm_before", acl_text_user_perm(before.acl, s->id));
+        case STEP_SOCKET_GROUP:
+                return journal_undo_set(tx, idx, "gid_after", s->id);
+        case STEP_SOCKET_MODE:
+                return journal_undo_set(tx, idx, "mode_after", s->mode);
+        default:
+                return 0;
+        }
+}
+
+static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, HeldInodes *held, char **msg) {
         int fd = d->walk.final_fd;
         size_t idx;
         int r;
@@ -193,7 +247,9 @@ static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, c
         /* The fd is the inode that was diagnosed; a path swapped since cannot redirect us. */
         if ((r = inode_matches(fd, d->walk.final.st.st_dev, d->walk.final.st.st_ino)) < 0)
                 return fail(msg, "%s is no longer the socket that was diagnosed", s->target);
-        if ((r = journal_inode(tx, fd, INODE_SOCKET, kinds[s->kind], s, &idx, msg)) < 0)
+        if ((r = hold_inode(held, fd)) < 0 || (r = journal_inode(tx, fd, INODE_SOCKET, kinds[s->kind], s, &idx, msg)) < 0)
+                return r;
+        if ((r = journal_delta(tx, idx, s, fd, d->listener_sock_ino)) < 0)
                 return r;
         switch (s->kind) {
         case STEP_SOCKET_ACL:
@@ -208,23 +264,25 @@ static int apply_socket_step(const Diagnosis *d, const Step *s, JournalTx *tx, c
         }
         if (r < 0)
                 return fail(msg, "cannot change %s: %s", s->target, strerror(-r));
-        return journal_inode_done(tx, idx, fd) < 0 ? fail(msg, "cannot journal %s", s->target) : 0;
+        return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->target) : 0;
 }
 
-static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, char **msg) {
+static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, HeldInodes *held, char **msg) {
         const InodeInfo *want = &d->walk.dirs[s->dir_index];
         PathWalk w = { .final_fd = -1 };
         size_t idx;
         int r = path_walk(want->path, &w);
         if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, want->st.st_dev, want->st.st_ino) < 0))
                 r = -ESTALE;
-        if (r >= 0)
+        if (r >= 0 && (r = hold_inode(held, w.final_fd)) >= 0)
                 r = journal_inode(tx, w.final_fd, INODE_DIRECTORY, "dir-acl", s, &idx, msg);
-        else
+        if (r >= 0)
+                r = journal_delta(tx, idx, s, w.final_fd, 0);
+        else if (r < 0)
                 fail(msg, "%s is no longer the directory that was diagnosed", want->path);
         if (r >= 0 && (r = inode_acl_grant(w.final_fd, INODE_DIRECTORY, INODE_ACL_USER, s->id, 1)) < 0)
                 fail(msg, "cannot give search on %s: %s", want->path, strerror(-r));
-        if (r >= 0 && journal_inode_done(tx, idx, w.final_fd) < 0)
+        if (r >= 0 && journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0)
                 r = fail(msg, "cannot journal %s", want->path);
         path_walk_done(&w);
         return r;
@@ -244,7 +302,7 @@ static int apply_member_step(const Step *s, JournalTx *tx, char **msg) {
         return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->user) : 0;
 }
 
-int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, char **msg) {
+int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, HeldInodes *held, char **msg) {
         int r;
         /* Order: pool file (persists, tested by php-fpm -t), live inode (effective at
          * once), directories, memberships; reloads come after, from the caller. */
@@ -259,13 +317,13 @@ int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, char **msg) 
                 const Step *s = &p->steps[i];
                 r = 0;
                 if (s->kind == STEP_SOCKET_ACL || s->kind == STEP_SOCKET_GROUP || s->kind == STEP_SOCKET_MODE)
-                        r = apply_socket_step(d, s, tx, msg);
+                        r = apply_socket_step(d, s, tx, held, msg);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < p->n_steps; i++) {
                 const Step *s = &p->steps[i];
-                r = s->kind == STEP_DIR_ACL ? apply_dir_step(d, s, tx, msg) :
+                r = s->kind == STEP_DIR_ACL ? apply_dir_step(d, s, tx, held, msg) :
                     s->kind == STEP_MEMBER  ? apply_member_step(s, tx, msg) : 0;
                 if (r < 0)
                         return r;
@@ -317,60 +375,103 @@ int apply_reloads(const Plan *p, Activation **acts, size_t *n_acts, ReloadWait *
 
 /* --- undo --- */
 
-/* The ctimes this undo itself left on inodes, so an earlier change of the same inode
- * is recognised after a later one was undone. */
-typedef struct Touched {
-        uint64_t dev, ino;
-        int64_t ctime_ns;
-} Touched;
-
 static int64_t json_int(json_object *o, const char *key, int64_t dflt) {
         json_object *v;
         return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : dflt;
 }
 
-/* Restores an inode only where it is still the one we changed and nobody changed it
- * since: same dev+ino and the ctime our change (or this undo) left. Returns 1 with
- * *note when it was left alone. */
-static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind, Touched **touched,
-                      size_t *n_touched, char **note) {
-        uint64_t dev = (uint64_t) json_int(undo, "dev", 0), ino = (uint64_t) json_int(undo, "ino", 0);
-        int64_t expect = json_int(undo, "after_ctime_ns", -1);
+/* Whether the socket file is still bound to the listener the fix saw. */
+static int same_listener(int fd, uint32_t sock_ino) {
+        struct stat st;
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        int r = unix_sockets_load(&t);
+        if (r < 0)
+                return r;
+        const UnixSocket *s = unix_sockets_by_file(&t, st.st_dev, st.st_ino);
+        return s && s->sock_ino == sock_ino;
+}
+
+/* Reverses exactly this change where the inode still shows it: the entry it granted
+ * goes (or gets its old perms back), the group or mode it set goes back. A later change
+ * by someone else, or by another transaction, is left as it is (returns 1 with *note). */
+static int undo_delta(int fd, InodeKind kind, json_object *undo, const JournalChange *c, char **note) {
         json_object *v;
-        InodeState st = {
-                .uid = (uid_t) json_int(undo, "uid", 0),
-                .gid = (gid_t) json_int(undo, "gid", 0),
-                .mode = (mode_t) json_int(undo, "mode", 0),
-                .acl = json_object_object_get_ex(undo, "acl", &v) ? (char *) json_object_get_string(v) : NULL,
-        };
-        Touched *t = NULL;
-        for (size_t i = 0; i < *n_touched && !t; i++)
-                if ((*touched)[i].dev == dev && (*touched)[i].ino == ino)
-                        t = &(*touched)[i];
-        if (t)
-                expect = t->ctime_ns;
+        if (json_object_object_get_ex(undo, "acl_id", &v)) {
+                unsigned id = (unsigned) json_object_get_int64(v);
+                int before = (int) json_int(undo, "acl_perm_before", -1);
+                int granted = (int) json_int(undo, "acl_perm_granted", 0);
+                /* The entry held all of it already: this change did nothing to undo (another
+                 * transaction, or the admin, granted it, and still owns it). */
+                if (before >= 0 && (before & granted) == granted)
+                        return 0;
+                int r = inode_acl_revoke(fd, kind, INODE_ACL_USER, id);
+                if (r >= 0 && before > 0)
+                        r = inode_acl_grant(fd, kind, INODE_ACL_USER, id, (unsigned) before);
+                return r;
+        }
+        _cleanup_(inode_state_done) InodeState now = {};
+        int r = inode_state_read(fd, kind, &now);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(undo, "gid_after", &v)) {
+                if (now.gid != (gid_t) json_object_get_int64(v))
+                        return asprintf(note, "%s: its group was changed since; left as it is", c->target) < 0 ? -ENOMEM
+                                                                                                             : 1;
+                return inode_chown(fd, kind, (uid_t) -1, (gid_t) json_int(undo, "gid", 0));
+        }
+        if (json_object_object_get_ex(undo, "mode_after", &v)) {
+                if (now.mode != (mode_t) json_object_get_int64(v))
+                        return asprintf(note, "%s: its mode was changed since; left as it is", c->target) < 0 ? -ENOMEM
+                                                                                                            : 1;
+                /* Through the state, not inode_chmod(): putting back what the admin had,
+                 * other-write included, is the one place a mode may widen. */
+                now.mode = (mode_t) json_int(undo, "mode", 0);
+                return inode_state_restore(fd, kind, &now);
+        }
+        return -EBADMSG; /* a record from before deltas were journaled: nothing safe to do */
+}
+
+static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind, const HeldInodes *held,
+                      char **note) {
+        uint64_t dev = (uint64_t) json_int(undo, "dev", 0), ino = (uint64_t) json_int(undo, "ino", 0);
+        json_object *v;
+
+        /* A rollback holds the very inode: no path is trusted. */
+        for (size_t i = 0; held && i < held->n; i++)
+                if (held->items[i].dev == (dev_t) dev && held->items[i].ino == (ino_t) ino)
+                        return undo_delta(held->items[i].fd, kind, undo, c, note);
 
         PathWalk w = { .final_fd = -1 };
-        struct stat now;
         int r = path_walk(c->target, &w);
         if (r < 0)
                 return r;
-        bool ours = w.final_fd >= 0 && inode_matches(w.final_fd, (dev_t) dev, (ino_t) ino) >= 0 &&
-                    fstat(w.final_fd, &now) >= 0 && (expect < 0 || ctime_ns(&now) == expect);
-        if (!ours) {
-                /* Re-created by php-fpm, gone, or changed by someone since: the pool file
-                 * (restored below) decides its access from the next start on. */
+        mode_t want = kind == INODE_SOCKET ? S_IFSOCK : S_IFDIR;
+        if (!w.have_final && w.error == ENOENT) {
                 path_walk_done(&w);
-                return asprintf(note, "%s was re-created or changed since; left as it is", c->target) < 0 ? -ENOMEM
-                                                                                                           : 1;
+                return asprintf(note, "%s is gone; nothing to restore", c->target) < 0 ? -ENOMEM : 1;
         }
-        r = inode_state_restore(w.final_fd, kind, &st);
-        if (r >= 0 && fstat(w.final_fd, &now) >= 0) {
-                if (!t && !(t = ARRAY_PUSH(*touched, *n_touched)))
-                        r = -ENOMEM;
-                else
-                        *t = (Touched) { .dev = dev, .ino = ino, .ctime_ns = ctime_ns(&now) };
+        if (!w.have_final || (w.final.st.st_mode & S_IFMT) != want || w.symlinks > 0) {
+                /* Another kind of file, or a symlink, where ours was: perhaps swapped for a
+                 * moment. Not ours to judge now; the record stays incomplete. */
+                path_walk_done(&w);
+                return -ESTALE;
         }
+        int ours = inode_matches(w.final_fd, (dev_t) dev, (ino_t) ino) >= 0;
+        if (ours && kind == INODE_SOCKET && json_object_object_get_ex(undo, "listener_sock_ino", &v))
+                ours = same_listener(w.final_fd, (uint32_t) json_object_get_int64(v));
+        if (ours < 0) {
+                path_walk_done(&w);
+                return ours;
+        }
+        if (!ours) {
+                /* Re-created by php-fpm since: the pool file (restored below) decides its
+                 * access from the next start on. */
+                path_walk_done(&w);
+                return asprintf(note, "%s was re-created since; left as it is", c->target) < 0 ? -ENOMEM : 1;
+        }
+        r = undo_delta(w.final_fd, kind, undo, c, note);
         path_walk_done(&w);
         return r;
 }
@@ -491,12 +592,10 @@ static void reload_servers_of(const char *proc_root, char **users) {
         host_unref(h);
 }
 
-int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
-                     char ***left_alone, char **msg) {
+int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *held, bool check_conflicts,
+                     Change **changes, size_t *n, char ***left_alone, char **msg) {
         JournalEntry e = {};
         _cleanup_strv_free_ char **unmembered = NULL;
-        _cleanup_free_ Touched *touched = NULL;
-        size_t n_touched = 0;
         PoolUndo *pu = NULL;
         size_t n_pu = 0;
         bool failed = false;
@@ -519,9 +618,9 @@ int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts,
                 if (streq_ptr(c->kind, "pool-config"))
                         continue; /* whole files, below */
                 if (startswith(c->kind, "socket-"))
-                        k = undo_inode(undo, c, INODE_SOCKET, &touched, &n_touched, &note);
+                        k = undo_inode(undo, c, INODE_SOCKET, held, &note);
                 else if (streq_ptr(c->kind, "dir-acl"))
-                        k = undo_inode(undo, c, INODE_DIRECTORY, &touched, &n_touched, &note);
+                        k = undo_inode(undo, c, INODE_DIRECTORY, held, &note);
                 else if (streq_ptr(c->kind, "group-member")) {
                         const char *user = json_object_object_get_ex(undo, "user", &v) ? json_object_get_string(v) : NULL;
                         const char *group = json_object_object_get_ex(undo, "group", &v) ? json_object_get_string(v) : NULL;
@@ -541,7 +640,11 @@ int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts,
                 }
                 if (k < 0) {
                         failed = true;
-                        fail(msg, "cannot undo %s of %s: %s", c->kind, c->target, strerror(-k));
+                        if (k == -ESTALE)
+                                fail(msg, "cannot undo %s of %s: the path leads to something else now (a symlink or "
+                                          "another kind of file); revert again once it is back", c->kind, c->target);
+                        else
+                                fail(msg, "cannot undo %s of %s: %s", c->kind, c->target, strerror(-k));
                         continue;
                 }
                 if (journal_mark(tx, i, JOURNAL_CHANGE_UNDONE) < 0 ||

@@ -17,9 +17,24 @@
  * when one fails. */
 int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg);
 
-/* Makes the plan's changes. On failure returns <0 with *msg set; what was done is in
- * the journal for undo_transaction(). */
-int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, char **msg);
+/* The inodes a fix changed, pinned by O_PATH fds for as long as the fix runs, so its
+ * own rollback reaches them even if their paths are swapped meanwhile. */
+typedef struct HeldInode {
+        dev_t dev;
+        ino_t ino;
+        int fd;
+} HeldInode;
+
+typedef struct HeldInodes {
+        HeldInode *items;
+        size_t n;
+} HeldInodes;
+
+void held_inodes_done(HeldInodes *h);
+
+/* Makes the plan's changes, pinning each changed inode in *held. On failure returns <0
+ * with *msg set; what was done is in the journal for undo_transaction(). */
+int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, HeldInodes *held, char **msg);
 
 /* A reload sent, and what to wait for before verifying. */
 typedef struct ReloadWait {
@@ -36,8 +51,11 @@ void reload_waits_free(ReloadWait *w, size_t n);
  * servers whose workers lost a group. check_conflicts: first verify that no pool key
  * we wrote was changed since (-EBUSY with *msg naming the keys; nothing undone).
  * Returns 0, or -EIO when some undo failed (the others are still done; *msg says which).
- * Inodes re-created or changed by someone since are not touched: *left_alone says so. */
-int undo_transaction(const char *proc_root, JournalTx *tx, bool check_conflicts, Change **changes, size_t *n,
-                     char ***left_alone, char **msg);
+ * Inodes are reached through held (a rollback) or by walking their path (a Revert):
+ * one re-created, removed or changed by someone since is not touched and *left_alone
+ * says so; a path that now leads to something else (a symlink, a file) is a failure,
+ * so the record stays incomplete and a later Revert can finish it. */
+int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *held, bool check_conflicts,
+                     Change **changes, size_t *n, char ***left_alone, char **msg);
 
 int change_push(Change **l, size_t *n, const char *kind, const char *target, const char *before, const char *after);

@@ -580,6 +580,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
         if (us && us->n_pids == 0 && host_map_all_pids(h) < 0)
                 goto oom;
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
+        d->listener_sock_ino = us ? us->sock_ino : 0;
         const Pool *pool = d->pool = host_pool_by_path(h, path);
         if (!pool && r->resolved)
                 pool = d->pool = host_pool_by_path(h, r->resolved);

@@ -61,6 +61,7 @@ typedef struct Diagnosis {
         size_t n_cf;
         const Pool *pool;      /* the pool declaring the path, borrowed from the host */
         const Process *master; /* the listener's master, borrowed from the host */
+        uint32_t listener_sock_ino; /* the listening socket bound to the file; 0 if none */
 } Diagnosis;
 
 /* A reference to the host model: the cached one while it is current, else a new one.

@@ -37,6 +37,7 @@ struct FixJob {
         JournalTx *tx;
         ReloadWait *waits;
         size_t n_waits;
+        HeldInodes held; /* every inode this fix changed, for its own rollback */
         uint64_t deadline;
         bool finished;
         FixResult res;
@@ -147,13 +148,16 @@ static int job_roll_back(FixJob *j, const char *why) {
         _cleanup_strv_free_ char **left = NULL;
         Change *undone = NULL;
         size_t n = 0;
-        int k = undo_transaction(j->e->proc_root, j->tx, false, &undone, &n, &left, &msg);
+        int k = undo_transaction(j->e->proc_root, j->tx, &j->held, false, &undone, &n, &left, &msg);
         changes_free(undone, n);
         if (k == -ENOMEM)
                 return k;
+        free(j->res.reason);
         if (asprintf(&j->res.reason, "%s%s%s", why, k < 0 ? "; undo failed too: " : "; everything was undone",
-                     k < 0 ? strempty(msg) : "") < 0)
+                     k < 0 ? strempty(msg) : "") < 0) {
+                j->res.reason = NULL;
                 return -ENOMEM;
+        }
         return job_finish(j, k < 0 ? "failed" : "rolled-back");
 }
 
@@ -227,7 +231,7 @@ static int job_apply(FixJob *j) {
         if (set_str(&j->res.transaction, journal_tx_id(j->tx)) < 0 || plan_changes(&j->plan, &j->res) < 0)
                 return -ENOMEM;
 
-        r = apply_changes(&j->d, &j->plan, j->tx, &msg);
+        r = apply_changes(&j->d, &j->plan, j->tx, &j->held, &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -325,6 +329,7 @@ FixJob *fix_job_free(FixJob *j) {
         job_release(j);
         journal_tx_free(j->tx);
         reload_waits_free(j->waits, j->n_waits);
+        held_inodes_done(&j->held);
         plan_done(&j->plan);
         diagnosis_done(&j->d);
         lookup_done(&j->lk, &j->ow);
@@ -413,7 +418,7 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
                 r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
                 goto out;
         }
-        r = undo_transaction(e->proc_root, tx, true, &res->changes, &res->n_changes, &left, &msg);
+        r = undo_transaction(e->proc_root, tx, NULL, true, &res->changes, &res->n_changes, &left, &msg);
         if (r == -EBUSY) {
                 res->error = ENGINE_ERROR_CONFLICT;
                 r = asprintf(&res->message, "%s: %s", en.socket, strempty(msg)) < 0 ? -ENOMEM : 0;

@@ -514,13 +514,13 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
                         return set_text(msg, "%s is not a socket", r->socket);
                 return set_text(msg, "%s is not a socket (it resolves to %s)", r->socket, path);
         }
-        /* Only what discovery vouches for: a socket served by a FastCGI/application
-         * server it found, or a pool's declared path that nothing serves now. */
-        bool served = d->master ? program_is_app_server(d->master->comm) : d->pool != NULL;
-        if (w->have_final && !served) {
+        /* Only what discovery vouches for: a live listener must be a FastCGI/application
+         * server it found. A socket nobody listens on belongs to no other service; its
+         * verdict (refused) answers below, and nothing is changed either way. */
+        if (r->listening && !(d->master && program_is_app_server(d->master->comm))) {
                 *err = ENGINE_ERROR_UNKNOWN_SOCKET;
-                return set_text(msg, "%s is %s, not a FastCGI/application server socket that sockfix discovered",
-                                path, d->master ? "served by another program" : "not declared by any pool");
+                return set_text(msg, "%s is served by %s, not by a FastCGI/application server that sockfix discovered",
+                                path, d->master ? d->master->comm : "an unknown program");
         }
         if (r->verdict == VERDICT_MISSING || r->verdict == VERDICT_REFUSED || r->verdict == VERDICT_OVERLOADED ||
             report_has_finding(r, "selinux-denied") || report_has_finding(r, "apparmor-denied") ||

@@ -353,6 +353,7 @@ stack_cycle_fpm() {
 }
 
 # stack_socket_other_writable [PATH]: exit 0 when the socket has the other-write bit.
+# shellcheck disable=SC2120 # PATH is for callers with another socket
 stack_socket_other_writable() { (( 8#$(stat -L -c %a "${1:-$S_SOCK}") & 2 )); }
 
 # stack_assert_not_other_writable WHEN: the socket's mode has no other-write bit.
