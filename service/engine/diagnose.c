@@ -676,32 +676,30 @@ int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Rep
         return r;
 }
 
-/* Every path the sweep answers for: pools' declared paths, app servers' listening
- * sockets, web servers' references; each once, in that order. */
-static int sweep_paths(const Host *h, char ***ret) {
-        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new_str();
-        char **paths = NULL;
-        if (!seen)
+static int add_path(Hashmap *seen, const char ***paths, size_t *n, const char *p) {
+        if (hashmap_get_str(seen, p))
+                return 0;
+        const char **slot = ARRAY_PUSH(*paths, *n);
+        if (!slot)
                 return -ENOMEM;
-        const char *const *lists[3] = { NULL, (const char *const *) h->listener_paths,
-                                        (const char *const *) h->ref_paths };
-        for (size_t i = 0; i < h->n_pools; i++)
-                if (!hashmap_get_str(seen, h->pools[i].listen)) {
-                        if (hashmap_put_str(seen, h->pools[i].listen, (void *) 1) < 0 ||
-                            strv_extend(&paths, h->pools[i].listen) < 0)
-                                goto oom;
-                }
-        for (size_t l = 1; l < 3; l++)
-                for (const char *const *p = lists[l]; p && *p; p++)
-                        if (!hashmap_get_str(seen, *p)) {
-                                if (hashmap_put_str(seen, *p, (void *) 1) < 0 || strv_extend(&paths, *p) < 0)
-                                        goto oom;
-                        }
-        *ret = paths;
-        return 0;
-oom:
-        strv_free(paths);
-        return -ENOMEM;
+        *slot = p;
+        return hashmap_put_str(seen, p, (void *) 1);
+}
+
+/* Every path the sweep answers for: pools' declared paths, app servers' listening
+ * sockets, web servers' references; each once, in that order. Borrowed from h. */
+static int sweep_paths(const Host *h, const char ***ret, size_t *n) {
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new_str();
+        int r = seen ? 0 : -ENOMEM;
+        *ret = NULL;
+        *n = 0;
+        for (size_t i = 0; r >= 0 && i < h->n_pools; i++)
+                r = add_path(seen, ret, n, h->pools[i].listen);
+        for (size_t i = 0; r >= 0 && i < h->n_listener_paths; i++)
+                r = add_path(seen, ret, n, h->listener_paths[i]);
+        for (size_t i = 0; r >= 0 && i < h->n_ref_paths; i++)
+                r = add_path(seen, ret, n, h->ref_paths[i]);
+        return r;
 }
 
 int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Report *r, void *userdata),
@@ -709,15 +707,16 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         Host *h = NULL;
         Lookup lk = {};
         Owned ow = {};
-        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_free_ const char **paths = NULL;
+        size_t n_paths = 0;
         int r = engine_load_host(e, true, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
         if (r >= 0)
-                r = sweep_paths(h, &paths);
-        for (char **p = paths; r >= 0 && p && *p; p++) {
+                r = sweep_paths(h, &paths, &n_paths);
+        for (size_t i = 0; r >= 0 && i < n_paths; i++) {
                 Report *rep = NULL;
-                r = diagnose_one(h, *p, o, false, &lk, &ow, &rep);
+                r = diagnose_one(h, paths[i], o, false, &lk, &ow, &rep);
                 if (r >= 0)
                         r = cb(rep, userdata);
                 report_free(rep);

@@ -55,8 +55,13 @@ int conf_guard_record(ConfGuard *g, char ***files, const char *path) {
         int r = strv_extend(files, path);
         if (r < 0)
                 return r;
-        /* The key is the list's own copy: it lives as long as the config. */
-        return hashmap_put_str(g->seen, (*files)[strv_length(*files) - 1], (void *) 1);
+        /* Key and value are the list's own copy: it lives as long as the config. */
+        const char *copy = (*files)[strv_length(*files) - 1];
+        return hashmap_put_str(g->seen, copy, (void *) copy);
+}
+
+const char *conf_guard_interned(const ConfGuard *g, const char *path) {
+        return g->seen ? hashmap_get_str(g->seen, path) : NULL;
 }
 
 void conf_guard_done(ConfGuard *g) {

@@ -40,6 +40,9 @@ void conf_guard_leave(ConfGuard *g);
 /* Appends path to *files unless it is there already. Hosting servers include
  * thousands of files, so this is a hash lookup, not a scan of the list. */
 int conf_guard_record(ConfGuard *g, char ***files, const char *path);
+/* The copy of path in the file list (recorded earlier), or NULL: parsers point at it
+ * instead of keeping a copy of the file name per key. */
+const char *conf_guard_interned(const ConfGuard *g, const char *path);
 void conf_guard_done(ConfGuard *g);
 
 bool conf_is_glob(const char *s);

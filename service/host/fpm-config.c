@@ -117,13 +117,9 @@ static int set_pool_key(FpmParser *P, const char *key, char *value, const char *
                 if (!k || !(k->key = strdup(key)))
                         return -ENOMEM;
         }
-        char *f = strdup(file);
-        if (!f)
-                return -ENOMEM;
         free(k->value);
         k->value = TAKE_PTR(v);
-        free(k->file);
-        k->file = f;
+        k->file = file;
         k->line = line;
         return 0;
 }
@@ -149,9 +145,9 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         if (!p)
                 return -ENOMEM;
         p->name = strdup(name);
-        p->file = strdup(file);
+        p->file = file;
         p->line = line;
-        if (!p->name || !p->file ||
+        if (!p->name ||
             hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) c->n_pools) < 0)
                 return -ENOMEM;
         P->cur = (ssize_t) c->n_pools - 1;
@@ -265,7 +261,7 @@ static int parse_file(FpmParser *P, const char *path) {
                 return r;
         r = conf_guard_record(&P->guard, &P->c->files, path);
         if (r >= 0)
-                r = parse_text(P, text, size, path);
+                r = parse_text(P, text, size, conf_guard_interned(&P->guard, path));
         conf_guard_leave(&P->guard);
         return r;
 }
@@ -320,9 +316,9 @@ int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret) 
         if (r >= 0)
                 r = k;
         if (r >= 0)
-                r = strv_extend(&c.files, name);
+                r = conf_guard_record(&P.guard, &c.files, name);
         if (r >= 0)
-                r = parse_text(&P, copy, strlen(copy), name);
+                r = parse_text(&P, copy, strlen(copy), conf_guard_interned(&P.guard, name));
         return finish(&P, r, &c, ret);
 }
 
@@ -334,11 +330,9 @@ void fpm_config_done(FpmConfig *c) {
                 for (size_t j = 0; j < p->n_keys; j++) {
                         free(p->keys[j].key);
                         free(p->keys[j].value);
-                        free(p->keys[j].file);
                 }
                 free(p->keys);
                 free(p->name);
-                free(p->file);
         }
         free(c->pools);
         free(c->main_file);

@@ -13,13 +13,13 @@
 typedef struct FpmKey {
         char *key;   /* e.g. "listen.owner" */
         char *value; /* unquoted, $pool substituted */
-        char *file;  /* file that set it */
+        const char *file; /* file that set it (points into FpmConfig.files) */
         unsigned line;
 } FpmKey;
 
 typedef struct FpmPool {
         char *name;
-        char *file; /* file holding the [name] section header */
+        const char *file; /* file holding the [name] section header (points into FpmConfig.files) */
         unsigned line;
         FpmKey *keys; /* in file order; a repeated key keeps the last value only */
         size_t n_keys;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "util/util.h"
@@ -167,12 +166,31 @@ static bool fpm_binary_has_acl(HostCache *cache, const char *exe) {
                     b->mtime.tv_sec == st.st_mtim.tv_sec && b->mtime.tv_nsec == st.st_mtim.tv_nsec)
                         return b->has_acl;
         }
-        void *m = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED)
-                return false;
+        /* Read in chunks, not mmap: a mapping of the whole binary counts in our RSS while
+         * it is scanned (5 MiB for php-fpm8.2, most of the daemon's peak). */
         static const char needle[] = "listen.acl_users";
-        bool found = memmem(m, (size_t) st.st_size, needle, sizeof(needle) - 1) != NULL;
-        munmap(m, (size_t) st.st_size);
+        const size_t keep = sizeof(needle) - 2, chunk = 64 * 1024;
+        _cleanup_free_ char *buf = malloc(chunk + keep);
+        bool found = false;
+        size_t have = 0;
+        if (!buf)
+                return false;
+        for (;;) {
+                ssize_t k = read(fd, buf + have, chunk);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                have += (size_t) k;
+                if (memmem(buf, have, needle, sizeof(needle) - 1)) {
+                        found = true;
+                        break;
+                }
+                /* A match may straddle two chunks: keep the tail. */
+                size_t tail = have < keep ? have : keep;
+                memmove(buf, buf + have - tail, tail);
+                have = tail;
+        }
         BinaryFact *b = cache ? ARRAY_PUSH(cache->binaries, cache->n_binaries) : NULL;
         if (b)
                 *b = (BinaryFact) { .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim, .size = st.st_size,
@@ -554,14 +572,12 @@ static int host_index(Host *h) {
                         const char *path = h->servers[i].config.refs[j].path;
                         RefList *l = hashmap_get_str(h->refs_by_path, path);
                         if (!l) {
-                                l = calloc(1, sizeof(RefList));
-                                if (!l || strv_extend(&h->ref_paths, path) < 0) {
-                                        free(l);
+                                const char **slot = ARRAY_PUSH(h->ref_paths, h->n_ref_paths);
+                                l = slot ? calloc(1, sizeof(RefList)) : NULL;
+                                if (!l)
                                         return -ENOMEM;
-                                }
-                                /* Key on our own copy: it lives as long as the map. */
-                                const char *key = h->ref_paths[strv_length(h->ref_paths) - 1];
-                                if (hashmap_put_str(h->refs_by_path, key, l) < 0) {
+                                *slot = path;
+                                if (hashmap_put_str(h->refs_by_path, path, l) < 0) {
                                         free(l);
                                         return -ENOMEM;
                                 }
@@ -579,8 +595,12 @@ static int host_index(Host *h) {
         for (size_t i = 0; i < h->socks.n; i++) {
                 const UnixSocket *s = &h->socks.socks[i];
                 const Process *m = host_listener_master(h, s);
-                if (s->path && m && program_is_app_server(m->comm) && strv_extend(&h->listener_paths, s->path) < 0)
-                        return -ENOMEM;
+                if (s->path && m && program_is_app_server(m->comm)) {
+                        const char **slot = ARRAY_PUSH(h->listener_paths, h->n_listener_paths);
+                        if (!slot)
+                                return -ENOMEM;
+                        *slot = s->path;
+                }
         }
         return 0;
 }
@@ -919,8 +939,8 @@ static Host *host_free(Host *h) {
                 free(s->workers);
         }
         free(h->servers);
-        for (char **p = h->ref_paths; p && *p; p++) {
-                RefList *l = hashmap_get_str(h->refs_by_path, *p);
+        for (size_t i = 0; i < h->n_ref_paths; i++) {
+                RefList *l = hashmap_get_str(h->refs_by_path, h->ref_paths[i]);
                 if (l) {
                         free(l->servers);
                         free(l);
@@ -928,8 +948,8 @@ static Host *host_free(Host *h) {
         }
         hashmap_free(h->refs_by_path);
         hashmap_free(h->pools_by_path);
-        strv_free(h->ref_paths);
-        strv_free(h->listener_paths);
+        free(h->ref_paths);
+        free(h->listener_paths);
         unix_sockets_done(&h->socks);
         proc_table_done(&h->procs);
         free(h);

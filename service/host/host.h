@@ -79,8 +79,11 @@ typedef struct Host {
         size_t n_servers;
         Hashmap *pools_by_path;   /* listen path -> Pool* (last declaration wins) */
         Hashmap *refs_by_path;    /* referenced path -> RefList* */
-        char **ref_paths;         /* every referenced unix path, first-seen order */
-        char **listener_paths;    /* bind paths of listening sockets held by FastCGI/app servers */
+        /* Borrowed from the configs and the socket table, which the host owns. */
+        const char **ref_paths;   /* every referenced unix path, first-seen order */
+        size_t n_ref_paths;
+        const char **listener_paths; /* bind paths of listening sockets held by FastCGI/app servers */
+        size_t n_listener_paths;
         bool nscd_running;
         bool sssd_running;
         bool all_pids_mapped; /* else only app servers' fds were read */

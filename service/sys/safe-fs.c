@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include "util/hashmap.h"
@@ -65,14 +66,55 @@ static int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *
         return 0;
 }
 
+typedef struct XattrPath XattrPath;
+static int acl_read_at(const XattrPath *x, bool is_dir, AclItem **ret, size_t *n, bool *has_default,
+                       bool *ret_supported);
+
 /* 1: the xattr was read into *buf; 0: none (ENODATA, or no ACL support: *supported false). */
-static int xattr_read(const char *p, const char *name, void *stack, size_t stack_size, void **buf, size_t *size,
+/* getxattrat(2), Linux 6.13: an xattr of dirfd/name, a one-component lookup instead
+ * of resolving /proc/self/fd/N/name. Numbers of new syscalls are the same on every
+ * architecture. Older kernels answer ENOSYS once and are not asked again. */
+#ifndef __NR_getxattrat
+#define __NR_getxattrat 464
+#endif
+
+struct sockfix_xattr_args {
+        uint64_t value;
+        uint32_t size;
+        uint32_t flags;
+};
+
+static bool have_getxattrat = true;
+
+static ssize_t xattr_get_at(int dirfd, const char *name, const char *attr, void *buf, size_t size) {
+        struct sockfix_xattr_args args = { .value = (uint64_t) (uintptr_t) buf, .size = (uint32_t) size };
+        return syscall(__NR_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attr, &args, sizeof(args));
+}
+
+typedef struct XattrPath {
+        const char *p;   /* /proc/self/fd/N, or /proc/self/fd/DIR/NAME */
+        bool follow;     /* the magic link form must be followed, a NAME never */
+        int dirfd;       /* >= 0: use getxattrat(dirfd, name) when the kernel has it */
+        const char *name;
+} XattrPath;
+
+static ssize_t xattr_get(const XattrPath *x, const char *attr, void *buf, size_t size) {
+        if (x->dirfd >= 0 && have_getxattrat) {
+                ssize_t k = xattr_get_at(x->dirfd, x->name, attr, buf, size);
+                if (k >= 0 || errno != ENOSYS)
+                        return k;
+                have_getxattrat = false;
+        }
+        return x->follow ? getxattr(x->p, attr, buf, size) : lgetxattr(x->p, attr, buf, size);
+}
+
+static int xattr_read(const XattrPath *x, const char *name, void *stack, size_t stack_size, void **buf, size_t *size,
                       bool *supported) {
-        ssize_t k = getxattr(p, name, stack, stack_size);
+        ssize_t k = xattr_get(x, name, stack, stack_size);
         if (k < 0 && errno == ERANGE) {
-                k = getxattr(p, name, NULL, 0);
+                k = xattr_get(x, name, NULL, 0);
                 if (k > 0 && (*buf = malloc((size_t) k)))
-                        k = getxattr(p, name, *buf, (size_t) k);
+                        k = xattr_get(x, name, *buf, (size_t) k);
                 else if (k > 0)
                         return -ENOMEM;
         } else if (k >= 0)
@@ -95,16 +137,33 @@ int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default
 }
 
 int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported) {
-        char p[PROC_FD_PATH_MAX], stack[256];
+        char p[PROC_FD_PATH_MAX];
+        proc_fd_path(fd, p);
+        /* The magic link /proc/self/fd/N must be followed: it is the inode itself. */
+        XattrPath x = { .p = p, .follow = true, .dirfd = -1 };
+        return acl_read_at(&x, is_dir, ret, n, has_default, ret_supported);
+}
+
+/* NAME in the directory dirfd, stat()ed as no symlink: never follow it, should it have
+ * been swapped for one since. */
+static int acl_read_name(int dirfd, const char *name, bool is_dir, InodeInfo *i) {
+        char p[PROC_FD_PATH_MAX + NAME_MAX + 1];
+        snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", dirfd, name);
+        XattrPath x = { .p = p, .follow = false, .dirfd = dirfd, .name = name };
+        return acl_read_at(&x, is_dir, &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl);
+}
+
+static int acl_read_at(const XattrPath *x, bool is_dir, AclItem **ret, size_t *n, bool *has_default,
+                       bool *ret_supported) {
+        char stack[256];
         void *buf = NULL;
         size_t size = 0;
         bool supported = true;
         int r;
 
-        proc_fd_path(fd, p);
         *ret = NULL;
         *n = 0;
-        r = xattr_read(p, "system.posix_acl_access", stack, sizeof(stack), &buf, &size, &supported);
+        r = xattr_read(x, "system.posix_acl_access", stack, sizeof(stack), &buf, &size, &supported);
         if (r > 0)
                 r = acl_parse_xattr(buf, size, ret, n);
         if (buf != stack)
@@ -115,7 +174,7 @@ int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_de
         bool def = false;
         if (is_dir && supported) {
                 /* Only whether it exists: its size answers that without reading it. */
-                ssize_t k = getxattr(p, "system.posix_acl_default", NULL, 0);
+                ssize_t k = xattr_get(x, "system.posix_acl_default", NULL, 0);
                 if (k < 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
                         r = -errno;
                         free(*ret);
@@ -603,11 +662,10 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
         if (d->fd < 0)
                 return path_walk(path, ret);
 
-        _cleanup_close_ int fd = openat(d->fd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        int error = fd < 0 ? errno : 0;
-        if (fd >= 0 && fstat(fd, &st) < 0)
-                return -errno;
-        if (fd >= 0 && S_ISLNK(st.st_mode))
+        /* No fd for the last component: a sweep only looks, and two syscalls (stat, ACL)
+         * per socket instead of four add up over thousands of pools. */
+        int error = fstatat(d->fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+        if (!error && S_ISLNK(st.st_mode))
                 return path_walk(path, ret); /* symlinks: the full walk follows them */
 
         *ret = (PathWalk) { .final_fd = -1 };
@@ -630,11 +688,12 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
                 ret->error = error;
                 return 0;
         }
-        if ((r = inode_info_fill(&ret->final, fd, ret->resolved, &st)) < 0) {
+        ret->final.st = st;
+        if ((r = acl_read_name(d->fd, base, S_ISDIR(st.st_mode), &ret->final)) < 0 ||
+            !(ret->final.path = strdup(ret->resolved))) {
                 path_walk_done(ret);
-                return r;
+                return r < 0 ? r : -ENOMEM;
         }
         ret->have_final = true;
-        ret->final_fd = TAKE_FD(fd);
         return 0;
 }

@@ -364,6 +364,54 @@ static void test_fs_supports_acl(void **state) {
         close(fd);
 }
 
+static void assert_same_inode(const InodeInfo *a, const InodeInfo *b) {
+        assert_string_equal(a->path, b->path);
+        assert_int_equal(a->st.st_dev, b->st.st_dev);
+        assert_int_equal(a->st.st_ino, b->st.st_ino);
+        assert_int_equal(a->st.st_mode, b->st.st_mode);
+        assert_int_equal(a->n_acl, b->n_acl);
+        for (size_t i = 0; i < a->n_acl; i++) {
+                assert_int_equal(a->acl[i].tag, b->acl[i].tag);
+                assert_int_equal(a->acl[i].id, b->acl[i].id);
+                assert_int_equal(a->acl[i].perm, b->acl[i].perm);
+        }
+        assert_int_equal(a->has_default_acl, b->has_default_acl);
+        assert_int_equal(a->fs_acl, b->fs_acl);
+}
+
+/* The sweep's cache answers exactly what a full walk answers, the second time too. */
+static void test_cached_walk_is_the_same(void **state) {
+        (void) state;
+        run("cd '%s' && mkdir -m 0755 run && setfacl -d -m u:65534:rw run && "
+            "cp -a a/b/c/sock run/plain.sock 2>/dev/null || true", T);
+        _cleanup_free_ char *acl_sock = tp("/run/acl.sock"), *plain = tp("/run/plain2.sock");
+        bind_socket(acl_sock);
+        bind_socket(plain);
+        run("setfacl -m u:65534:rw,g:65534:r '%s'", acl_sock);
+        const char *const rel[] = { "/run/acl.sock", "/run/plain2.sock", "/run/missing.sock", "/l1", "/a/b/c/sock",
+                                    "/d/up", "/file", "/run", "/run/acl.sock" };
+        WalkCache *c = walk_cache_new();
+        assert_non_null(c);
+        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+                _cleanup_free_ char *p = tp(rel[i]);
+                PathWalk full, cached;
+                assert_int_equal(path_walk(p, &full), 0);
+                assert_int_equal(path_walk_cached(p, c, &cached), 0);
+                assert_int_equal(full.error, cached.error);
+                assert_string_equal(full.resolved, cached.resolved);
+                assert_int_equal(full.have_final, cached.have_final);
+                assert_int_equal(full.n_dirs, cached.n_dirs);
+                for (size_t j = 0; j < full.n_dirs; j++)
+                        assert_same_inode(&full.dirs[j], &cached.dirs[j]);
+                if (full.have_final)
+                        assert_same_inode(&full.final, &cached.final);
+                path_walk_done(&full);
+                path_walk_done(&cached);
+        }
+        walk_cache_free(c);
+        assert_null(walk_cache_free(NULL));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_socket_and_dirs),
@@ -378,6 +426,7 @@ int main(void) {
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_no_permission_dirs),
                 cmocka_unit_test(test_fs_supports_acl),
+                cmocka_unit_test(test_cached_walk_is_the_same),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
