@@ -70,6 +70,7 @@ Engine *engine_free(Engine *e) {
         free(e->runtime_dir);
         journal_free(e->journal);
         host_unref(e->host);
+        lookup_done(&e->nss, &e->nss_owned);
         hashmap_free(e->busy);
         host_cache_free(e->host_cache);
         free(e);
@@ -660,19 +661,76 @@ int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool
         return r;
 }
 
+/* The files the passwd and group databases are read from, as one signature. */
+static int nss_signature(uint64_t ret[9]) {
+        static const char *const files[] = { "/etc/passwd", "/etc/group", "/etc/nsswitch.conf" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                struct stat st;
+                if (stat(files[i], &st) < 0)
+                        return -errno;
+                ret[3 * i] = st.st_ino;
+                ret[3 * i + 1] = (uint64_t) st.st_mtim.tv_sec * 1000000000 + (uint64_t) st.st_mtim.tv_nsec;
+                ret[3 * i + 2] = (uint64_t) st.st_size;
+        }
+        return 0;
+}
+
+/* Whether passwd and group come from local files only (files, systemd): then the
+ * signature above tells when an answer may have changed. LDAP, sssd and the like
+ * change behind our back, so their answers are never kept across calls. */
+static bool nss_is_local(void) {
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/etc/nsswitch.conf", &text, NULL) < 0)
+                return false;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *l = strstrip(line);
+                if (!startswith(l, "passwd:") && !startswith(l, "group:"))
+                        continue;
+                char *save = NULL;
+                for (char *w = strtok_r(strchr(l, ':') + 1, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                        if (!streq_ptr(w, "files") && !streq_ptr(w, "systemd") && !streq_ptr(w, "compat"))
+                                return false;
+        }
+        return true;
+}
+
+/* The name and group-list caches of single Diagnoses, kept across calls while the
+ * databases are local and their files unchanged (each lookup otherwise re-reads
+ * /etc/passwd or /etc/group, and nss-systemd probes userdb). */
+static int engine_lookups(Engine *e, Lookup **lk, Owned **ow) {
+        uint64_t sig[9];
+        int r = nss_signature(sig);
+        bool keep = r >= 0 && e->nss_valid && memcmp(sig, e->nss_sig, sizeof(sig)) == 0;
+        if (!keep) {
+                lookup_done(&e->nss, &e->nss_owned);
+                e->nss = (Lookup) {};
+                e->nss_owned = (Owned) {};
+                r = lookup_init(&e->nss);
+                if (r < 0)
+                        return r;
+                e->nss_valid = r >= 0 && nss_is_local();
+                memcpy(e->nss_sig, sig, sizeof(sig));
+        }
+        *lk = &e->nss;
+        *ow = &e->nss_owned;
+        return 0;
+}
+
 int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
         _cleanup_(host_unrefp) Host *h = NULL;
-        Lookup lk = {};
-        Owned ow = {};
+        Lookup *lk;
+        Owned *ow;
         Diagnosis d = { .walk.final_fd = -1 };
-        int r = lookup_init(&lk);
+        int r = engine_lookups(e, &lk, &ow);
         if (r >= 0)
-                r = engine_diagnosis(e, socket, o, true, &h, &lk, &ow, &d);
+                r = engine_diagnosis(e, socket, o, true, &h, lk, ow, &d);
         if (r >= 0) {
                 *ret = TAKE_PTR(d.report);
                 diagnosis_done(&d);
         }
-        lookup_done(&lk, &ow);
         return r;
 }
 

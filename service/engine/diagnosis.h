@@ -10,17 +10,6 @@
 #include "host/host.h"
 #include "util/hashmap.h"
 
-struct Engine {
-        char *proc_root;
-        char *state_dir;
-        char *runtime_dir;
-        bool scan_distro_defaults;
-        struct Journal *journal;
-        Hashmap *busy; /* resolved socket path -> running FixJob */
-        HostCache *host_cache;
-        Host *host; /* the model, reused while host_check_current() says it is */
-};
-
 /* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
 typedef struct Lookup {
         Hashmap *users;    /* uid -> char* */
@@ -52,6 +41,21 @@ typedef struct Owned {
         NameId **ids;
         size_t n_ids;
 } Owned;
+
+struct Engine {
+        char *proc_root;
+        char *state_dir;
+        char *runtime_dir;
+        bool scan_distro_defaults;
+        struct Journal *journal;
+        Hashmap *busy; /* resolved socket path -> running FixJob */
+        HostCache *host_cache;
+        Host *host; /* the model, reused while host_check_current() says it is */
+        Lookup nss; /* names and group lists for single Diagnoses, see engine_lookups() */
+        Owned nss_owned;
+        uint64_t nss_sig[9];
+        bool nss_valid;
+};
 
 typedef struct Diagnosis {
         Report *report;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -111,9 +112,10 @@ int fcgi_check_get_values_result(const unsigned char *buf, size_t len) {
         return 1;
 }
 
-/* What the child tells the parent. It writes one after connect() and one at the
- * end, so a FastCGI read that times out still leaves the connect result behind. */
+/* What the child leaves in the parent's memory (vfork: they share it). connect_errno
+ * is written before the FastCGI exchange, so a read that times out still leaves it. */
 typedef struct ProbeMessage {
+        int stage;       /* 0 nothing, 1 creds taken, 2 connected (or failed), 3 done */
         int setup_errno; /* could not take the credentials */
         int connect_errno;
         int fastcgi;
@@ -145,23 +147,25 @@ static int wait_fd(int fd, short events, int64_t deadline) {
         }
 }
 
+/* Raw syscalls: the child shares the daemon's memory (vfork), so glibc's own set*id
+ * machinery, which keeps process-wide state, must not run in it. */
 static int child_take_creds(const Creds *c) {
         uid_t ru, eu, su;
         gid_t rg, eg, sg;
 
-        if (setgroups(c->n_groups, c->groups) < 0)
+        if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
                 return -errno;
-        if (setresgid(c->gid, c->gid, c->gid) < 0)
+        if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
                 return -errno;
-        if (setresuid(c->uid, c->uid, c->uid) < 0)
+        if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
                 return -errno;
 
         /* A probe that could still act as root would prove nothing. */
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+        if (syscall(SYS_getresuid, &ru, &eu, &su) < 0 || syscall(SYS_getresgid, &rg, &eg, &sg) < 0)
                 return -errno;
         if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid || sg != c->gid)
                 return -EPERM;
-        if (c->uid != 0 && setresuid(0, 0, 0) == 0)
+        if (c->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) == 0)
                 return -EPERM;
         return 0;
 }
@@ -232,85 +236,39 @@ static int child_fastcgi(int fd, int64_t deadline) {
         }
 }
 
-static void child_report(int fd, const ProbeMessage *m) {
-        /* Smaller than PIPE_BUF, so the write is atomic. */
-        (void) !write(fd, m, sizeof(*m));
-}
-
-_Noreturn static void probe_child(int report_fd, const char *path, const Creds *c, bool try_fastcgi, int64_t deadline) {
-        ProbeMessage m = { .fastcgi = -1 };
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int r;
-
-        /* Never outlive the daemon, and never die of a peer that hung up. */
+/* The child: credentials, one non-blocking connect (a unix socket answers at once:
+ * 0, EACCES, ECONNREFUSED, EAGAIN for a full queue...), then at most one FastCGI
+ * record read, bounded by the deadline. It never returns: vfork's child may only exit. */
+_Noreturn static void probe_child(volatile ProbeMessage *m, const struct sockaddr_un *sa, const Creds *c,
+                                  bool try_fastcgi, int64_t deadline) {
+        /* Never outlive the daemon. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_IGN);
 
-        r = child_take_creds(c);
+        int r = child_take_creds(c);
         if (r < 0) {
-                m.setup_errno = -r;
-                child_report(report_fd, &m);
+                m->setup_errno = -r;
                 _exit(EXIT_FAILURE);
         }
+        m->stage = 1;
 
-        strcpy(sa.sun_path, path);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-                m.setup_errno = errno;
-                child_report(report_fd, &m);
+                m->setup_errno = errno;
                 _exit(EXIT_FAILURE);
         }
-
-        m.connect_errno = child_connect(fd, &sa, deadline);
-        if (m.connect_errno == 0 && try_fastcgi)
-                m.fastcgi = 0;
-        child_report(report_fd, &m);
-
-        if (m.connect_errno == 0 && try_fastcgi) {
-                m.fastcgi = child_fastcgi(fd, deadline);
-                child_report(report_fd, &m);
+        m->connect_errno = child_connect(fd, sa, deadline);
+        m->stage = 2;
+        if (m->connect_errno == 0 && try_fastcgi) {
+                m->fastcgi = 0;
+                m->fastcgi = child_fastcgi(fd, deadline);
         }
-        close(fd);
+        m->stage = 3;
         _exit(EXIT_SUCCESS);
 }
 
-/* Collects the child's messages until it closes the pipe or the deadline passes;
- * *ret keeps the last complete one. Returns whether any arrived. */
-static bool parent_collect(int fd, int64_t deadline, ProbeMessage *ret) {
-        unsigned char buf[sizeof(ProbeMessage) * 4];
-        size_t have = 0;
-        bool got = false;
-
-        for (;;) {
-                if (wait_fd(fd, POLLIN, deadline) <= 0)
-                        break;
-                ssize_t k = read(fd, buf + have, sizeof(buf) - have);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                have += (size_t) k;
-                while (have >= sizeof(ProbeMessage)) {
-                        memcpy(ret, buf, sizeof(ProbeMessage));
-                        got = true;
-                        have -= sizeof(ProbeMessage);
-                        memmove(buf, buf + sizeof(ProbeMessage), have);
-                }
-        }
-        return got;
-}
-
-static void reap(pid_t pid) {
-        /* SIGKILL on an exited child is harmless, and its pid stays ours until reaped. */
-        (void) kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-}
-
 int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeout_ms, ProbeResult *ret) {
-        struct sockaddr_un sa;
-        ProbeMessage m = {};
-        int pipefd[2];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        volatile ProbeMessage m = { .fastcgi = -1 };
 
         if (!path || !c || !ret || timeout_ms <= 0)
                 return -EINVAL;
@@ -320,30 +278,25 @@ int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeou
                 ret->connect_errno = ENAMETOOLONG;
                 return 0;
         }
-
+        strcpy(sa.sun_path, path);
         int64_t deadline = now_ms() + timeout_ms;
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        _cleanup_close_ int rfd = pipefd[0], wfd = pipefd[1];
 
-        pid_t pid = fork();
+        /* vfork, not fork: no copy of the daemon's page tables (a fork of a daemon holding
+         * a model of 5,000 pools costs more than the whole rest of a Diagnose). The daemon
+         * waits for the child anyway, and the child's every step is bounded by deadline. */
+        pid_t pid = vfork();
         if (pid < 0)
                 return -errno;
-        if (pid == 0) {
-                close(TAKE_FD(rfd));
-                probe_child(wfd, path, c, try_fastcgi, deadline);
-        }
+        if (pid == 0)
+                probe_child(&m, &sa, c, try_fastcgi, deadline);
 
-        /* Our copy of the write end must go, or the child's exit would not end the read. */
-        close(TAKE_FD(wfd));
-        bool got = parent_collect(rfd, deadline, &m);
-        reap(pid);
-
-        if (!got)
-                return -ETIMEDOUT;
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
         if (m.setup_errno != 0)
                 return -m.setup_errno;
-
+        if (m.stage < 2)
+                return -ETIMEDOUT;
         ret->connect_errno = m.connect_errno;
         ret->fastcgi = m.fastcgi;
         return 0;

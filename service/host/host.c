@@ -717,8 +717,10 @@ static int check_watch(Host *h) {
         }
 }
 
-static bool same_running(const Host *h, pid_t pid, uint64_t start) {
-        return proc_still_running(h->proc_root, pid, start);
+static bool same_running(Host *h, pid_t pid, uint64_t start) {
+        if (h->proc_fd < 0)
+                h->proc_fd = open(h->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return h->proc_fd >= 0 && proc_still_running_at(h->proc_fd, pid, start);
 }
 
 static int check_known_processes(Host *h) {
@@ -754,39 +756,53 @@ static bool pid_is_web_master(const Host *h, pid_t pid) {
         return false;
 }
 
-/* Processes created since the model was built: pool workers of a known php-fpm (or
- * another app server) change nothing; a new web worker, master or cache daemon does. */
+/* Whether a process created since the model was built changes it: pool workers of a
+ * known php-fpm (or another app server) do not; a new web worker, master or cache
+ * daemon does. 1 harmless (or gone already), 0 it does. */
+static int new_process_is_harmless(Host *h, int rfd, long pid) {
+        char name[64];
+        _cleanup_free_ char *stat_text = NULL, *comm = NULL;
+        Process p = {};
+        snprintf(name, sizeof(name), "%ld/stat", pid);
+        if (read_full_file_at(rfd, name, 4096, &stat_text, NULL) < 0 || proc_stat_parse(stat_text, &p) < 0 ||
+            p.state == 'Z')
+                return 1;
+        if (pid_is_known_master(h, p.ppid))
+                return 1;
+        if (pid_is_web_master(h, p.ppid))
+                return 0;
+        snprintf(name, sizeof(name), "%ld/comm", pid);
+        if (read_full_file_at(rfd, name, 64, &comm, NULL) < 0)
+                return 1;
+        const char *c = strstrip(comm);
+        return !(program_is_app_server(c) || program_is_fpm(c) || server_kind(c) != SERVER_NONE ||
+                 streq_ptr(c, "nscd") || startswith(c, "sssd"));
+}
+
+/* A handful of new pids (our own probe children, say) are looked at one by one;
+ * more, and /proc is listed once. */
+#define NEW_PIDS_ONE_BY_ONE 64
+
 static int check_new_processes(Host *h, long last) {
         _cleanup_close_ int rfd = open(h->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rfd < 0)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(rfd);
+        if (last - h->last_pid <= NEW_PIDS_ONE_BY_ONE) {
+                for (long pid = h->last_pid + 1; pid <= last; pid++)
+                        if (!new_process_is_harmless(h, rfd, pid))
+                                return 0;
+                return 1;
+        }
+        _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(rfd));
         if (!d)
                 return -errno;
-        rfd = -1;
         struct dirent *de;
         while ((de = readdir(d))) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);
                 if (*end || pid <= h->last_pid || pid > last)
                         continue;
-                char name[64];
-                _cleanup_free_ char *stat_text = NULL, *comm = NULL;
-                Process p = {};
-                snprintf(name, sizeof(name), "%ld/stat", pid);
-                if (read_full_file_at(dirfd(d), name, 4096, &stat_text, NULL) < 0 ||
-                    proc_stat_parse(stat_text, &p) < 0 || p.state == 'Z')
-                        continue; /* gone already */
-                if (pid_is_known_master(h, p.ppid))
-                        continue;
-                if (pid_is_web_master(h, p.ppid))
-                        return 0;
-                snprintf(name, sizeof(name), "%ld/comm", pid);
-                if (read_full_file_at(dirfd(d), name, 64, &comm, NULL) < 0)
-                        continue;
-                const char *c = strstrip(comm);
-                if (program_is_app_server(c) || program_is_fpm(c) || server_kind(c) != SERVER_NONE ||
-                    streq_ptr(c, "nscd") || startswith(c, "sssd"))
+                if (!new_process_is_harmless(h, dirfd(d), pid))
                         return 0;
         }
         return 1;
@@ -834,7 +850,7 @@ int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret) {
         UnixSocket *s = (UnixSocket *) unix_sockets_by_file(&h->socks, dev, ino);
         if (s) {
                 UnixSocket now;
-                int r = unix_socket_query(s->sock_ino, &now);
+                int r = unix_socket_query(&h->sockdiag_fd, s->sock_ino, &now);
                 if (r == -ENOENT)
                         return -ESTALE; /* it stopped listening since the model was built */
                 if (r >= 0) {
@@ -863,6 +879,8 @@ int host_load(const HostConfig *cfg, Host **ret) {
                 return -ENOMEM;
         h->n_ref = 1;
         h->inotify_fd = -1;
+        h->sockdiag_fd = -1;
+        h->proc_fd = -1;
         const char *proc_root = cfg && cfg->proc_root ? cfg->proc_root : "/proc";
         /* Read before the scan: whatever is created from now on makes the model suspect. */
         h->last_pid = read_last_pid(proc_root);
@@ -913,9 +931,25 @@ int host_map_all_pids(Host *h) {
 static Host *host_free(Host *h) {
         if (!h)
                 return NULL;
+        /* The indexes first: their keys are borrowed from the configs and the socket table. */
+        for (size_t i = 0; i < h->n_ref_paths; i++) {
+                RefList *l = hashmap_get_str(h->refs_by_path, h->ref_paths[i]);
+                if (l) {
+                        free(l->servers);
+                        free(l);
+                }
+        }
+        hashmap_free(h->refs_by_path);
+        hashmap_free(h->pools_by_path);
+        free(h->ref_paths);
+        free(h->listener_paths);
         free(h->proc_root);
         if (h->inotify_fd >= 0)
                 close(h->inotify_fd);
+        if (h->sockdiag_fd >= 0)
+                close(h->sockdiag_fd);
+        if (h->proc_fd >= 0)
+                close(h->proc_fd);
         hashmap_free(h->watch_dirs);
         hashmap_free(h->watch_files);
         strv_free(h->watch_paths);
@@ -939,17 +973,6 @@ static Host *host_free(Host *h) {
                 free(s->workers);
         }
         free(h->servers);
-        for (size_t i = 0; i < h->n_ref_paths; i++) {
-                RefList *l = hashmap_get_str(h->refs_by_path, h->ref_paths[i]);
-                if (l) {
-                        free(l->servers);
-                        free(l);
-                }
-        }
-        hashmap_free(h->refs_by_path);
-        hashmap_free(h->pools_by_path);
-        free(h->ref_paths);
-        free(h->listener_paths);
         unix_sockets_done(&h->socks);
         proc_table_done(&h->procs);
         free(h);

@@ -93,6 +93,8 @@ typedef struct Host {
         /* Revalidation state. */
         long last_pid;        /* /proc/loadavg's last allocated pid when the model was built */
         int inotify_fd;       /* watches the directories of every config file read; -1: none */
+        int sockdiag_fd;      /* netlink socket for single-socket queries, opened on first use */
+        int proc_fd;          /* the proc root, for liveness checks; opened on first use */
         Hashmap *watch_dirs;  /* watch descriptor -> directory path */
         Hashmap *watch_files; /* config file paths */
         char **watch_paths;   /* owns the strings of both maps */

@@ -381,12 +381,14 @@ const Process *proc_table_find(const ProcTable *t, pid_t pid) {
 
 bool proc_still_running(const char *proc_root, pid_t pid, uint64_t start_time) {
         _cleanup_close_ int rfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return rfd >= 0 && proc_still_running_at(rfd, pid, start_time);
+}
+
+bool proc_still_running_at(int rfd, pid_t pid, uint64_t start_time) {
         _cleanup_free_ char *text = NULL;
         char name[32];
         Process p = {};
 
-        if (rfd < 0)
-                return false;
         snprintf(name, sizeof(name), "%d/stat", (int) pid);
         if (read_full_file_at(rfd, name, PROC_SMALL_FILE_MAX, &text, NULL) < 0)
                 return false;

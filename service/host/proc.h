@@ -45,6 +45,8 @@ const Process *proc_table_find(const ProcTable *t, pid_t pid);
 /* Re-reads start_time of pid; returns true if the process still exists with that start time.
  * Used to revalidate a cached host model cheaply. */
 bool proc_still_running(const char *proc_root, pid_t pid, uint64_t start_time);
+/* Same, relative to an open directory fd of the proc root (no open of /proc per check). */
+bool proc_still_running_at(int proc_fd, pid_t pid, uint64_t start_time);
 
 /* Whether the credential sets are identical (uid, gid, same group set in any order). */
 bool process_same_creds(const Process *a, const Process *b);

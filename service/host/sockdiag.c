@@ -254,16 +254,16 @@ static int sockdiag_dump(UnixSocketTable *ret) {
         return 0;
 }
 
-int unix_socket_query(uint32_t sock_ino, UnixSocket *ret) {
+int unix_socket_query(int *nl_fd, uint32_t sock_ino, UnixSocket *ret) {
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
-        _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         char buf[4096];
         int r;
 
-        if (fd < 0)
-                return -errno;
         if (sock_ino == 0)
                 return -EINVAL;
+        if (*nl_fd < 0 && (*nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+                return -errno;
+        int fd = *nl_fd;
         r = sockdiag_request(fd, sock_ino);
         if (r < 0)
                 return r;

@@ -48,8 +48,9 @@ int unix_sockets_map_pids_of(UnixSocketTable *t, const ProcTable *procs, const c
 const UnixSocket *unix_sockets_by_file(const UnixSocketTable *t, dev_t dev, ino_t ino);
 /* The one listening socket with this inode, asked of the kernel now (a single Diagnose
  * needs its queue as it is, not a whole dump). -ENOENT: gone or not listening. The
- * result's path is the caller's to free; pids are not filled. */
-int unix_socket_query(uint32_t sock_ino, UnixSocket *ret);
+ * result's path is the caller's to free; pids are not filled. *nl_fd is the netlink
+ * socket to use, opened here when it is -1 and kept for the next query. */
+int unix_socket_query(int *nl_fd, uint32_t sock_ino, UnixSocket *ret);
 const UnixSocket *unix_sockets_by_sockino(const UnixSocketTable *t, uint32_t sock_ino);
 void unix_sockets_done(UnixSocketTable *t);
 
