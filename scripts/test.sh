@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The test command (README; .ci/run execs it). As root on Debian 12: installs the
-# dependencies, builds a debug build with ASan and UBSan in build-ci, and runs every
-# suite (unit, integration, e2e) verbosely, so cmocka's own per-test lines show.
+# dependencies, builds a debug build with ASan and UBSan in build-ci (and a release
+# build, for its warnings), and runs every suite (unit, integration, e2e) verbosely,
+# so cmocka's own per-test lines show.
 # Exits non-zero on any failure. Extra arguments go to `meson test` (e.g. --suite unit).
 set -euo pipefail
 
@@ -23,6 +24,15 @@ else
 fi
 
 meson compile -C "$build"
+
+# The release build too: -O2 sees (and -Werror refuses) warnings a debug build does
+# not, such as maybe-uninitialized. Without tests, it only has to compile.
+release=${build}-release
+if [[ ! -f $release/meson-private/coredata.dat ]]; then
+        rm -rf "$release"
+        meson setup "$release" --buildtype=release -Dtests=disabled
+fi
+meson compile -C "$release"
 
 # The unit tests run in parallel; the integration and e2e tests are is_parallel: false
 # (they share the nginx user and the polkit directories). Whole run: a few minutes.
