@@ -126,13 +126,43 @@ static int append_listener(sd_bus_message *m, const ListenerInfo *l) {
         return close_entry(m);
 }
 
-static int append_consumer(sd_bus_message *m, const Consumer *c) {
-        int r;
+typedef int (*AppendFields)(sd_bus_message *m, const void *item);
 
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_str(m, "server", c->server);
+/* One record: a{sv} of the fields f appends. */
+static int append_record(sd_bus_message *m, AppendFields f, const void *item) {
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = f(m, item);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* A list of n records of size bytes each: aa{sv}. */
+static int append_records(sd_bus_message *m, AppendFields f, const void *items, size_t n, size_t size) {
+        int r = sd_bus_message_open_container(m, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append_record(m, f, (const char *) items + i * size);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* The same list as a key of the enclosing record. An empty list is kept: "none" (no
+ * consumer, nothing changed) is the answer, not a missing value. */
+static int append_records_entry(sd_bus_message *m, const char *key, AppendFields f, const void *items, size_t n,
+                                size_t size) {
+        int r = open_entry(m, key, "aa{sv}");
+        if (r >= 0)
+                r = append_records(m, f, items, n, size);
+        if (r >= 0)
+                r = close_entry(m);
+        return r;
+}
+
+static int consumer_fields(sd_bus_message *m, const void *item) {
+        const Consumer *c = item;
+        int r = append_str(m, "server", c->server);
         if (r >= 0)
                 r = append_str(m, "user", c->user);
         if (r >= 0)
@@ -151,18 +181,12 @@ static int append_consumer(sd_bus_message *m, const Consumer *c) {
                 r = append_i32(m, "probe_errno", c->probe_errno);
         if (r >= 0)
                 r = append_bool(m, "stale_credentials", c->stale_credentials);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return r;
 }
 
-static int append_finding(sd_bus_message *m, const Finding *f) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_str(m, "code", f->code);
+static int finding_fields(sd_bus_message *m, const void *item) {
+        const Finding *f = item;
+        int r = append_str(m, "code", f->code);
         if (r >= 0)
                 r = append_str(m, "severity", severity_to_string(f->severity));
         if (r >= 0)
@@ -176,49 +200,7 @@ static int append_finding(sd_bus_message *m, const Finding *f) {
         /* An empty remedies list says "no strategy helps": keep it, it is information. */
         if (r >= 0)
                 r = append_strv(m, "remedies", f->remedies, true);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
-}
-
-static int append_consumers(sd_bus_message *m, const Report *rep) {
-        int r;
-
-        r = open_entry(m, "consumers", "aa{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < rep->n_consumers; i++) {
-                r = append_consumer(m, &rep->consumers[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return close_entry(m);
-}
-
-static int append_findings(sd_bus_message *m, const Report *rep) {
-        int r;
-
-        r = open_entry(m, "findings", "aa{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < rep->n_findings; i++) {
-                r = append_finding(m, &rep->findings[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return close_entry(m);
+        return r;
 }
 
 int bus_append_report(sd_bus_message *m, const Report *rep) {
@@ -237,9 +219,9 @@ int bus_append_report(sd_bus_message *m, const Report *rep) {
         if (r >= 0)
                 r = append_listener(m, &rep->listener);
         if (r >= 0)
-                r = append_consumers(m, rep);
+                r = append_records_entry(m, "consumers", consumer_fields, rep->consumers, rep->n_consumers, sizeof(Consumer));
         if (r >= 0)
-                r = append_findings(m, rep);
+                r = append_records_entry(m, "findings", finding_fields, rep->findings, rep->n_findings, sizeof(Finding));
         if (r >= 0)
                 r = append_strv(m, "candidates", rep->candidates, false);
         if (r >= 0)
@@ -273,77 +255,28 @@ int bus_append_socket_record(sd_bus_message *m, const Report *rep) {
         return sd_bus_message_close_container(m);
 }
 
-static int append_change(sd_bus_message *m, const Change *c) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_str(m, "kind", c->kind);
+static int change_fields(sd_bus_message *m, const void *item) {
+        const Change *c = item;
+        int r = append_str(m, "kind", c->kind);
         if (r >= 0)
                 r = append_str(m, "target", c->target);
         if (r >= 0)
                 r = append_str(m, "before", c->before);
         if (r >= 0)
                 r = append_str(m, "after", c->after);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return r;
 }
 
-/* An empty list is kept: "nothing changed" is the answer, not a missing value. */
-static int append_changes(sd_bus_message *m, const Change *l, size_t n) {
-        int r;
-
-        r = open_entry(m, "changes", "aa{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = append_change(m, &l[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return close_entry(m);
-}
-
-static int append_activation(sd_bus_message *m, const Activation *a) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_str(m, "target", a->target);
+static int activation_fields(sd_bus_message *m, const void *item) {
+        const Activation *a = item;
+        int r = append_str(m, "target", a->target);
         if (r >= 0)
                 r = append_str(m, "action", a->action);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return r;
 }
 
-static int append_activations(sd_bus_message *m, const Activation *l, size_t n) {
-        int r;
-
-        r = open_entry(m, "activations", "aa{sv}");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = append_activation(m, &l[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return close_entry(m);
+static int append_changes(sd_bus_message *m, const Change *l, size_t n) {
+        return append_records_entry(m, "changes", change_fields, l, n, sizeof(Change));
 }
 
 int bus_append_fix_result(sd_bus_message *m, const FixResult *res) {
@@ -365,7 +298,7 @@ int bus_append_fix_result(sd_bus_message *m, const FixResult *res) {
         if (r >= 0)
                 r = append_changes(m, res->changes, res->n_changes);
         if (r >= 0)
-                r = append_activations(m, res->activations, res->n_activations);
+                r = append_records_entry(m, "activations", activation_fields, res->activations, res->n_activations, sizeof(Activation));
         if (r >= 0)
                 r = append_str(m, "verdict_before", verdict_to_string(res->verdict_before));
         if (r >= 0 && res->have_verdict_after)
@@ -393,13 +326,9 @@ int bus_append_revert_result(sd_bus_message *m, const RevertResult *res) {
         return sd_bus_message_close_container(m);
 }
 
-static int append_transaction_record(sd_bus_message *m, const TransactionRecord *t) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        r = append_str(m, "transaction", t->transaction);
+static int transaction_fields(sd_bus_message *m, const void *item) {
+        const TransactionRecord *t = item;
+        int r = append_str(m, "transaction", t->transaction);
         if (r >= 0)
                 r = append_u64(m, "time", t->time_usec);
         if (r >= 0)
@@ -412,23 +341,11 @@ static int append_transaction_record(sd_bus_message *m, const TransactionRecord 
                 r = append_str(m, "outcome", t->outcome);
         if (r >= 0)
                 r = append_changes(m, t->changes, t->n_changes);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return r;
 }
 
 int bus_append_transaction_records(sd_bus_message *m, const TransactionRecord *l, size_t n) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "a{sv}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = append_transaction_record(m, &l[i]);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(m);
+        return append_records(m, transaction_fields, l, n, sizeof(TransactionRecord));
 }
 
 const char *bus_engine_error_name(EngineError e) {

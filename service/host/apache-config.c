@@ -119,11 +119,8 @@ static int include_one(ApacheParser *P, const char *path, bool optional, unsigne
                 return r;
         if (r == -ENOENT && optional)
                 return 0;
-        if (r < 0) {
-                const char *why = r == -ELOOP ? "include loop or nesting too deep" :
-                                  r == -E2BIG ? "too many included files" : strerror(-r);
-                return conf_error(&P->c->errors, file, line, "Include %s: %s", path, why);
-        }
+        if (r < 0)
+                return conf_include_error(&P->c->errors, file, line, "Include", path, r);
         return 0;
 }
 
@@ -277,17 +274,12 @@ static int parse_text(ApacheParser *P, char *text, size_t size, const char *file
         return 0;
 }
 
+static int parse_text_cb(void *P, char *text, size_t size, const char *file) {
+        return parse_text(P, text, size, file);
+}
+
 static int parse_file(ApacheParser *P, const char *path) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r = conf_guard_enter(&P->guard, path, &text, &size);
-        if (r < 0)
-                return r;
-        r = conf_guard_record(&P->guard, &P->c->files, path);
-        if (r >= 0)
-                r = parse_text(P, text, size, path);
-        conf_guard_leave(&P->guard);
-        return r;
+        return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
 static int apache_parse(const char *conf, const char *server_root, const char *envvars, const char *text,

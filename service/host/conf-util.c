@@ -68,6 +68,26 @@ void conf_guard_done(ConfGuard *g) {
         g->seen = hashmap_free(g->seen);
 }
 
+int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText parse, void *parser) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r = conf_guard_enter(g, path, &text, &size);
+        if (r < 0)
+                return r;
+        r = conf_guard_record(g, files, path);
+        if (r >= 0)
+                r = parse(parser, text, size, conf_guard_interned(g, path));
+        conf_guard_leave(g);
+        return r;
+}
+
+int conf_include_error(char ***errors, const char *file, unsigned line, const char *directive, const char *path,
+                       int error) {
+        const char *why = error == -ELOOP ? "include loop or nesting too deep" :
+                          error == -E2BIG ? "too many included files" : strerror(-error);
+        return conf_error(errors, file, line, "%s %s: %s", directive, path, why);
+}
+
 bool conf_is_glob(const char *s) {
         return strpbrk(s, "*?[") != NULL;
 }

@@ -45,6 +45,16 @@ int conf_guard_record(ConfGuard *g, char ***files, const char *path);
 const char *conf_guard_interned(const ConfGuard *g, const char *path);
 void conf_guard_done(ConfGuard *g);
 
+/* Reads path under the guard, records it in *files and hands its text to parse, with
+ * the file's name as kept in *files (it lives as long as the config). */
+typedef int (*ConfParseText)(void *parser, char *text, size_t size, const char *file);
+int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText parse, void *parser);
+
+/* Records why an include of path failed ("include loop or nesting too deep", ...) as
+ * "file:line: <directive> path: why". */
+int conf_include_error(char ***errors, const char *file, unsigned line, const char *directive, const char *path,
+                       int error);
+
 bool conf_is_glob(const char *s);
 /* Absolute path: a copy. Relative: base_dir/path. */
 int conf_path_resolve(const char *base_dir, const char *path, char **ret);

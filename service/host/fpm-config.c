@@ -166,8 +166,7 @@ static int include_glob(FpmParser *P, const char *pattern, const char *file, uns
                         continue;
                 if (r == -ELOOP || r == -E2BIG) {
                         P->fatal = r;
-                        return conf_error(&P->c->errors, file, line, "include %s: %s", *i,
-                                          r == -ELOOP ? "include loop or nesting too deep" : "too many files");
+                        return conf_include_error(&P->c->errors, file, line, "include", *i, r);
                 }
                 if (r == -ENOMEM)
                         return r;
@@ -253,17 +252,12 @@ static int parse_text(FpmParser *P, char *text, size_t size, const char *file) {
         return 0;
 }
 
+static int parse_text_cb(void *P, char *text, size_t size, const char *file) {
+        return parse_text(P, text, size, file);
+}
+
 static int parse_file(FpmParser *P, const char *path) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r = conf_guard_enter(&P->guard, path, &text, &size);
-        if (r < 0)
-                return r;
-        r = conf_guard_record(&P->guard, &P->c->files, path);
-        if (r >= 0)
-                r = parse_text(P, text, size, conf_guard_interned(&P->guard, path));
-        conf_guard_leave(&P->guard);
-        return r;
+        return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
 static int config_init(FpmConfig *c, const char *main_file) {

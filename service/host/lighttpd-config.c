@@ -160,13 +160,8 @@ static int on_include(LighttpdParser *P, const char *pattern, const char *file, 
                 r = parse_file(P, *i);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0) {
-                        const char *why = r == -ELOOP ? "include loop or nesting too deep" :
-                                          r == -E2BIG ? "too many included files" : strerror(-r);
-                        r = conf_error(&P->c->errors, file, line, "include %s: %s", *i, why);
-                        if (r < 0)
-                                return r;
-                }
+                if (r < 0 && (r = conf_include_error(&P->c->errors, file, line, "include", *i, r)) < 0)
+                        return r;
         }
         return 0;
 }
@@ -262,17 +257,12 @@ static int parse_text(LighttpdParser *P, const char *text, size_t size, const ch
         return parse_tokens(P, toks, n, file);
 }
 
+static int parse_text_cb(void *P, char *text, size_t size, const char *file) {
+        return parse_text(P, text, size, file);
+}
+
 static int parse_file(LighttpdParser *P, const char *path) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r = conf_guard_enter(&P->guard, path, &text, &size);
-        if (r < 0)
-                return r;
-        r = conf_guard_record(&P->guard, &P->c->files, path);
-        if (r >= 0)
-                r = parse_text(P, text, size, path);
-        conf_guard_leave(&P->guard);
-        return r;
+        return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
 static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {

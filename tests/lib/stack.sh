@@ -50,14 +50,16 @@ stack_write_pool() {
         } > "$1"
 }
 
-stack_write_nginx() {
-        local d=$H_T/nginx
+# nginx_conf FILE DIR USER PORT SOCK: an nginx config under DIR (pid, logs, temp
+# paths) with workers as USER, on 127.0.0.1:PORT, passing .php to unix:SOCK.
+nginx_conf() {
+        local file=$1 d=$2 user=$3 port=$4 sock=$5
         mkdir -p "$d/logs" "$d/tmp"
-        cat > "$S_NGINX_CONF" << EOF
-user $S_WEB_USER;
+        cat > "$file" << EOF
+user $user;
 worker_processes 1;
 pid $d/nginx.pid;
-error_log $S_NGINX_ERRLOG info;
+error_log $d/logs/error.log info;
 events { worker_connections 64; }
 http {
     access_log $d/logs/access.log;
@@ -67,17 +69,21 @@ http {
     uwsgi_temp_path $d/tmp/uwsgi;
     scgi_temp_path $d/tmp/scgi;
     server {
-        listen 127.0.0.1:$S_PORT;
+        listen 127.0.0.1:$port;
         root $H_T/www;
         index index.php;
         location ~ \.php\$ {
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_pass unix:$S_NGINX_SOCK;
+            fastcgi_pass unix:$sock;
         }
     }
 }
 EOF
+}
+
+stack_write_nginx() {
+        nginx_conf "$S_NGINX_CONF" "$H_T/nginx" "$S_WEB_USER" "$S_PORT" "$S_NGINX_SOCK"
 }
 
 # Pool options: sets S_OWNER... from the leading pool options; S_NPOOLOPTS = how many
@@ -392,34 +398,9 @@ stack_workers_hold_gid() {
 # X_NGINX_PID, X_PORT, X_URL.
 stack_extra_nginx() {
         local name=$1 user=$2 sock=$3 d=$H_T/$1
-        mkdir -p "$d/logs" "$d/tmp"
         X_PORT=$(h_free_port)
         X_URL=http://127.0.0.1:$X_PORT/index.php
-        cat > "$d/nginx.conf" << EOC
-user $user;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/logs/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $d/logs/access.log;
-    client_body_temp_path $d/tmp/client_body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    server {
-        listen 127.0.0.1:$X_PORT;
-        root $H_T/www;
-        index index.php;
-        location ~ \.php\$ {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
-            fastcgi_pass unix:$sock;
-        }
-    }
-}
-EOC
+        nginx_conf "$d/nginx.conf" "$d" "$user" "$X_PORT" "$sock"
         h_spawn "nginx ($name)" "$d/stdout.log" nginx -c "$d/nginx.conf" -p "$d/" -g 'daemon off;'
         X_NGINX_PID=$H_LAST_PID
         if ! h_wait_for 100 h_port_listening "$X_PORT" || ! h_wait_for 50 stack_has_children "$X_NGINX_PID"; then
