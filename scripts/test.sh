@@ -3,7 +3,7 @@
 # The test command (README; .ci/run execs it). As root on Debian 12: installs the
 # dependencies, builds a debug build with ASan and UBSan in build-ci (and a release
 # build, for its warnings), and runs every suite (unit, integration, e2e) verbosely,
-# so cmocka's own per-test lines show.
+# so cmocka's own per-test lines and summaries show.
 # Exits non-zero on any failure. Extra arguments go to `meson test` (e.g. --suite unit).
 set -euo pipefail
 
@@ -25,12 +25,13 @@ fi
 
 meson compile -C "$build"
 
-# The release build too: -O2 sees (and -Werror refuses) warnings a debug build does
-# not, such as maybe-uninitialized. Without tests, it only has to compile.
+# The release build too, tests included (what `meson setup --buildtype=release` of the
+# README builds): -O3 sees, and -Werror refuses, warnings a debug build does not, such
+# as maybe-uninitialized and stringop-truncation. It only has to compile.
 release=${build}-release
 if [[ ! -f $release/meson-private/coredata.dat ]]; then
         rm -rf "$release"
-        meson setup "$release" --buildtype=release -Dtests=disabled
+        meson setup "$release" --buildtype=release
 fi
 meson compile -C "$release"
 

@@ -236,7 +236,7 @@ static int method_fix(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return sd_bus_error_setf(error, SOCKFIX_ERROR_BUSY,
                                          "%s: sockfixd is stopping; try again when it is back", socket);
 
-        r = bus_query_sender_uid(m, &uid);
+        r = bus_query_sender_uid(mgr->polkit, m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to fix %s: %m", socket);
 
@@ -307,7 +307,7 @@ static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
 
-        r = bus_query_sender_uid(m, &uid);
+        r = bus_query_sender_uid(mgr->polkit, m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to revert %s: %m", id);
 

@@ -42,9 +42,22 @@ struct AsyncQuery {
         sd_bus_error error;
 };
 
+/* The uids of recent callers. A connection's uid never changes and the bus never
+ * reuses a unique name, so an entry can never be wrong, only evicted; without it every
+ * call costs a synchronous GetConnectionCredentials round trip to the bus driver.
+ * Identities only: no authorization is kept here. */
+#define UID_CACHE_SIZE 64
+
+typedef struct SenderUid {
+        char name[32]; /* unique name, ":1.42" */
+        uid_t uid;
+} SenderUid;
+
 struct PolkitRegistry {
         AsyncQuery *queries;
         unsigned n_queries;
+        SenderUid uids[UID_CACHE_SIZE];
+        unsigned next_uid; /* ring: the oldest entry goes first */
 };
 
 static AsyncQuery *async_query_free(AsyncQuery *q) {
@@ -115,21 +128,32 @@ static void registry_link(PolkitRegistry *reg, AsyncQuery *q) {
 }
 
 /* The bus driver vouches for the credentials (GetConnectionCredentials). */
-int bus_query_sender_uid(sd_bus_message *call, uid_t *ret) {
+int bus_query_sender_uid(PolkitRegistry *reg, sd_bus_message *call, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(call);
         int r;
 
+        for (unsigned i = 0; sender && i < UID_CACHE_SIZE; i++)
+                if (streq_ptr(reg->uids[i].name, sender)) {
+                        *ret = reg->uids[i].uid;
+                        return 0;
+                }
         r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        return sd_bus_creds_get_euid(creds, ret);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, ret);
+        if (r >= 0 && sender && sender[0] == ':' && strlen(sender) < sizeof(reg->uids[0].name)) {
+                SenderUid *e = &reg->uids[reg->next_uid++ % UID_CACHE_SIZE];
+                strcpy(e->name, sender);
+                e->uid = *ret;
+        }
+        return r;
 }
 
 /* uid 0 is authorized without asking, as polkit itself would answer. */
-static bool sender_is_root(sd_bus_message *call) {
+static bool sender_is_root(PolkitRegistry *reg, sd_bus_message *call) {
         uid_t uid;
 
-        return bus_query_sender_uid(call, &uid) >= 0 && uid == 0;
+        return bus_query_sender_uid(reg, call, &uid) >= 0 && uid == 0;
 }
 
 static bool polkit_unreachable(const sd_bus_error *e) {
@@ -310,7 +334,7 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
                 return r;
         }
 
-        if (sender_is_root(call))
+        if (sender_is_root(reg, call))
                 return 1;
 
         r = async_query_start(call, action, details, reg, error);

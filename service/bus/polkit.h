@@ -34,4 +34,4 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
                             PolkitRegistry *reg, sd_bus_error *error);
 
 /* The caller's effective uid, as the bus driver reports it (for audit records). */
-int bus_query_sender_uid(sd_bus_message *call, uid_t *ret);
+int bus_query_sender_uid(PolkitRegistry *reg, sd_bus_message *call, uid_t *ret);

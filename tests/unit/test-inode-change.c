@@ -29,7 +29,9 @@ static int setup(void **state) {
         assert_int_equal(chmod(dir, 0700), 0);
         sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, sock, sizeof sa.sun_path - 1);
+        size_t n = strlen(sock);
+        assert_true(n < sizeof sa.sun_path);
+        memcpy(sa.sun_path, sock, n + 1);
         assert_int_equal(bind(sock_fd, (struct sockaddr *) &sa, sizeof sa), 0);
         assert_int_equal(chmod(sock, 0660), 0);
         int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -175,7 +177,9 @@ static void test_swapped_inode(void **state) {
         snprintf(moved, sizeof moved, "%s/swap.moved", T);
         _cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+        size_t n = strlen(path);
+        assert_true(n < sizeof sa.sun_path);
+        memcpy(sa.sun_path, path, n + 1);
         assert_int_equal(bind(s, (struct sockaddr *) &sa, sizeof sa), 0);
         _cleanup_close_ int fd = open_path(path);
         struct stat old;

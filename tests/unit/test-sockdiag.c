@@ -30,7 +30,9 @@ typedef struct World {
 
 static struct sockaddr_un address(const char *path, socklen_t *len) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+        size_t n = strlen(path);
+        assert_true(n < sizeof(sa.sun_path));
+        memcpy(sa.sun_path, path, n + 1);
         *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
         return sa;
 }
