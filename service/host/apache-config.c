@@ -286,12 +286,11 @@ static int apache_parse(const char *conf, const char *server_root, const char *e
                         WebConfig *ret) {
         WebConfig c = {};
         ApacheParser P = { .c = &c };
-        _cleanup_free_ char *copy = text ? strdup(text) : NULL;
         int r = -ENOMEM;
 
         c.server = strdup("apache2");
         c.main_file = strdup(conf);
-        if (!c.server || !c.main_file || (text && !copy))
+        if (!c.server || !c.main_file)
                 goto finish;
         if (server_root)
                 r = (c.prefix = strdup(server_root)) ? 0 : -ENOMEM;
@@ -301,11 +300,11 @@ static int apache_parse(const char *conf, const char *server_root, const char *e
                 goto finish;
 
         /* Main file first in files; the envvars must be known before ${VAR} is expanded. */
-        r = strv_extend(&c.files, conf);
+        r = conf_guard_record(&P.guard, &c.files, conf);
         if (r >= 0 && envvars)
                 r = load_envvars(&P, envvars);
         if (r >= 0)
-                r = copy ? parse_text(&P, copy, strlen(copy), conf) : parse_file(&P, conf);
+                r = text ? conf_parse_string(&P.guard, &c.files, conf, text, parse_text_cb, &P) : parse_file(&P, conf);
 
 finish:
         conf_guard_done(&P.guard);

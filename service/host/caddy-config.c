@@ -143,19 +143,13 @@ static int parse_file(CaddyParser *P, const char *path) {
 static int caddy_parse(const char *conf, const char *text, WebConfig *ret) {
         WebConfig c = {};
         CaddyParser P = { .c = &c };
-        _cleanup_free_ char *copy = text ? strdup(text) : NULL;
         int r = -ENOMEM;
 
         c.server = strdup("caddy");
         c.main_file = strdup(conf);
-        if (c.server && c.main_file && (!text || copy)) {
-                if (copy) {
-                        r = strv_extend(&c.files, conf);
-                        if (r >= 0)
-                                r = parse_text(&P, copy, strlen(copy), conf);
-                } else
-                        r = parse_file(&P, conf);
-        }
+        if (c.server && c.main_file)
+                r = text ? conf_parse_string(&P.guard, &c.files, conf, text, parse_text_cb, &P)
+                         : parse_file(&P, conf);
         strv_free(P.snippets);
         conf_guard_done(&P.guard);
         if (r < 0) {

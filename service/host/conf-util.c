@@ -81,6 +81,17 @@ int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText
         return r;
 }
 
+int conf_parse_string(ConfGuard *g, char ***files, const char *name, const char *text, ConfParseText parse,
+                      void *parser) {
+        _cleanup_free_ char *copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        int r = conf_guard_record(g, files, name);
+        if (r >= 0)
+                r = parse(parser, copy, strlen(copy), conf_guard_interned(g, name));
+        return r;
+}
+
 int conf_include_error(char ***errors, const char *file, unsigned line, const char *directive, const char *path,
                        int error) {
         const char *why = error == -ELOOP ? "include loop or nesting too deep" :

@@ -49,6 +49,9 @@ void conf_guard_done(ConfGuard *g);
  * the file's name as kept in *files (it lives as long as the config). */
 typedef int (*ConfParseText)(void *parser, char *text, size_t size, const char *file);
 int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText parse, void *parser);
+/* The same for text already in memory (tests), recorded under name; parse gets a copy. */
+int conf_parse_string(ConfGuard *g, char ***files, const char *name, const char *text, ConfParseText parse,
+                      void *parser);
 
 /* Records why an include of path failed ("include loop or nesting too deep", ...) as
  * "file:line: <directive> path: why". */

@@ -301,18 +301,13 @@ int fpm_config_load(const char *main_file, FpmConfig *ret) {
 int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret) {
         FpmConfig c;
         FpmParser P;
-        _cleanup_free_ char *copy = strdup(text);
 
-        int r = copy ? config_init(&c, name) : -ENOMEM;
-        if (!copy)
-                c = (FpmConfig) {};
+        int r = config_init(&c, name);
         int k = parser_init(&P, &c);
         if (r >= 0)
                 r = k;
         if (r >= 0)
-                r = conf_guard_record(&P.guard, &c.files, name);
-        if (r >= 0)
-                r = parse_text(&P, copy, strlen(copy), conf_guard_interned(&P.guard, name));
+                r = conf_parse_string(&P.guard, &c.files, name, text, parse_text_cb, &P);
         return finish(&P, r, &c, ret);
 }
 

@@ -275,12 +275,8 @@ static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {
         if (c.server && c.main_file)
                 r = conf_dirname(conf, &P.base_dir);
         if (r >= 0) {
-                if (text) {
-                        r = strv_extend(&c.files, conf);
-                        if (r >= 0)
-                                r = parse_text(&P, text, strlen(text), conf);
-                } else
-                        r = parse_file(&P, conf);
+                r = text ? conf_parse_string(&P.guard, &c.files, conf, text, parse_text_cb, &P)
+                         : parse_file(&P, conf);
         }
         free(P.base_dir);
         strv_free(P.vars);

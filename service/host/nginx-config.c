@@ -401,12 +401,7 @@ static int nginx_parse(const char *conf, const char *prefix, const char *text, W
         if (r < 0)
                 goto finish;
 
-        if (text) {
-                r = strv_extend(&c.files, conf);
-                if (r >= 0)
-                        r = parse_text(&P, text, strlen(text), conf);
-        } else
-                r = parse_file(&P, conf);
+        r = text ? conf_parse_string(&P.guard, &c.files, conf, text, parse_text_cb, &P) : parse_file(&P, conf);
         if (r < 0)
                 goto finish;
 
