@@ -7,27 +7,7 @@
 
 #include "host/web-config.h"
 #include "util/util.h"
-
-static char *data_path(const char *rel) {
-        char *p;
-        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
-        return p;
-}
-
-static void assert_ref(const WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
-        for (size_t i = 0; i < c->n_refs; i++)
-                if (streq_ptr(c->refs[i].path, path) && streq_ptr(c->refs[i].directive, directive) &&
-                    streq_ptr(c->refs[i].file, file) && c->refs[i].line == line)
-                        return;
-        fail_msg("no %s reference to %s at %s:%u", directive, path, file, line);
-}
-
-static bool has_error(const WebConfig *c, const char *needle) {
-        for (char **e = c->errors; e && *e; e++)
-                if (strstr(*e, needle))
-                        return true;
-        return false;
-}
+#include "conf-test.h"
 
 static void test_fixture(void **state) {
         (void) state;
@@ -57,8 +37,8 @@ static void test_fixture(void **state) {
         assert_int_equal(c.n_refs, 6);
 
         /* Include with no match is an error, IncludeOptional is not */
-        assert_true(has_error(&c, "missing-required"));
-        assert_false(has_error(&c, "nothing"));
+        assert_true(errors_contain(c.errors, "missing-required"));
+        assert_false(errors_contain(c.errors, "nothing"));
         web_config_done(&c);
 }
 
@@ -76,7 +56,7 @@ static void test_string(void **state) {
         assert_string_equal(c.user, "envuser");
         assert_string_equal(c.group, "${UNDEFINED_VAR}"); /* Apache leaves unknown names */
         assert_ref(&c, "/run/d.sock", "ProxyPass", "/t/self.conf", 4);
-        assert_true(has_error(&c, "/t/self.conf:5: Include /t/self.conf"));
+        assert_true(errors_contain(c.errors, "/t/self.conf:5: Include /t/self.conf"));
         web_config_done(&c);
 
         assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, &c), -ENOENT);

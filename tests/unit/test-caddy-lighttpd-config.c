@@ -7,27 +7,7 @@
 
 #include "host/web-config.h"
 #include "util/util.h"
-
-static char *data_path(const char *rel) {
-        char *p;
-        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
-        return p;
-}
-
-static void assert_ref(const WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
-        for (size_t i = 0; i < c->n_refs; i++)
-                if (streq_ptr(c->refs[i].path, path) && streq_ptr(c->refs[i].directive, directive) &&
-                    streq_ptr(c->refs[i].file, file) && c->refs[i].line == line)
-                        return;
-        fail_msg("no %s reference to %s at %s:%u", directive, path, file, line);
-}
-
-static bool has_error(const WebConfig *c, const char *needle) {
-        for (char **e = c->errors; e && *e; e++)
-                if (strstr(*e, needle))
-                        return true;
-        return false;
-}
+#include "conf-test.h"
 
 static void test_caddy(void **state) {
         (void) state;
@@ -49,9 +29,9 @@ static void test_caddy(void **state) {
 
         assert_int_equal(caddy_config_load("/nonexistent/Caddyfile", &c), -ENOENT);
         assert_int_equal(caddy_config_parse_string("import /t/C\n}\n{\n\"", "/t/C", &c), 0);
-        assert_true(has_error(&c, "/t/C:1: import /t/C: No such file"));
-        assert_true(has_error(&c, "/t/C:2: unexpected '}'"));
-        assert_true(has_error(&c, "expecting '}'"));
+        assert_true(errors_contain(c.errors, "/t/C:1: import /t/C: No such file"));
+        assert_true(errors_contain(c.errors, "/t/C:2: unexpected '}'"));
+        assert_true(errors_contain(c.errors, "expecting '}'"));
         web_config_done(&c);
 }
 

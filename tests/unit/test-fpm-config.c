@@ -7,25 +7,13 @@
 
 #include "host/fpm-config.h"
 #include "util/util.h"
-
-static char *data_path(const char *rel) {
-        char *p;
-        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
-        return p;
-}
+#include "conf-test.h"
 
 static const FpmPool *pool(const FpmConfig *c, const char *name) {
         for (size_t i = 0; i < c->n_pools; i++)
                 if (streq_ptr(c->pools[i].name, name))
                         return &c->pools[i];
         return NULL;
-}
-
-static bool has_error(const FpmConfig *c, const char *needle) {
-        for (char **e = c->errors; e && *e; e++)
-                if (strstr(*e, needle))
-                        return true;
-        return false;
 }
 
 static void test_fixture(void **state) {
@@ -110,10 +98,10 @@ static void test_string(void **state) {
         assert_string_equal(fpm_pool_unix_path(a), "/run/a.sock");
         assert_string_equal(fpm_pool_get(a, "user"), "again"); /* repeated section merges */
         assert_string_equal(fpm_pool_unix_path(pool(&c, "b")), "/run/unterminated");
-        assert_true(has_error(&c, "/etc/x/t.conf:5: unterminated quoted value"));
-        assert_true(has_error(&c, "/etc/x/t.conf:6: syntax error"));
-        assert_true(has_error(&c, "/etc/x/t.conf:7: unterminated section"));
-        assert_true(has_error(&c, "/etc/x/t.conf:8: empty section"));
+        assert_true(errors_contain(c.errors, "/etc/x/t.conf:5: unterminated quoted value"));
+        assert_true(errors_contain(c.errors, "/etc/x/t.conf:6: syntax error"));
+        assert_true(errors_contain(c.errors, "/etc/x/t.conf:7: unterminated section"));
+        assert_true(errors_contain(c.errors, "/etc/x/t.conf:8: empty section"));
         fpm_config_done(&c);
 }
 
@@ -133,7 +121,7 @@ static void test_garbage(void **state) {
         assert_int_equal(fpm_config_parse_string(big, "big.conf", &c), 0);
         assert_string_equal(fpm_pool_unix_path(pool(&c, "p")), "/run/p.sock");
         assert_string_equal(fpm_pool_unix_path(pool(&c, "q")), "/run/q.sock");
-        assert_true(has_error(&c, "too many errors"));
+        assert_true(errors_contain(c.errors, "too many errors"));
         assert_int_equal(pool(&c, "p")->n_keys, 1024);
         fpm_config_done(&c);
 }

@@ -7,34 +7,13 @@
 
 #include "host/web-config.h"
 #include "util/util.h"
-
-static char *data_path(const char *rel) {
-        char *p;
-        assert_true(asprintf(&p, "%s/conf/%s", getenv("SOCKFIX_TEST_DATA") ?: "tests/data", rel) > 0);
-        return p;
-}
+#include "conf-test.h"
 
 static size_t count_refs(const WebConfig *c, const char *path) {
         size_t n = 0;
         for (size_t i = 0; i < c->n_refs; i++)
                 n += streq_ptr(c->refs[i].path, path);
         return n;
-}
-
-/* The reference to path made by directive at file:line exists. */
-static void assert_ref(const WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
-        for (size_t i = 0; i < c->n_refs; i++)
-                if (streq_ptr(c->refs[i].path, path) && streq_ptr(c->refs[i].directive, directive) &&
-                    streq_ptr(c->refs[i].file, file) && c->refs[i].line == line)
-                        return;
-        fail_msg("no %s reference to %s at %s:%u", directive, path, file, line);
-}
-
-static bool has_error(const WebConfig *c, const char *needle) {
-        for (char **e = c->errors; e && *e; e++)
-                if (strstr(*e, needle))
-                        return true;
-        return false;
 }
 
 static void test_fixture(void **state) {
@@ -74,9 +53,9 @@ static void test_fixture(void **state) {
         assert_int_equal(c.n_refs, 17);
 
         /* include of itself and of a directory: errors, no loop; missing glob: nothing */
-        assert_true(has_error(&c, "include loop"));
-        assert_true(has_error(&c, "Is a directory"));
-        assert_false(has_error(&c, "missing"));
+        assert_true(errors_contain(c.errors, "include loop"));
+        assert_true(errors_contain(c.errors, "Is a directory"));
+        assert_false(errors_contain(c.errors, "missing"));
         web_config_done(&c);
 }
 
@@ -95,7 +74,7 @@ static void test_defaults(void **state) {
         assert_int_equal(nginx_config_load("/nonexistent/nginx.conf", NULL, &c), -ENOENT);
         /* a plain include that is missing is an error, unlike a glob */
         assert_int_equal(nginx_config_parse_string("include /nonexistent/x.conf;", "/t/n.conf", &c), 0);
-        assert_true(has_error(&c, "/t/n.conf:1: include /nonexistent/x.conf"));
+        assert_true(errors_contain(c.errors, "/t/n.conf:1: include /nonexistent/x.conf"));
         web_config_done(&c);
 }
 
@@ -117,13 +96,13 @@ static void test_garbage(void **state) {
         }
         assert_int_equal(nginx_config_parse_string(inputs[1], "g.conf", &c), 0);
         assert_ref(&c, "/run/a.sock", "fastcgi_pass", "g.conf", 1);
-        assert_true(has_error(&c, "g.conf:1: unexpected \"}\""));
-        assert_true(has_error(&c, "g.conf:1: unexpected \"{\""));
+        assert_true(errors_contain(c.errors, "g.conf:1: unexpected \"}\""));
+        assert_true(errors_contain(c.errors, "g.conf:1: unexpected \"{\""));
         web_config_done(&c);
 
         assert_int_equal(nginx_config_parse_string(inputs[6], "g.conf", &c), 0);
         assert_string_equal(c.error_logs[0], "/usr/share/nginx/logs/error.log");
-        assert_true(has_error(&c, "not absolute"));
+        assert_true(errors_contain(c.errors, "not absolute"));
         web_config_done(&c);
 
         /* NUL bytes, a 4 MiB word and 100k statements, read from a file */
