@@ -13,6 +13,7 @@
 
 #include "engine/access.h"
 #include "util/util.h"
+#include "fs-test.h"
 
 /* ---- fixtures: InodeInfo built in code, one per rule branch ---- */
 
@@ -188,27 +189,6 @@ static void test_strings(void **state) {
 /* ---- real files: the rule must agree with the kernel ---- */
 
 static char *T;
-
-static void run(const char *fmt, ...) _printf_(1, 2);
-static void run(const char *fmt, ...) {
-        _cleanup_free_ char *cmd = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        assert_true(vasprintf(&cmd, fmt, ap) > 0);
-        va_end(ap);
-        assert_int_equal(system(cmd), 0);
-}
-
-static void bind_socket(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        strcpy(sa.sun_path, path);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        close(fd);
-}
 
 /* What the kernel says: connect() from a child holding exactly these credentials.
  * The sockets do not listen, so "allowed" shows as ECONNREFUSED. */

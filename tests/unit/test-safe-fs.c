@@ -15,6 +15,7 @@
 
 #include "sys/safe-fs.h"
 #include "util/util.h"
+#include "fs-test.h"
 
 /* The tree every test walks, under a fresh mkdtemp directory T:
  *   T/a (0755) / b (0700) / c (0710) / sock   bound unix socket
@@ -29,28 +30,6 @@ static char *tp(const char *suffix) {
         char *p;
         assert_true(asprintf(&p, "%s%s", T, suffix) > 0);
         return p;
-}
-
-static void run(const char *fmt, ...) _printf_(1, 2);
-static void run(const char *fmt, ...) {
-        _cleanup_free_ char *cmd = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        assert_true(vasprintf(&cmd, fmt, ap) > 0);
-        va_end(ap);
-        assert_int_equal(system(cmd), 0);
-}
-
-static void bind_socket(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_true(strlen(path) < sizeof(sa.sun_path));
-        strcpy(sa.sun_path, path);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        close(fd);
 }
 
 static int setup(void **state) {
