@@ -73,7 +73,9 @@ static int acl_read_at(const XattrPath *x, bool is_dir, AclItem **ret, size_t *n
 /* 1: the xattr was read into *buf; 0: none (ENODATA, or no ACL support: *supported false). */
 /* getxattrat(2), Linux 6.13: an xattr of dirfd/name, a one-component lookup instead
  * of resolving /proc/self/fd/N/name. Numbers of new syscalls are the same on every
- * architecture. Older kernels answer ENOSYS once and are not asked again. */
+ * architecture. Older kernels answer ENOSYS, and a seccomp filter that does not know
+ * the call yet (the unit's SystemCallFilter=, SystemCallErrorNumber=EPERM) EPERM;
+ * either way it is not asked again. */
 #ifndef __NR_getxattrat
 #define __NR_getxattrat 464
 #endif
@@ -101,7 +103,7 @@ typedef struct XattrPath {
 static ssize_t xattr_get(const XattrPath *x, const char *attr, void *buf, size_t size) {
         if (x->dirfd >= 0 && have_getxattrat) {
                 ssize_t k = xattr_get_at(x->dirfd, x->name, attr, buf, size);
-                if (k >= 0 || errno != ENOSYS)
+                if (k >= 0 || (errno != ENOSYS && errno != EPERM))
                         return k;
                 have_getxattrat = false;
         }
