@@ -161,11 +161,27 @@ static int job_roll_back(FixJob *j, const char *why) {
         return job_finish(j, k < 0 ? "failed" : "rolled-back");
 }
 
-static bool targets_can_connect(const Report *r, char **targets) {
+/* Workers that were running before a reload and are only finishing their requests:
+ * they take no new connection, so they are not who verification asks about. */
+static bool only_old_workers(const FixJob *j, const Consumer *c) {
+        if (c->n_pids == 0)
+                return false;
+        for (size_t k = 0; k < c->n_pids; k++) {
+                bool old = false;
+                for (size_t w = 0; w < j->n_waits && !old; w++)
+                        for (size_t o = 0; o < j->waits[w].n_old && !old; o++)
+                                old = j->waits[w].old[o].pid == c->pids[k];
+                if (!old)
+                        return false;
+        }
+        return true;
+}
+
+static bool targets_can_connect(const FixJob *j, const Report *r, char **targets) {
         size_t seen = 0;
         for (size_t i = 0; i < r->n_consumers; i++) {
                 const Consumer *c = &r->consumers[i];
-                if (!strv_contains(targets, c->user))
+                if (!strv_contains(targets, c->user) || only_old_workers(j, c))
                         continue;
                 seen++;
                 if (!c->can_connect || (c->probe_errno > 0))
@@ -186,7 +202,7 @@ static int job_verify(FixJob *j) {
         if (r >= 0) {
                 j->res.have_verdict_after = true;
                 j->res.verdict_after = d.report->verdict;
-                j->res.verified = targets_can_connect(d.report, j->plan.targets);
+                j->res.verified = targets_can_connect(j, d.report, j->plan.targets);
         }
         diagnosis_done(&d);
         lookup_done(&lk, &ow);

@@ -206,17 +206,31 @@ int workers_list(pid_t master, WorkerId **ret, size_t *n) {
         return 0;
 }
 
+static bool worker_is_old(const Worker *w, const WorkerId *old, size_t n_old) {
+        for (size_t j = 0; j < n_old; j++)
+                if (w->id.pid == old[j].pid && w->id.start_time == old[j].start_time)
+                        return true;
+        return false;
+}
+
+/* Settled once the old workers are gone, or the new ones hold the group: an old worker
+ * still finishing a long request (an upload, a long poll) may linger, but it takes no
+ * new connection after the reload. At least one new worker must run either way. */
 static bool workers_settled(const Worker *w, size_t n, const WorkerId *old, size_t n_old, gid_t required) {
-        if (n == 0)
-                return false;
+        size_t fresh = 0;
+        bool old_left = false;
         for (size_t i = 0; i < n; i++) {
+                if (worker_is_old(&w[i], old, n_old)) {
+                        old_left = true;
+                        continue;
+                }
+                fresh++;
                 if (required != (gid_t) -1 && !w[i].has_gid)
                         return false;
-                for (size_t j = 0; j < n_old; j++)
-                        if (w[i].id.pid == old[j].pid && w[i].id.start_time == old[j].start_time)
-                                return false;
         }
-        return true;
+        if (fresh == 0)
+                return false;
+        return required != (gid_t) -1 || !old_left;
 }
 
 static uint64_t now_ms(void) {

@@ -556,3 +556,44 @@ h_perm_state() {
         getfacl -p --absolute-names "$p" 2>&1 | grep -v '^# file'
         if [[ -f $p ]]; then sha256sum < "$p"; fi
 }
+
+# h_fix_async OUT SOCKET STRATEGY [OPTIONS-JSON]: h_fix in the background, as our child
+# (H_LAST_PID is the client's pid): the answer is in OUT once the client has exited.
+h_fix_async() {
+        local out=$1 sock=$2 strategy=$3 opts=${4:-{\}}
+        h_spawn "Fix($strategy) client" "$out" "$H_PY" "$H_LIB_DIR/sfjson.py" call Fix "\"$sock\"" "\"$strategy\"" "$opts"
+}
+
+# h_stop_sockfixd [--kill]: stops sockfixd and keeps its log as sockfixd.log.N (as
+# h_restart_sockfixd does); start it again with h_start_sockfixd on the same
+# STATE_DIRECTORY. With --kill: SIGKILL, a crash (no sanitizer check: the process had no
+# chance to report).
+h_stop_sockfixd() {
+        local pid=$H_SOCKFIXD_PID
+        if [[ ${1:-} == --kill ]]; then
+                kill -KILL "$pid" 2> /dev/null
+                { wait "$pid"; } 2> /dev/null # reaped here: bash reports no "Killed"
+                H_SOCKFIXD_PID=
+        else
+                h_check_sockfixd_sanitizers
+        fi
+        h_forget_pid "$pid"
+        H_SOCKFIXD_RESTARTS=$((H_SOCKFIXD_RESTARTS + 1))
+        mv "$H_T/sockfixd.log" "$H_T/sockfixd.log.$H_SOCKFIXD_RESTARTS"
+        h_wait_for 50 h_has_no_name "$H_BUS_NAME" || h_log "$H_BUS_NAME still owned after sockfixd stopped"
+}
+
+# h_tx_record ID: the journal's record file of transaction ID.
+h_tx_record() { echo "$H_T/state/transactions/$1.json"; }
+
+# h_elapsed_ms CMD...: runs CMD (its output discarded), prints how long it took in ms;
+# returns CMD's status.
+h_elapsed_ms() {
+        local t0 t1 rc
+        t0=$(date +%s%N)
+        "$@" > /dev/null 2>&1
+        rc=$?
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000000))
+        return "$rc"
+}

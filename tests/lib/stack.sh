@@ -409,3 +409,59 @@ stack_extra_nginx() {
         fi
         h_log "nginx ($name) master $X_NGINX_PID as $user on 127.0.0.1:$X_PORT -> unix:$sock"
 }
+
+# stack_hold_worker: a client that keeps a request to nginx's current worker in flight:
+# the request line and one header sent, the header never finished. On a reload that
+# worker becomes old and, shutting down gracefully, waits for the request (nginx closes
+# only idle connections; client_header_timeout is 60 s), so it outlives the reload until
+# stack_release_worker. Returns once the worker has read what was sent. Sets S_HOLD_PID.
+stack_hold_worker() {
+        h_spawn "held request" "$H_T/hold.log" "$H_PY" -c 'import socket, sys, time; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"GET /index.php HTTP/1.1\r\nHost: localhost\r\n"); print("held", flush=True); time.sleep(60)' "$S_PORT"
+        S_HOLD_PID=$H_LAST_PID
+        h_wait_for 50 grep -q held "$H_T/hold.log" || h_die "the held request did not connect"
+        # nginx's side of the connection has read everything (Recv-Q 0)
+        h_wait_for 50 stack_port_recvq_empty || h_die "nginx did not read the held request"
+}
+
+stack_port_recvq_empty() {
+        local q
+        q=$(ss -Htn state established "sport = :$S_PORT" 2> /dev/null | awk '{print $1}')
+        [[ -n $q && $q == 0 ]]
+}
+
+# stack_release_worker: ends the held request (the client exits, nginx sees EOF).
+stack_release_worker() {
+        [[ -n ${S_HOLD_PID:-} ]] || return 0
+        h_stop "$S_HOLD_PID"
+        h_forget_pid "$S_HOLD_PID"
+        S_HOLD_PID=
+}
+
+# stack_new_workers OLD-PIDS: the nginx master's live children not in OLD-PIDS (a
+# space-separated list), one a line.
+stack_new_workers() {
+        local w
+        for w in $(stack_worker_pids); do
+                [[ " $1 " == *" $w "* ]] || echo "$w"
+        done
+}
+
+# stack_only_fresh_workers OLD-PIDS: exit 0 when nginx runs workers and none of OLD-PIDS
+# (a space-separated list) is alive any more (an old worker may still accept a connection
+# until it exits).
+stack_only_fresh_workers() {
+        local w
+        for w in $1; do h_alive "$w" && return 1; done
+        [[ -n $(stack_worker_pids) ]]
+}
+
+# stack_no_worker_holds_gid GID: exit 0 when nginx runs workers and none has GID in its
+# /proc Groups:.
+stack_no_worker_holds_gid() {
+        local w
+        [[ -n $(stack_worker_pids) ]] || return 1
+        for w in $(stack_worker_pids); do
+                stack_worker_field "$w" Groups | tr ' ' '\n' | grep -qx "$1" && return 1
+        done
+        return 0
+}

@@ -100,11 +100,24 @@ static void test_wait_for_workers(void **state) {
         assert_int_equal(n_before, 1);
         assert_int_equal(before[0].pid, old);
 
-        /* "Reload": a new worker holds the group; the old one lingers, then exits. */
+        /* "Reload" without a group to wait for: settled only once the old one is gone. */
         pid_t fresh = spawn_worker(G, 5000);
-        assert_int_equal(wait_for_workers(master, before, n_before, G, 200), -ETIMEDOUT);
-        assert_int_equal(wait_for_workers(master, before, n_before, G, 5000), 0);
+        usleep(100 * 1000);
+        assert_int_equal(wait_for_workers(master, before, n_before, (gid_t) -1, 200), -ETIMEDOUT);
+        /* With one: the new worker holds it, so the lingering old one does not matter. */
+        assert_int_equal(wait_for_workers(master, before, n_before, G, 200), 0);
+        assert_int_equal(wait_for_workers(master, before, n_before, (gid_t) -1, 5000), 0);
         assert_int_equal(waitpid(old, NULL, 0), old);
+
+        /* A new worker without the group: not settled, old workers or not. */
+        _cleanup_free_ WorkerId *snap = NULL;
+        size_t n_snap = 0;
+        assert_int_equal(workers_list(master, &snap, &n_snap), 0);
+        pid_t lacking = spawn_worker((gid_t) -1, 5000);
+        usleep(100 * 1000);
+        assert_int_equal(wait_for_workers(master, snap, n_snap, G, 300), -ETIMEDOUT);
+        kill(lacking, SIGKILL);
+        assert_int_equal(waitpid(lacking, NULL, 0), lacking);
 
         /* A worker without the group never satisfies the wait. */
         pid_t stale = spawn_worker((gid_t) -1, 5000);

@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A fix that reloads nginx, and what happens meanwhile (issue 3: "verify only once the old
+# workers are gone or the new ones hold the group"; "A second Fix on a socket whose fix
+# is still running gets Busy; diagnoses keep being answered while a fix waits for a
+# reload"). The seed case with a web user of the test's own.
+# A. An old worker finishing a long request (stack_hold_worker: its header never ends)
+#    does not hold the fix up: Fix(member) answers applied, verified, while that worker is
+#    still alive; the new worker answers HTTP 200.
+# B. The nginx master stopped (SIGSTOP) so the reload cannot happen yet: the Fix(member)
+#    waits. Meanwhile a second Fix on the same socket (auto, refresh, through a symlink)
+#    answers Busy, promptly; Diagnose, ListSockets and ListTransactions answer in < 2 s.
+#    SIGCONT: the first Fix answers applied, verified; HTTP 200. Busy is gone: Revert
+#    answers reverted, then a dry run answers planned.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
+h_init e2e-fix-busy
+
+stack_use_web_user "sfx-busy-$$"
+stack_up --owner www-data --group www-data --mode 0660
+h_sockfix_up
+www_gid=$(getent group www-data | cut -d: -f3)
+h_at_exit "gpasswd -d '$S_WEB_USER' www-data > /dev/null 2>&1; true" # should the revert fail
+h_is "$(h_http_status "$S_URL")" 502 "the seed case: HTTP 502"
+ln -s "$S_SOCK" "$S_SOCK_DIR/alias.sock"
+
+# --- A: an old worker busy with a long request does not hold the fix up
+stack_hold_worker
+held=$(stack_worker_pids | paste -sd' ' -)
+h_fix "$H_T/fixA.json" "$S_SOCK" member
+h_is "$(h_answer_of "$H_T/fixA.json")" applied "Fix(member) with a request held on the old worker: applied"
+h_json_is "$H_T/fixA.json" 'r.get("verified")' true "... and verified through the new worker"
+held_alive() { local w; for w in $held; do h_alive "$w" || return 1; done; }
+h_ok "the old worker ($held) is still finishing its request" held_alive
+# The old worker may take one more connection until it handles nginx's quit signal.
+http_ok() { [[ $(h_http_status "$S_URL") == 200 ]]; }
+h_ok "HTTP 200 from the new worker" h_wait_for 50 http_ok
+txA=$(h_json "$H_T/fixA.json" 'r.get("transaction", "")' 2> /dev/null)
+stack_release_worker
+h_revert "$H_T/revertA.json" "$txA"
+h_is "$(h_answer_of "$H_T/revertA.json")" reverted "Revert of it: reverted"
+workers_after_revert=$(stack_worker_pids | paste -sd' ' -)
+fresh_without_gid() { stack_only_fresh_workers "$1" && stack_no_worker_holds_gid "$www_gid"; }
+h_ok "the seed case again: fresh workers without www-data's gid" h_wait_for 100 fresh_without_gid "$held"
+h_is "$(h_http_status "$S_URL")" 502 "HTTP 502 again"
+
+# --- B: the master stopped, so the fix waits for its reload
+old_workers=$(stack_worker_pids | paste -sd' ' -)
+kill -STOP "$S_NGINX_PID"
+h_at_exit "kill -CONT '$S_NGINX_PID' 2> /dev/null; true"
+h_fix_async "$H_T/fix1.json" "$S_SOCK" member
+fix1_pid=$H_LAST_PID
+# It has applied its changes and sent SIGHUP once its record is in the journal.
+running() {
+        h_call "$H_T/tx-poll.json" ListTransactions '{}' 2> /dev/null &&
+                [[ $(h_json "$H_T/tx-poll.json" 'len(r) == 2 and r[-1]["outcome"] == "incomplete"' 2> /dev/null) == [Tt]rue ]]
+}
+h_ok "the first Fix is running (its record is in the journal, unfinished)" h_wait_for 100 running
+old_alive() { local w; for w in $old_workers; do h_alive "$w" || return 1; done; }
+h_ok "the old worker is still the only one (the stopped master cannot reload)" old_alive
+h_ok "the first Fix is still waiting (its client has no answer yet)" h_alive "$fix1_pid"
+
+# --- while it waits
+ms=$(h_elapsed_ms h_fix "$H_T/fix2.json" "$S_SOCK" auto)
+h_is "$(h_answer_of "$H_T/fix2.json")" org.sockfix.SockFix1.Error.Busy "a second Fix(auto) on the same socket: Busy"
+h_ok "the second Fix answered promptly (${ms} ms < 2000)" test "$ms" -lt 2000
+h_json_ok "$H_T/fix2.json" "'$S_SOCK' in r.get('message', '')" "the Busy message names the socket"
+
+# refresh is what the diagnosis now lists (the old worker lacks the new group); an explicit
+# strategy no finding lists would answer StrategyUnavailable first (DESIGN.md's order).
+h_fix "$H_T/fix3.json" "$S_SOCK" refresh
+h_is "$(h_answer_of "$H_T/fix3.json")" org.sockfix.SockFix1.Error.Busy "a second Fix(refresh) on the same socket: Busy"
+h_fix "$H_T/fix4.json" "$S_SOCK_DIR/alias.sock" auto
+h_is "$(h_answer_of "$H_T/fix4.json")" org.sockfix.SockFix1.Error.Busy "a Fix(auto) through a symlink to the same socket: Busy"
+h_fix "$H_T/fix5.json" "$S_SOCK" auto '{"dry_run": true}'
+# A dry run changes nothing: Busy (the table's order) or its plan are both answers.
+h_like "$(h_answer_of "$H_T/fix5.json")" '^(org\.sockfix\.SockFix1\.Error\.Busy|planned)$' \
+        "a dry run while the fix runs is answered ($(h_answer_of "$H_T/fix5.json"))"
+
+ms=$(h_elapsed_ms h_diagnose "$H_T/diag.json" "$S_SOCK")
+h_is "$?" 0 "Diagnose of the same socket answered with a report"
+h_ok "Diagnose answered promptly (${ms} ms < 2000)" test "$ms" -lt 2000
+h_json_is "$H_T/diag.json" 'r["socket"]' "$S_SOCK" "the report names the socket"
+old_sel="[c for c in r.get('consumers', []) if c.get('pids') == [$old_workers]]"
+h_json_is "$H_T/diag.json" "[c.get('stale_credentials', False) for c in $old_sel]" '[true]' \
+        "the report shows the old worker ($old_workers) with stale credentials"
+ms=$(h_elapsed_ms h_call "$H_T/list.json" ListSockets '{}')
+h_is "$?" 0 "ListSockets answered"
+h_ok "ListSockets answered promptly (${ms} ms < 2000)" test "$ms" -lt 2000
+h_json_ok "$H_T/list.json" "any(s.get('path') == '$S_SOCK' for s in r)" "ListSockets lists the socket"
+h_call "$H_T/tx-during.json" ListTransactions '{}'
+h_is "$?" 0 "ListTransactions answered"
+h_json_is "$H_T/tx-during.json" '[t["outcome"] for t in r]' '["reverted", "incomplete"]' \
+        "ListTransactions: part A's, and the running fix's record, not finished yet (incomplete)"
+h_ok "the first Fix is still waiting after all that" h_alive "$fix1_pid"
+
+# --- let it finish
+kill -CONT "$S_NGINX_PID"
+h_ok "the first Fix answered once nginx could reload" h_wait_gone "$fix1_pid" 150
+wait "$fix1_pid" 2> /dev/null
+h_forget_pid "$fix1_pid"
+h_is "$(h_answer_of "$H_T/fix1.json")" applied "the first Fix(member): outcome applied"
+h_json_is "$H_T/fix1.json" 'r.get("verified")' true "the first Fix(member): verified"
+h_json_is "$H_T/fix1.json" 'r.get("strategy")' member "the first Fix(member): strategy member"
+tx=$(h_json "$H_T/fix1.json" 'r.get("transaction", "")' 2> /dev/null)
+h_like "$tx" '^[0-9a-f]{32}$' "the first Fix: a transaction id"
+gone() { local w; for w in $old_workers; do h_alive "$w" && return 1; done; return 0; }
+h_ok "the old worker is gone" h_wait_for 100 gone
+h_ok "every worker holds www-data's gid" stack_workers_hold_gid "$www_gid"
+h_is "$(h_http_status "$S_URL")" 200 "after the fix: HTTP 200"
+h_call "$H_T/tx-after.json" ListTransactions '{}'
+h_json_is "$H_T/tx-after.json" "[t['outcome'] for t in r if t['transaction'] == '$tx']" '["applied"]' \
+        "ListTransactions: applied"
+h_json_is "$H_T/tx-after.json" 'len(r)' 2 "the refused Fixes recorded no transaction"
+
+# --- Busy is gone
+workers_before_revert=$(stack_worker_pids | paste -sd' ' -)
+h_revert "$H_T/revert.json" "$tx"
+h_is "$(h_answer_of "$H_T/revert.json")" reverted "Revert after the fix: reverted (not Busy)"
+not_member() { ! id -nG "$S_WEB_USER" | tr ' ' '\n' | grep -qx www-data; }
+h_ok "the membership is gone" not_member
+# the seed case again once only fresh workers (without the gid) run
+h_ok "Revert reloaded nginx: only fresh workers, none with www-data's gid" \
+        h_wait_for 100 fresh_without_gid "$workers_before_revert"
+h_is "$(h_http_status "$S_URL")" 502 "after the revert: HTTP 502 again"
+h_fix "$H_T/dry.json" "$S_SOCK" auto '{"dry_run": true}'
+h_is "$(h_answer_of "$H_T/dry.json")" planned "a dry run afterwards: planned (not Busy)"
+h_ok "sockfixd still owns its name" h_has_name "$H_BUS_NAME"
+h_done
