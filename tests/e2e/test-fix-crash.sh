@@ -9,8 +9,8 @@
 #     STATE_DIRECTORY: ListTransactions and `sockfixctl --json history` list it as
 #     incomplete; Revert answers reverted, the pool file is byte-identical to before the
 #     fix, the live socket's ACL entry for the web user is gone, HTTP 502 again.
-#  2. A real crash: Fix(member) while a request holds nginx's old worker (the fix has made
-#     its changes and reloaded nginx, and waits for the old worker); sockfixd SIGKILLed
+#  2. A real crash: Fix(member) while the nginx master is stopped (the fix has made
+#     its changes and signalled nginx, and waits for the reload); sockfixd SIGKILLed
 #     there; started again: the transaction is incomplete; Revert removes the membership
 #     and reloads nginx; HTTP 502 again.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -84,18 +84,19 @@ h_is "$(h_http_status "$S_URL")" 502 "after the revert: HTTP 502 again"
 h_call "$H_T/tx2.json" ListTransactions '{}'
 h_is "$(outcome_of "$H_T/tx2.json" "$tx")" '["reverted"]' "ListTransactions: reverted"
 
-# --- 2. a real crash: sockfixd SIGKILLed while its Fix(member) waits for the old worker
+# --- 2. a real crash: sockfixd SIGKILLed while its Fix(member) waits for its reload (the
+# nginx master is stopped, so the reload cannot happen yet)
 www_gid=$(getent group www-data | cut -d: -f3)
 is_member() { id -nG "$S_WEB_USER" | tr ' ' '\n' | grep -qx www-data; }
-stack_hold_worker
-old_workers=$(stack_worker_pids | paste -sd' ' -)
+kill -STOP "$S_NGINX_PID"
+h_at_exit "kill -CONT '$S_NGINX_PID' 2> /dev/null; true"
 h_fix_async "$H_T/fix-kill.json" "$S_SOCK" member
 client_pid=$H_LAST_PID
-reloaded() { [[ -n $(stack_new_workers "$old_workers") ]]; }
-h_ok "Fix(member) reloaded nginx (a new worker runs beside the held old one)" h_wait_for 100 reloaded
+running_tx() { find "$H_T/state/transactions" -maxdepth 1 -name "*.json" ! -name "$tx.json" -printf "%f\n" | sed "s/\.json$//"; }
+has_running_tx() { [[ -n $(running_tx) ]] && is_member; }
+h_ok "Fix(member) made its changes (a record, the membership) and waits for the reload" h_wait_for 100 has_running_tx
 h_ok "Fix(member) is still waiting" h_alive "$client_pid"
 h_ok "the membership was added" is_member
-running_tx() { find "$H_T/state/transactions" -maxdepth 1 -name "*.json" ! -name "$tx.json" -printf "%f\n" | sed "s/\.json$//"; }
 tx2=$(running_tx)
 h_like "$tx2" '^[0-9a-f]{32}$' "the running fix has a record ($tx2)"
 h_json_ok "$(h_tx_record "$tx2")" 'r.get("state") == "in-progress" and "outcome" not in r and r["changes"] and all(c.get("status") == "done" for c in r["changes"])' \
@@ -105,7 +106,7 @@ h_ok "the Fix client got an answer (an error) once sockfixd died" h_wait_gone "$
 wait "$client_pid" 2> /dev/null
 h_forget_pid "$client_pid"
 h_like "$(h_answer_of "$H_T/fix-kill.json")" '^org\.freedesktop\.DBus\.Error\.' "the Fix client: a D-Bus error ($(h_answer_of "$H_T/fix-kill.json"))"
-stack_release_worker
+kill -CONT "$S_NGINX_PID"
 h_start_sockfixd
 h_call "$H_T/tx3.json" ListTransactions '{}'
 h_is "$(outcome_of "$H_T/tx3.json" "$tx2")" '["incomplete"]' "after the SIGKILL and a start: the transaction is incomplete"
