@@ -401,6 +401,8 @@ typedef struct LsmCtx {
         const Consumer *c;
         bool selinux, apparmor;
         int error;
+        int enforcing;     /* SELinux: 1 enforcing, 0 permissive, -1 absent */
+        const char *label; /* the worker's /proc/PID/attr/current, or NULL */
 } LsmCtx;
 
 static int lsm_line(const char *line, void *userdata) {
@@ -419,8 +421,8 @@ static int lsm_line(const char *line, void *userdata) {
                 if (!ours)
                         return 0;
         }
-        if (d.permissive)
-                return 0; /* logged, not enforced: not why the connect failed */
+        if (d.permissive || !lsm_denial_applies(&d, x->enforcing, x->label))
+                return 0; /* logged, not enforced, or about another domain: not why the connect failed */
         if (d.kind == LSM_SELINUX && !x->selinux) {
                 Finding *f = report_add_finding(x->r, "selinux-denied", SEVERITY_ERROR, x->c->user, x->r->resolved,
                                                 NULL, "SELinux denies %s workers (%s) %s on %s", x->c->server,
@@ -443,8 +445,9 @@ static int lsm_line(const char *line, void *userdata) {
         return 0;
 }
 
-static int lsm_findings(Report *r, const Consumer *c) {
-        LsmCtx x = { .r = r, .c = c };
+static int lsm_findings(const char *proc_root, Report *r, const Consumer *c) {
+        _cleanup_free_ char *label = c->n_pids > 0 ? lsm_process_label(proc_root, c->pids[0]) : NULL;
+        LsmCtx x = { .r = r, .c = c, .enforcing = lsm_selinux_enforcing("/sys/fs/selinux"), .label = label };
         for (const char *const *l = lsm_logs; *l; l++) {
                 int k = log_tail_foreach(*l, EVIDENCE_TAIL_BYTES, lsm_line, &x);
                 if (k == -ENOMEM)
@@ -455,7 +458,7 @@ static int lsm_findings(Report *r, const Consumer *c) {
 
 /* The second proof: a real connect as each consumer. Disagreement with the rule
  * is a finding; a denial the rule cannot explain is looked up in the LSM logs. */
-int probe_consumers(Report *r, const Process *master) {
+int probe_consumers(const char *proc_root, Report *r, const Process *master) {
         bool fcgi = master && program_speaks_fastcgi(master->comm);
         for (size_t i = 0; i < r->n_consumers; i++) {
                 Consumer *c = &r->consumers[i];
@@ -474,7 +477,7 @@ int probe_consumers(Report *r, const Process *master) {
                 return k;
         for (size_t i = 0; k > 0 && i < r->n_consumers; i++)
                 if (r->consumers[i].probe_errno == EACCES && r->consumers[i].error == 0 &&
-                    lsm_findings(r, &r->consumers[i]) < 0)
+                    lsm_findings(proc_root, r, &r->consumers[i]) < 0)
                         return -ENOMEM;
         return 0;
 }
@@ -619,7 +622,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
         if (findings_classify(r, f, d->cf) < 0)
                 goto oom;
 
-        if (probe && (k = probe_consumers(r, master)) < 0)
+        if (probe && (k = probe_consumers(h->proc_root, r, master)) < 0)
                 goto oom;
 
         if (o && o->evidence)

@@ -87,7 +87,7 @@ const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id);
 int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
                   Diagnosis *d);
 void diagnosis_done(Diagnosis *d);
-int probe_consumers(Report *r, const Process *master);
+int probe_consumers(const char *proc_root, Report *r, const Process *master);
 /* engine_load_host() + diagnosis_run() for one socket, rebuilding a model that is stale
  * for it once. *ret_host is a reference for the caller. */
 int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool probe, Host **ret_host, Lookup *lk,

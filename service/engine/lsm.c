@@ -291,3 +291,34 @@ char *lsm_process_label(const char *proc_root, pid_t pid) {
                 return NULL;
         return TAKE_PTR(s);
 }
+
+/* The type of an SELinux context ("system_u:system_r:httpd_t:s0" -> "httpd_t"), as a
+ * length-bounded slice of ctx; false when it has none. */
+static bool selinux_type(const char *ctx, const char **ret, size_t *len) {
+        const char *t = ctx;
+        for (int i = 0; i < 2 && t; i++)
+                t = strchr(t, ':') ? strchr(t, ':') + 1 : NULL;
+        if (!t)
+                return false;
+        *ret = t;
+        *len = strcspn(t, ":");
+        return *len > 0;
+}
+
+bool lsm_denial_applies(const LsmDenial *d, int selinux_enforcing, const char *label) {
+        if (d->kind == LSM_SELINUX) {
+                const char *a, *b;
+                size_t la, lb;
+                if (selinux_enforcing == 0)
+                        return false; /* permissive: logged, not enforced */
+                if (label && d->scontext && selinux_type(label, &a, &la) && selinux_type(d->scontext, &b, &lb))
+                        return la == lb && strncmp(a, b, la) == 0;
+                return true;
+        }
+        if (!label || !d->profile)
+                return true;
+        /* AppArmor labels read "/usr/sbin/nginx (enforce)". */
+        size_t n = strlen(d->profile);
+        return strncmp(label, d->profile, n) == 0 && (label[n] == 0 || label[n] == ' ') &&
+               strstr(label + n, "(complain)") == NULL;
+}

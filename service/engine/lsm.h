@@ -34,6 +34,13 @@ void lsm_denial_done(LsmDenial *d);
 /* Whether the denial concerns this socket path (or, when no path is logged, this pid / comm). */
 bool lsm_denial_matches(const LsmDenial *d, const char *socket_path, const char *resolved_path);
 
+/* Whether a logged denial is about a worker running with label (its
+ * /proc/PID/attr/current; NULL if unknown) on a host whose SELinux mode is
+ * selinux_enforcing (1, 0 permissive, -1 absent): SELinux enforcing and the same type
+ * as the worker's context; AppArmor the worker's profile, in enforce mode. Where the
+ * running context is unknown the log line decides alone. */
+bool lsm_denial_applies(const LsmDenial *d, int selinux_enforcing, const char *label);
+
 /* SELinux mode from selinuxfs ("/sys/fs/selinux/enforce"): 1 enforcing, 0 permissive, -1 absent. */
 int lsm_selinux_enforcing(const char *selinuxfs);
 /* Reads /proc/PID/attr/current (the SELinux context or AppArmor profile); NULL if none. */

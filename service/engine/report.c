@@ -90,12 +90,6 @@ void report_freep(Report **r) {
         report_free(*r);
 }
 
-void reports_free(Report **l, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                report_free(l[i]);
-        free(l);
-}
-
 Finding *report_add_finding(Report *r, const char *code, Severity sev, const char *consumer,
                             const char *path, const char *const *remedies, const char *summary_fmt, ...) {
         Finding *f = ARRAY_PUSH(r->findings, r->n_findings);

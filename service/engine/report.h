@@ -88,7 +88,6 @@ const char *severity_to_string(Severity s);
 Report *report_new(const char *socket);
 Report *report_free(Report *r);
 void report_freep(Report **r);
-void reports_free(Report **l, size_t n);
 
 /* Adds a finding; strings are copied, remedies is a NULL-terminated list of literals or NULL.
  * Returns the finding (for detail/path setters) or NULL on OOM. */

@@ -271,29 +271,16 @@ static char *user_name(uid_t uid) {
         return asprintf(&r, "%u", (unsigned) uid) < 0 ? NULL : r;
 }
 
-static bool same_groups(const gid_t *a, size_t na, const gid_t *b, size_t nb) {
-        if (na != nb)
-                return false;
-        for (size_t i = 0; i < na; i++) {
-                bool found = false;
-                for (size_t j = 0; j < nb && !found; j++)
-                        found = a[i] == b[j];
-                if (!found)
-                        return false;
-        }
-        return true;
-}
-
 static int server_add_worker(WebServer *s, const Process *p) {
         WorkerSet *w = NULL;
         for (size_t i = 0; i < s->n_workers && !w; i++)
-                if (s->workers[i].uid == p->euid && s->workers[i].gid == p->egid &&
-                    same_groups(s->workers[i].groups, s->workers[i].n_groups, p->groups, p->n_groups))
+                if (s->workers[i].first && process_same_creds(s->workers[i].first, p))
                         w = &s->workers[i];
         if (!w) {
                 w = ARRAY_PUSH(s->workers, s->n_workers);
                 if (!w)
                         return -ENOMEM;
+                w->first = p;
                 w->uid = p->euid;
                 w->gid = p->egid;
                 w->mnt_ns = p->mnt_ns;

@@ -44,6 +44,7 @@ typedef struct WorkerSet {
         pid_t *pids;
         size_t n_pids;
         uint64_t mnt_ns;
+        const Process *first; /* the set's first worker (credentials to compare); NULL when stopped */
 } WorkerSet;
 
 typedef struct WebServer {

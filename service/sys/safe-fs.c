@@ -27,7 +27,7 @@ static void proc_fd_path(int fd, char buf[static PROC_FD_PATH_MAX]) {
 /* The ACL xattr as the kernel stores it (linux/posix_acl_xattr.h): a version
  * header, then {tag, perm, id} entries. Reading it raw costs one getxattr(); libacl
  * adds a stat() per inode, which a sweep over thousands of sockets pays dearly. */
-static int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *n) {
+int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *n) {
         const struct posix_acl_xattr_header *h = buf;
         const struct posix_acl_xattr_entry *e = (const void *) (h + 1);
         size_t count;

@@ -64,6 +64,9 @@ WalkCache *walk_cache_free(WalkCache *c);
 /* Like path_walk(); with c NULL it is path_walk(). */
 int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret);
 
+/* Parses a raw system.posix_acl_* xattr value; exposed for the fuzz target. */
+int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *n);
+
 /* Reads the access ACL (and whether a default ACL exists) of an O_PATH fd. */
 int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default);
 /* Same, and whether the file system supports ACLs at all (ret_supported optional). */

@@ -217,6 +217,25 @@ static void test_process_label(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* A logged denial counts only for the worker as it runs now, on an enforcing host. */
+static void test_denial_applies(void **state) {
+        (void) state;
+        LsmDenial se = { .kind = LSM_SELINUX, .scontext = (char *) "system_u:system_r:httpd_t:s0" };
+        assert_true(lsm_denial_applies(&se, 1, "system_u:system_r:httpd_t:s0"));
+        assert_true(lsm_denial_applies(&se, 1, "system_u:system_r:httpd_t:s0:c1"));
+        assert_false(lsm_denial_applies(&se, 1, "system_u:system_r:unconfined_t:s0"));
+        assert_false(lsm_denial_applies(&se, 0, "system_u:system_r:httpd_t:s0")); /* permissive */
+        assert_true(lsm_denial_applies(&se, 1, NULL));  /* context unknown: the log decides */
+        assert_true(lsm_denial_applies(&se, -1, NULL)); /* no selinuxfs here: recorded logs */
+
+        LsmDenial aa = { .kind = LSM_APPARMOR, .profile = (char *) "/usr/sbin/nginx" };
+        assert_true(lsm_denial_applies(&aa, -1, "/usr/sbin/nginx (enforce)"));
+        assert_false(lsm_denial_applies(&aa, -1, "/usr/sbin/nginx (complain)"));
+        assert_false(lsm_denial_applies(&aa, -1, "/usr/sbin/nginx-debug (enforce)"));
+        assert_false(lsm_denial_applies(&aa, -1, "unconfined"));
+        assert_true(lsm_denial_applies(&aa, -1, NULL));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_selinux_audit),
@@ -227,6 +246,7 @@ int main(void) {
                 cmocka_unit_test(test_matches),
                 cmocka_unit_test(test_selinux_enforcing),
                 cmocka_unit_test(test_process_label),
+                cmocka_unit_test(test_denial_applies),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
