@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "util/util.h"
 
 /* pkttyagent registers within a fraction of a second; past this we call anyway
  * (polkit then answers InteractiveAuthorizationRequired). */
@@ -33,6 +35,8 @@ int polkit_agent_open(pid_t *ret_pid) {
         }
         snprintf(notify, sizeof(notify), "%d", agent_fd);
         snprintf(process, sizeof(process), "%d", (int) parent);
+        _cleanup_free_ char *session = NULL;
+        bool has_session = sd_pid_get_session(0, &session) >= 0;
 
         pid = fork();
         if (pid < 0) {
@@ -46,8 +50,15 @@ int polkit_agent_open(pid_t *ret_pid) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
                 if (getppid() != parent)
                         _exit(EXIT_FAILURE);
-                execlp("pkttyagent", "pkttyagent", "--notify-fd", notify, "--fallback",
-                       "--process", process, (char *) NULL);
+                /* --fallback leaves the caller to a desktop agent of its session; polkit
+                 * ignores a fallback agent for a caller without a logind session (a
+                 * server's ssh login without pam_systemd, su, runuser), so only then. */
+                if (has_session)
+                        execlp("pkttyagent", "pkttyagent", "--notify-fd", notify, "--fallback", "--process",
+                               process, (char *) NULL);
+                else
+                        execlp("pkttyagent", "pkttyagent", "--notify-fd", notify, "--process", process,
+                               (char *) NULL);
                 _exit(EXIT_FAILURE);
         }
 

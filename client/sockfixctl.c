@@ -89,7 +89,9 @@ static int log_call_error(const char *what, const sd_bus_error *e, int r) {
         fprintf(stderr, "sockfixctl: %s: %s\n", what,
                 sd_bus_error_is_set(e) ? e->message ?: e->name : strerror(-r));
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
-                fputs("sockfixctl: run it from a terminal (a polkit agent asks for the password) or as root\n",
+                fputs(arg_ask_password ? "sockfixctl: run it from a terminal (a polkit agent asks for the password) "
+                                         "or as root\n"
+                                       : "sockfixctl: --no-ask-password was given; authorization needs a password\n",
                       stderr);
         else if (code == EXIT_UNREACHABLE)
                 fputs("sockfixctl: is sockfixd installed and the system bus running?\n", stderr);

@@ -13,6 +13,8 @@ packages=(
         dbus polkitd pkexec libglib2.0-bin
         # the stack sockfix diagnoses, and what the tests drive it with
         nginx php8.2-fpm curl acl util-linux procps iproute2 passwd
+        # a real terminal for the interactive polkit agent test (pkttyagent)
+        tmux
         # the bindings control panels use, called as real clients
         python3 python3-dbus libnet-dbus-perl
 )

@@ -270,7 +270,13 @@ h_install_file() {
         else
                 h_at_exit "rm -f '$dest'"
         fi
-        install -m "$mode" "$src" "$dest" || h_die "install $dest"
+        # Whole and readable at once: polkitd (not root) reloads on the create, and a
+        # file it cannot read yet is skipped with no later reload. A dot-name it ignores,
+        # then a rename.
+        local tmp
+        tmp=$(dirname "$dest")/.$(basename "$dest").tmp
+        install -m "$mode" "$src" "$tmp" || h_die "install $tmp"
+        mv -f "$tmp" "$dest" || h_die "mv $tmp $dest"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -299,7 +305,7 @@ h_start_bus() {
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:path=$H_T/bus/system_bus_socket</listen>
+  <listen>unix:path=$H_T/bus/system_bus_socket</listen>$(h_bus_extra_listen_xml)
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -597,3 +603,76 @@ h_elapsed_ms() {
         echo $(((t1 - t0) / 1000000))
         return "$rc"
 }
+
+# ---------------------------------------------------------------------------------------
+# The well-known system bus socket. polkit's setuid polkit-agent-helper-1 ignores
+# DBUS_SYSTEM_BUS_ADDRESS and answers polkitd over /run/dbus/system_bus_socket, so a test
+# of interactive authentication (pkttyagent) needs the private bus to listen there too.
+
+H_SYSTEM_BUS_SOCKET=/run/dbus/system_bus_socket
+H_BUS_EXTRA_LISTEN=()   # more unix socket paths h_start_bus listens on; none by default
+
+# The <listen> elements of H_BUS_EXTRA_LISTEN, each on its own line (nothing when empty).
+h_bus_extra_listen_xml() {
+        local p
+        for p in "${H_BUS_EXTRA_LISTEN[@]}"; do printf '\n  <listen>unix:path=%s</listen>' "$p"; done
+}
+
+# h_system_bus_socket_served: exit 0 when something accepts connections on
+# /run/dbus/system_bus_socket (the machine's system bus, or another test's).
+h_system_bus_socket_served() {
+        [[ -S $H_SYSTEM_BUS_SOCKET ]] || return 1
+        "$H_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(2)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)' "$H_SYSTEM_BUS_SOCKET"
+}
+
+# h_bus_listen_system_socket: call before h_start_bus (or h_sockfix_up) to make the private
+# bus listen on /run/dbus/system_bus_socket as well. Returns 1, changing nothing, when a
+# bus already serves it (never take a real system bus's place). Creates /run/dbus if
+# missing; the socket (and a directory it created) are removed at exit. Holds a lock for
+# the rest of the test so that two tests of other sessions never listen there at once
+# (dbus-daemon would replace the other's socket); waits for it up to LOCK-WAIT seconds
+# (default 60) and returns 1 if it stays taken.
+h_bus_listen_system_socket() {
+        local wait=${1:-60} dir=${H_SYSTEM_BUS_SOCKET%/*}
+        exec {H_SYSTEM_BUS_LOCK_FD}> /run/lock/sockfix-tests-system-bus-socket.lock ||
+                h_die "cannot open the lock file"
+        if ! flock -w "$wait" "$H_SYSTEM_BUS_LOCK_FD"; then
+                h_log "another test holds $H_SYSTEM_BUS_SOCKET"
+                return 1
+        fi
+        if h_system_bus_socket_served; then
+                h_log "a bus already serves $H_SYSTEM_BUS_SOCKET"
+                return 1
+        fi
+        if [[ -e $H_SYSTEM_BUS_SOCKET || -L $H_SYSTEM_BUS_SOCKET ]]; then
+                [[ -S $H_SYSTEM_BUS_SOCKET && ! -L $H_SYSTEM_BUS_SOCKET ]] ||
+                        h_die "$H_SYSTEM_BUS_SOCKET exists and is not a socket"
+                h_log "removing the stale $H_SYSTEM_BUS_SOCKET (nothing listens on it)"
+                rm -f "$H_SYSTEM_BUS_SOCKET"
+        fi
+        if [[ ! -d $dir ]]; then
+                mkdir -p "$dir" || h_die "mkdir $dir"
+                chmod 0755 "$dir"
+                h_at_exit "rmdir '$dir' 2>/dev/null; true"
+        fi
+        h_at_exit "rm -f '$H_SYSTEM_BUS_SOCKET'"
+        H_BUS_EXTRA_LISTEN+=("$H_SYSTEM_BUS_SOCKET")
+}
+
+# h_system_socket_is_ours: exit 0 when /run/dbus/system_bus_socket reaches our private bus
+# (the same bus id as DBUS_SYSTEM_BUS_ADDRESS).
+h_system_socket_is_ours() {
+        local ours theirs
+        ours=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId 2> /dev/null) || return 1
+        theirs=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_SYSTEM_BUS_SOCKET busctl --system call \
+                org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId 2> /dev/null) || return 1
+        [[ $ours == "$theirs" ]]
+}
+
