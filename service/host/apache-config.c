@@ -28,8 +28,11 @@ static const char *vars_get(char **l, const char *name) {
         return NULL;
 }
 
+/* Values are bounded: Define A ${A}${A} on every line would double one each time. */
+#define APACHE_MAX_VALUE (64u * 1024u)
+
 static int vars_set(char ***l, const char *name, const char *value) {
-        if (strv_length(*l) >= APACHE_MAX_VARS)
+        if (strv_length(*l) >= APACHE_MAX_VARS || strlen(value) > APACHE_MAX_VALUE)
                 return 0;
         char *s;
         if (asprintf(&s, "%s=%s", name, value) < 0)
@@ -98,11 +101,18 @@ static int include_one(ApacheParser *P, const char *path, bool optional, unsigne
 static int include_dir(ApacheParser *P, const char *dir, unsigned level, const char *file, unsigned line) {
         if (level >= CONF_MAX_DEPTH)
                 return conf_error(&P->c->errors, file, line, "Include %s: nesting too deep", dir);
+        /* Each directory once and within the budget: symlinks can lead back up the tree. */
+        int r = conf_guard_enter_dir(&P->guard, dir);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return conf_include_error(&P->c->errors, file, line, "Include", dir, r);
         _cleanup_strv_free_ char **paths = NULL;
-        int r = conf_glob(dir, "*", &paths);
+        r = conf_glob(dir, "*", &paths);
         if (r < 0)
                 return r;
-        for (char **i = paths; *i; i++) {
+        for (char **i = paths; *i && P->guard.n_files < CONF_MAX_FILES && P->guard.total_size < CONF_MAX_TOTAL_SIZE;
+             i++) {
                 r = include_one(P, *i, true, level + 1, file, line);
                 if (r < 0)
                         return r;

@@ -7,12 +7,59 @@
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+/* Configuration lives on disk file systems. On proc, sysfs, debugfs, tracefs, securityfs
+ * and devpts a "regular file" may block a read (/proc/kmsg, trace_pipe) or have side
+ * effects, and a root daemon must not be talked into reading it by an include line. */
+static bool fs_is_pseudo(int fd) {
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return true;
+        switch ((unsigned long) sf.f_type) {
+        case PROC_SUPER_MAGIC:
+        case SYSFS_MAGIC:
+        case DEBUGFS_MAGIC:
+        case TRACEFS_MAGIC:
+        case SECURITYFS_MAGIC:
+        case DEVPTS_SUPER_MAGIC:
+        case CGROUP_SUPER_MAGIC:
+        case CGROUP2_SUPER_MAGIC:
+        case BPF_FS_MAGIC:
+                return true;
+        default:
+                return false;
+        }
+}
+
+int conf_guard_enter_dir(ConfGuard *g, const char *path) {
+        _cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (fs_is_pseudo(fd))
+                return -EMEDIUMTYPE;
+        if (g->n_files >= CONF_MAX_FILES || g->total_size >= CONF_MAX_TOTAL_SIZE)
+                return -E2BIG;
+        if (!g->dirs && !(g->dirs = hashmap_new_u64()))
+                return -ENOMEM;
+        uint64_t key = ((uint64_t) st.st_dev << 32) ^ (uint64_t) st.st_ino;
+        /* The value is the device: a key collision of two directories is told apart. */
+        void *have = hashmap_get_u64(g->dirs, key);
+        if (have && (dev_t) (uintptr_t) have == st.st_dev)
+                return -ELOOP;
+        g->n_files++;
+        return hashmap_put_u64(g->dirs, key, (void *) (uintptr_t) st.st_dev);
+}
 
 int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *ret_size) {
         if (g->depth >= CONF_MAX_DEPTH)
                 return -ELOOP;
-        if (g->n_files >= CONF_MAX_FILES)
+        if (g->n_files >= CONF_MAX_FILES || g->total_size >= CONF_MAX_TOTAL_SIZE)
                 return -E2BIG;
 
         /* O_PATH first: a FIFO or device planted by a site owner must never be opened
@@ -28,9 +75,13 @@ int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *re
                 return -EISDIR;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
+        if (fs_is_pseudo(fd))
+                return -EMEDIUMTYPE;
         for (unsigned i = 0; i < g->depth; i++)
                 if (g->stack[i].dev == st.st_dev && g->stack[i].ino == st.st_ino)
                         return -ELOOP;
+        if ((uint64_t) st.st_size > CONF_MAX_TOTAL_SIZE - g->total_size)
+                return -E2BIG;
 
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
@@ -39,6 +90,7 @@ int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *re
                 return r;
         g->stack[g->depth++] = (ConfFileId) { st.st_dev, st.st_ino };
         g->n_files++;
+        g->total_size += ret_size ? *ret_size : (size_t) st.st_size;
         return 0;
 }
 
@@ -66,6 +118,7 @@ const char *conf_guard_interned(const ConfGuard *g, const char *path) {
 
 void conf_guard_done(ConfGuard *g) {
         g->seen = hashmap_free(g->seen);
+        g->dirs = hashmap_free(g->dirs);
 }
 
 int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText parse, void *parser) {
@@ -94,8 +147,10 @@ int conf_parse_string(ConfGuard *g, char ***files, const char *name, const char 
 
 int conf_include_error(char ***errors, const char *file, unsigned line, const char *directive, const char *path,
                        int error) {
-        const char *why = error == -ELOOP ? "include loop or nesting too deep" :
-                          error == -E2BIG ? "too many included files" : strerror(-error);
+        const char *why = error == -ELOOP        ? "include loop or nesting too deep" :
+                          error == -E2BIG        ? "too many included files" :
+                          error == -EMEDIUMTYPE  ? "on a pseudo file system (proc, sysfs...): not read" :
+                                                   strerror(-error);
         return conf_error(errors, file, line, "%s %s: %s", directive, path, why);
 }
 

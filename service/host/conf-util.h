@@ -15,6 +15,9 @@
 #define CONF_MAX_DEPTH 16
 #define CONF_MAX_FILES 10000u
 #define CONF_MAX_FILE_SIZE (16u << 20)
+/* All files of one configuration together: far above any real one, and a bound on the
+ * time an include of the wrong directory ("Include /") can cost. */
+#define CONF_MAX_TOTAL_SIZE (64u << 20)
 /* A garbage file must not turn into a million error strings on the bus. */
 #define CONF_MAX_ERRORS 1000u
 
@@ -28,15 +31,23 @@ typedef struct ConfGuard {
         ConfFileId stack[CONF_MAX_DEPTH];
         unsigned depth;
         unsigned n_files;
+        size_t total_size;
         struct Hashmap *seen; /* paths already in the parser's file list */
+        struct Hashmap *dirs; /* directories walked by a directory include: dev ^ ino -> dev */
 } ConfGuard;
 
-/* Reads path (a regular file, at most CONF_MAX_FILE_SIZE) and pushes it on the guard.
+/* Reads path (a regular file on a disk file system, at most CONF_MAX_FILE_SIZE) and pushes it on the guard.
  * -ELOOP: already being read further up, or CONF_MAX_DEPTH reached; -E2BIG: more than
- * CONF_MAX_FILES read; -EISDIR / -EINVAL: a directory / not a regular file; else -errno.
+ * CONF_MAX_FILES or CONF_MAX_TOTAL_SIZE read; -EISDIR / -EINVAL: a directory / not a regular file;
+ * -EMEDIUMTYPE: on proc, sysfs and the like (a read of /proc/kmsg blocks); else -errno.
  * On success the caller must call conf_guard_leave() when done with the file. */
 int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *ret_size);
 void conf_guard_leave(ConfGuard *g);
+/* Before a directory include walks path: -ELOOP when that directory was walked already
+ * (symlinks lead back: /proc/self/root, a link to "."), -E2BIG when the files-and-
+ * directories budget is spent, -EMEDIUMTYPE on a pseudo file system. Each directory
+ * counts against CONF_MAX_FILES. */
+int conf_guard_enter_dir(ConfGuard *g, const char *path);
 /* Appends path to *files unless it is there already. Hosting servers include
  * thousands of files, so this is a hash lookup, not a scan of the list. */
 int conf_guard_record(ConfGuard *g, char ***files, const char *path);
