@@ -9,7 +9,6 @@
 
 /* Pools hold php_value[...] and env[...] keys beyond the known ones, but a pool with
  * thousands of keys is garbage: bounding it keeps the key lookup linear overall. */
-#define FPM_MAX_KEYS_PER_POOL 1024u
 #define FPM_MAX_POOLS 10000u
 
 typedef struct FpmParser {
@@ -99,23 +98,35 @@ static int set_global(FpmParser *P, const char *key, const char *value) {
         return 0;
 }
 
+/* The pool keys sockfix reads: who may connect, and as whom the pool runs. The rest
+ * (pm.*, php_admin_value[...], env[...]) is not kept: a host with thousands of pools
+ * would hold them all between calls for nothing. A fix edits pool files from the file
+ * itself (sys/pool-edit.c), not from here. */
+static const char *const kept_keys[] = {
+        "listen", "listen.owner", "listen.group", "listen.mode", "listen.acl_users", "listen.acl_groups",
+        "user",   "group",
+};
+
 /* Takes ownership of value. */
 static int set_pool_key(FpmParser *P, const char *key, char *value, const char *file, unsigned line) {
         _cleanup_free_ char *v = value;
         FpmPool *p = &P->c->pools[P->cur];
         FpmKey *k = NULL;
+        const char *name = NULL;
 
-        for (size_t i = 0; i < p->n_keys; i++)
-                if (streq_ptr(p->keys[i].key, key)) {
+        for (size_t i = 0; i < ELEMENTSOF(kept_keys) && !name; i++)
+                if (streq_ptr(kept_keys[i], key))
+                        name = kept_keys[i];
+        if (!name)
+                return 0;
+        for (size_t i = 0; i < p->n_keys && !k; i++)
+                if (p->keys[i].key == name)
                         k = &p->keys[i];
-                        break;
-                }
         if (!k) {
-                if (p->n_keys >= FPM_MAX_KEYS_PER_POOL)
-                        return conf_error(&P->c->errors, file, line, "too many keys in pool [%s]", p->name);
                 k = ARRAY_PUSH(p->keys, p->n_keys);
-                if (!k || !(k->key = strdup(key)))
+                if (!k)
                         return -ENOMEM;
+                k->key = name;
         }
         free(k->value);
         k->value = TAKE_PTR(v);
@@ -317,7 +328,6 @@ void fpm_config_done(FpmConfig *c) {
         for (size_t i = 0; i < c->n_pools; i++) {
                 FpmPool *p = &c->pools[i];
                 for (size_t j = 0; j < p->n_keys; j++) {
-                        free(p->keys[j].key);
                         free(p->keys[j].value);
                 }
                 free(p->keys);

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 typedef struct FpmKey {
-        char *key;   /* e.g. "listen.owner" */
+        const char *key; /* e.g. "listen.owner" (a static string: only the keys sockfix reads are kept) */
         char *value; /* unquoted, $pool substituted */
         const char *file; /* file that set it (points into FpmConfig.files) */
         unsigned line;
@@ -21,7 +21,7 @@ typedef struct FpmPool {
         char *name;
         const char *file; /* file holding the [name] section header (points into FpmConfig.files) */
         unsigned line;
-        FpmKey *keys; /* in file order; a repeated key keeps the last value only */
+        FpmKey *keys; /* listen, listen.*, user, group, in file order; a repeated key keeps the last value */
         size_t n_keys;
 } FpmPool;
 

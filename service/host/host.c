@@ -617,28 +617,31 @@ static const char *const default_watch_dirs[] = {
 };
 
 static int watch_dir(Host *h, const char *dir) {
-        for (char **p = h->watch_paths; p && *p; p++)
-                if (streq_ptr(*p, dir))
-                        return 0;
+        if (hashmap_get_str(h->watch_dir_names, dir))
+                return 0;
         int wd = inotify_add_watch(h->inotify_fd, dir,
                                    IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE |
                                            IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
         if (wd < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -errno;
-        if (strv_extend(&h->watch_paths, dir) < 0)
+        char *copy = strdup(dir);
+        if (!copy || strv_consume(&h->watch_paths, copy) < 0)
                 return -ENOMEM;
-        return hashmap_put_u64(h->watch_dirs, (uint64_t) wd, h->watch_paths[strv_length(h->watch_paths) - 1]);
+        if (hashmap_put_str(h->watch_dir_names, copy, (void *) 1) < 0 ||
+            hashmap_put_u64(h->watch_dirs, (uint64_t) wd, copy) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
+/* file is borrowed: it is a config's own file name, which lives as long as the host. */
 static int watch_file(Host *h, const char *file) {
+        if (hashmap_get_str(h->watch_files, file))
+                return 0;
+        if (hashmap_put_str(h->watch_files, file, (void *) 1) < 0)
+                return -ENOMEM;
         _cleanup_free_ char *dir = strndup(file, (size_t) (strrchr(file, '/') ? strrchr(file, '/') - file : 0));
         if (!dir)
                 return -ENOMEM;
-        if (!hashmap_get_str(h->watch_files, file)) {
-                if (strv_extend(&h->watch_paths, file) < 0 ||
-                    hashmap_put_str(h->watch_files, h->watch_paths[strv_length(h->watch_paths) - 1], (void *) 1) < 0)
-                        return -ENOMEM;
-        }
         return watch_dir(h, *dir ? dir : "/");
 }
 
@@ -652,8 +655,9 @@ static int host_watch(Host *h, bool defaults) {
                 return 0;
         }
         h->watch_dirs = hashmap_new_u64();
+        h->watch_dir_names = hashmap_new_str();
         h->watch_files = hashmap_new_str();
-        if (!h->watch_dirs || !h->watch_files)
+        if (!h->watch_dirs || !h->watch_dir_names || !h->watch_files)
                 return -ENOMEM;
         int r = 0;
         for (size_t i = 0; r >= 0 && i < h->n_fpms; i++) {
@@ -938,6 +942,7 @@ static Host *host_free(Host *h) {
         if (h->proc_fd >= 0)
                 close(h->proc_fd);
         hashmap_free(h->watch_dirs);
+        hashmap_free(h->watch_dir_names);
         hashmap_free(h->watch_files);
         strv_free(h->watch_paths);
         for (size_t i = 0; i < h->n_fpms; i++) {

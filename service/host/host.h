@@ -96,9 +96,10 @@ typedef struct Host {
         int inotify_fd;       /* watches the directories of every config file read; -1: none */
         int sockdiag_fd;      /* netlink socket for single-socket queries, opened on first use */
         int proc_fd;          /* the proc root, for liveness checks; opened on first use */
-        Hashmap *watch_dirs;  /* watch descriptor -> directory path */
-        Hashmap *watch_files; /* config file paths */
-        char **watch_paths;   /* owns the strings of both maps */
+        Hashmap *watch_dirs;      /* watch descriptor -> directory path */
+        Hashmap *watch_dir_names; /* directory paths watched */
+        Hashmap *watch_files;     /* config file paths (borrowed from the configs) */
+        char **watch_paths;       /* owns the directory paths */
         bool stale;
 } Host;
 
