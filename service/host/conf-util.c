@@ -287,6 +287,21 @@ char *conf_next_word(char **p, bool *quoted) {
         return word;
 }
 
+/* Appends n bytes, keeping room for the terminating NUL; doubles so expansion stays linear. */
+static int buf_append(char **buf, size_t *len, size_t *cap, const char *src, size_t n) {
+        if (*len + n + 1 > *cap) {
+                size_t ncap = (*len + n + 1) * 2;
+                char *nb = realloc(*buf, ncap);
+                if (!nb)
+                        return -ENOMEM;
+                *buf = nb;
+                *cap = ncap;
+        }
+        memcpy(*buf + *len, src, n);
+        *len += n;
+        return 0;
+}
+
 int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lookup_t lookup, void *userdata,
                      char **ret) {
         _cleanup_free_ char *out = NULL;
@@ -330,30 +345,14 @@ int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lo
                         else
                                 alen = 0;
                         /* v may live in storage the lookup owns; copy before n goes. */
-                        if (len + alen + 1 > cap) {
-                                size_t ncap = (len + alen + 1) * 2;
-                                char *no = realloc(out, ncap);
-                                if (!no)
-                                        return -ENOMEM;
-                                out = no;
-                                cap = ncap;
-                        }
-                        memcpy(out + len, add, alen);
-                        len += alen;
+                        if (buf_append(&out, &len, &cap, add, alen) < 0)
+                                return -ENOMEM;
                         p = next;
                         continue;
                 }
 
-                if (len + alen + 1 > cap) {
-                        size_t ncap = (len + alen + 1) * 2;
-                        char *no = realloc(out, ncap);
-                        if (!no)
-                                return -ENOMEM;
-                        out = no;
-                        cap = ncap;
-                }
-                memcpy(out + len, add, alen);
-                len += alen;
+                if (buf_append(&out, &len, &cap, add, alen) < 0)
+                        return -ENOMEM;
                 p++;
         }
 
