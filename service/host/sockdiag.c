@@ -384,18 +384,6 @@ int unix_sockets_load(UnixSocketTable *ret) {
         return 0;
 }
 
-static bool parse_socket_link(const char *target, uint32_t *ret) {
-        if (!startswith(target, "socket:["))
-                return false;
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(target + 8, &end, 10);
-        if (errno != 0 || end == target + 8 || !streq_ptr(end, "]") || v > UINT32_MAX)
-                return false;
-        *ret = (uint32_t) v;
-        return true;
-}
-
 static bool errno_is_vanished(int e) {
         return e == ENOENT || e == ESRCH;
 }
@@ -437,7 +425,7 @@ static int map_process_fds(UnixSocketTable *t, int rfd, pid_t pid) {
                 target[k] = 0;
 
                 uint32_t ino;
-                if (!parse_socket_link(target, &ino))
+                if (!parse_socket_fd_link(target, &ino))
                         continue;
                 UnixSocket *s = hashmap_get_u64(t->by_sockino, ino);
                 if (!s || (s->n_pids > 0 && s->pids[s->n_pids - 1] == pid))

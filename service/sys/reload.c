@@ -213,12 +213,96 @@ static bool worker_is_old(const Worker *w, const WorkerId *old, size_t n_old) {
         return false;
 }
 
-/* Settled once the old workers are gone, or the new ones hold the group: an old worker
- * still finishing a long request (an upload, a long poll) may linger, but it takes no
- * new connection after the reload. At least one new worker must run either way. */
-static bool workers_settled(const Worker *w, size_t n, const WorkerId *old, size_t n_old, gid_t required) {
+/* Inodes of the sockets in LISTEN state in the master's network namespace: TCP (st 0A)
+ * and unix stream listeners (__SO_ACCEPTCON). Sorted for bsearch. */
+#define PROC_NET_TCP_LISTEN 0x0Au
+#define PROC_NET_UNIX_ACCEPTCON 0x10000u
+
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int listener_inodes(pid_t master, uint32_t **ret, size_t *n) {
+        static const char *const tables[] = { "tcp", "tcp6", "unix" };
+        _cleanup_free_ uint32_t *list = NULL;
+        size_t count = 0;
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/net/%s", (int) master, tables[i]);
+                _cleanup_free_ char *text = NULL;
+                int r = read_full_file(path, &text, NULL);
+                if (r == -ENOENT && i < 2)
+                        continue; /* no IPv6, or no IPv4, in this kernel */
+                if (r < 0)
+                        return r;
+                bool unix_table = i == 2;
+                char *save = NULL;
+                /* The first line is the column header. */
+                for (char *l = strtok_r(text, "\n", &save); (l = strtok_r(NULL, "\n", &save));) {
+                        unsigned st, flags, type;
+                        unsigned long ino;
+                        bool listening;
+                        if (unix_table) {
+                                /* Num RefCount Protocol Flags Type St Inode Path */
+                                if (sscanf(l, "%*s %*s %*s %x %x %x %lu", &flags, &type, &st, &ino) != 4)
+                                        continue;
+                                listening = flags & PROC_NET_UNIX_ACCEPTCON;
+                        } else {
+                                /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+                                if (sscanf(l, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &st, &ino) != 2)
+                                        continue;
+                                listening = st == PROC_NET_TCP_LISTEN;
+                        }
+                        if (!listening || ino == 0 || ino > UINT32_MAX)
+                                continue;
+                        uint32_t *slot = ARRAY_PUSH(list, count);
+                        if (!slot)
+                                return -ENOMEM;
+                        *slot = (uint32_t) ino;
+                }
+        }
+        if (count > 0)
+                qsort(list, count, sizeof *list, cmp_u32);
+        *ret = TAKE_PTR(list);
+        *n = count;
+        return 0;
+}
+
+/* Whether pid holds one of the listening sockets. When its fds cannot be read (it
+ * left, or the ptrace check says no) it counts as not listening: the wait is then
+ * what it was before this check, rather than a timeout on every fix. */
+static bool holds_listener(pid_t pid, const uint32_t *listeners, size_t n) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        _cleanup_closedir_ DIR *d = opendir(path);
+        if (!d)
+                return false;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char target[32];
+                ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+                if (k < 0)
+                        continue;
+                target[k] = 0;
+                uint32_t ino;
+                if (parse_socket_fd_link(target, &ino) && bsearch(&ino, listeners, n, sizeof *listeners, cmp_u32))
+                        return true;
+        }
+        return false;
+}
+
+/* Settled once the old workers are gone, or the new ones hold the group and no old
+ * worker still listens: an old worker finishing a long request (an upload, a long poll)
+ * may linger, but once it has closed its listening sockets it takes no new connection.
+ * Until it has (nginx handles the master's QUIT a moment after the new workers start),
+ * a request may still land on it and get the old 502. At least one new worker must run
+ * either way. */
+static int workers_settled(pid_t master, const Worker *w, size_t n, const WorkerId *old, size_t n_old,
+                           gid_t required, bool *ret) {
         size_t fresh = 0;
         bool old_left = false;
+        *ret = false;
         for (size_t i = 0; i < n; i++) {
                 if (worker_is_old(&w[i], old, n_old)) {
                         old_left = true;
@@ -226,11 +310,29 @@ static bool workers_settled(const Worker *w, size_t n, const WorkerId *old, size
                 }
                 fresh++;
                 if (required != (gid_t) -1 && !w[i].has_gid)
-                        return false;
+                        return 0;
         }
         if (fresh == 0)
-                return false;
-        return required != (gid_t) -1 || !old_left;
+                return 0;
+        if (!old_left) {
+                *ret = true;
+                return 0;
+        }
+        if (required == (gid_t) -1)
+                return 0;
+
+        _cleanup_free_ uint32_t *listeners = NULL;
+        size_t n_listeners = 0;
+        int r = listener_inodes(master, &listeners, &n_listeners);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (worker_is_old(&w[i], old, n_old) && holds_listener(w[i].id.pid, listeners, n_listeners))
+                        return 0;
+        *ret = true;
+        return 0;
 }
 
 static uint64_t now_ms(void) {
@@ -247,7 +349,11 @@ int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t requ
                 int r = scan_workers(master, required_gid, &w, &n);
                 if (r < 0)
                         return r;
-                if (workers_settled(w, n, old, n_old, required_gid))
+                bool settled;
+                r = workers_settled(master, w, n, old, n_old, required_gid, &settled);
+                if (r < 0)
+                        return r;
+                if (settled)
                         return 0;
                 if (now_ms() >= deadline)
                         return -ETIMEDOUT;

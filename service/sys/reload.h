@@ -47,10 +47,12 @@ typedef struct WorkerId {
 /* Snapshot of the master's workers, taken before the reload. */
 int workers_list(pid_t master, WorkerId **ret, size_t *n);
 /* Polls /proc until the master runs at least one worker started after the snapshot
- * and either every such new worker holds required_gid among its groups, or, with no
- * gid requirement ((gid_t) -1), no worker of the old snapshot remains. Old workers
- * finishing a long request may linger: they take no new connection. 0, -ETIMEDOUT,
- * -ESRCH when the master is gone. */
+ * and either every such new worker holds required_gid among its groups and no old
+ * worker still holds a listening socket (TCP or unix, in the master's network
+ * namespace), or, with no gid requirement ((gid_t) -1), no worker of the old snapshot
+ * remains. Old workers finishing a long request may linger: once they have closed
+ * their listeners they take no new connection. 0, -ETIMEDOUT, -ESRCH when the master
+ * is gone. */
 int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t required_gid, int timeout_ms);
 
 /* Config tests, run before any reload: 0 when the test passes, -EBADMSG when the

@@ -144,3 +144,15 @@ char *strstrip(char *s) {
                 s[--n] = 0;
         return s;
 }
+
+bool parse_socket_fd_link(const char *target, uint32_t *ret) {
+        if (!startswith(target, "socket:["))
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(target + 8, &end, 10);
+        if (errno != 0 || end == target + 8 || !streq_ptr(end, "]") || v > UINT32_MAX)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,3 +91,5 @@ char *strdup_or_null(const char *s);
 int read_full_file(const char *path, char **ret, size_t *size);
 int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *size);
 char *strstrip(char *s);
+/* The socket inode N of a /proc/PID/fd link "socket:[N]"; false for any other target. */
+bool parse_socket_fd_link(const char *target, uint32_t *ret);

@@ -6,12 +6,17 @@
 # reload"). The seed case with a web user of the test's own.
 # A. An old worker finishing a long request (stack_hold_worker: its header never ends)
 #    does not hold the fix up: Fix(member) answers applied, verified, while that worker is
-#    still alive; the new worker answers HTTP 200.
+#    still alive, and when it answers that worker no longer listens (ss -ltnp): every
+#    request from then on reaches a new worker and gets HTTP 200.
 # B. The nginx master stopped (SIGSTOP) so the reload cannot happen yet: the Fix(member)
 #    waits. Meanwhile a second Fix on the same socket (auto, refresh, through a symlink)
 #    answers Busy, promptly; Diagnose, ListSockets and ListTransactions answer in < 2 s.
 #    SIGCONT: the first Fix answers applied, verified; HTTP 200. Busy is gone: Revert
 #    answers reverted, then a dry run answers planned.
+# C. The old worker stopped (SIGSTOP) before it could handle nginx's quit signal: it still
+#    holds the listening socket, so a request could still land on it and get the old 502.
+#    The fix waits while it listens, though the new workers hold the group; SIGCONT: it
+#    closes its listeners, the Fix answers applied, verified; HTTP 200 every time.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-busy
@@ -32,9 +37,17 @@ h_is "$(h_answer_of "$H_T/fixA.json")" applied "Fix(member) with a request held 
 h_json_is "$H_T/fixA.json" 'r.get("verified")' true "... and verified through the new worker"
 held_alive() { local w; for w in $held; do h_alive "$w" || return 1; done; }
 h_ok "the old worker ($held) is still finishing its request" held_alive
-# The old worker may take one more connection until it handles nginx's quit signal.
-http_ok() { [[ $(h_http_status "$S_URL") == 200 ]]; }
-h_ok "HTTP 200 from the new worker" h_wait_for 50 http_ok
+# listening_pids: the processes holding nginx's listening socket, as an admin sees them.
+listening_pids() { ss -Hltnp "sport = :$S_PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un | paste -sd' ' -; }
+# none_of "A B" "C D": no pid of the first list in the second.
+none_of() { local p; for p in $1; do [[ " $2 " == *" $p "* ]] && return 1; done; return 0; }
+h_ok "when Fix answered, the old worker no longer listened (listeners: $(listening_pids))" \
+        none_of "$held" "$(listening_pids)"
+http_200_times() {
+        local i
+        for ((i = 0; i < $1; i++)); do [[ $(h_http_status "$S_URL") == 200 ]] || return 1; done
+}
+h_ok "HTTP 200 from the new worker, ten times out of ten" http_200_times 10
 txA=$(h_json "$H_T/fixA.json" 'r.get("transaction", "")' 2> /dev/null)
 stack_release_worker
 h_revert "$H_T/revertA.json" "$txA"
@@ -125,5 +138,29 @@ h_ok "Revert reloaded nginx: only fresh workers, none with www-data's gid" \
 h_is "$(h_http_status "$S_URL")" 502 "after the revert: HTTP 502 again"
 h_fix "$H_T/dry.json" "$S_SOCK" auto '{"dry_run": true}'
 h_is "$(h_answer_of "$H_T/dry.json")" planned "a dry run afterwards: planned (not Busy)"
+
+# --- C: an old worker that has not yet closed its listening socket holds the fix
+stopped=$(stack_worker_pids | paste -sd' ' -)
+kill -STOP $stopped
+h_at_exit "kill -CONT $stopped 2> /dev/null; true"
+h_fix_async "$H_T/fixC.json" "$S_SOCK" member
+fixC_pid=$H_LAST_PID
+fresh_with_gid() { local p; for p in $(stack_worker_pids); do none_of "$p" "$stopped" && stack_worker_field "$p" Groups | tr ' ' '\n' | grep -qx "$www_gid" && return 0; done; return 1; }
+h_ok "nginx reloaded: a fresh worker holds www-data's gid" h_wait_for 100 fresh_with_gid
+sleep 1
+still_listens() { ! none_of "$stopped" "$(listening_pids)"; }
+h_ok "the stopped old worker ($stopped) still listens" still_listens
+h_ok "so the Fix is still waiting" h_alive "$fixC_pid"
+kill -CONT $stopped
+h_ok "the Fix answered once the old worker let go of the listener" h_wait_gone "$fixC_pid" 150
+wait "$fixC_pid" 2> /dev/null
+h_forget_pid "$fixC_pid"
+h_is "$(h_answer_of "$H_T/fixC.json")" applied "Fix(member): outcome applied"
+h_json_is "$H_T/fixC.json" 'r.get("verified")' true "Fix(member): verified"
+h_ok "when it answered no old worker listened (listeners: $(listening_pids))" none_of "$stopped" "$(listening_pids)"
+h_ok "HTTP 200, ten times out of ten" http_200_times 10
+txC=$(h_json "$H_T/fixC.json" 'r.get("transaction", "")' 2> /dev/null)
+h_revert "$H_T/revertC.json" "$txC"
+h_is "$(h_answer_of "$H_T/revertC.json")" reverted "Revert of it: reverted"
 h_ok "sockfixd still owns its name" h_has_name "$H_BUS_NAME"
 h_done

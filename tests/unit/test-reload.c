@@ -5,10 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "sys/reload.h"
@@ -73,18 +77,27 @@ static void test_reload_signal(void **state) {
 }
 
 /* A worker as a root master spawns it: drops to uid 65534 with the given
- * supplementary group (or none), then lives for ms milliseconds. */
-static pid_t spawn_worker(gid_t extra, int ms) {
+ * supplementary group (or none), closes close_fd (when not -1) after close_ms, as a
+ * worker closes its inherited listeners when told to quit, and lives for ms in all. */
+static pid_t spawn_worker_closing(gid_t extra, int close_fd, int close_ms, int ms) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 gid_t groups[1] = { extra };
                 if (setgroups(extra == (gid_t) -1 ? 0 : 1, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
                         _exit(1);
-                usleep((useconds_t) ms * 1000);
+                if (close_fd >= 0) {
+                        usleep((useconds_t) close_ms * 1000);
+                        close(close_fd);
+                }
+                usleep((useconds_t) (ms - (close_fd >= 0 ? close_ms : 0)) * 1000);
                 _exit(0);
         }
         return pid;
+}
+
+static pid_t spawn_worker(gid_t extra, int ms) {
+        return spawn_worker_closing(extra, -1, 0, ms);
 }
 
 static void test_wait_for_workers(void **state) {
@@ -132,6 +145,51 @@ static void test_wait_for_workers(void **state) {
         /* No workers at all: never settled. */
         assert_int_equal(wait_for_workers(master, NULL, 0, (gid_t) -1, 100), -ETIMEDOUT);
         assert_int_equal(wait_for_workers(999999999, NULL, 0, (gid_t) -1, 100), -ESRCH);
+}
+
+/* An old worker that has not yet handled the quit signal still holds the listening
+ * socket and may take one more connection, with its old groups: the wait is not over
+ * until it lets go, though the new worker holds the group; then it is, while the old
+ * worker lives on. Once for a TCP listener, once for a unix one (nginx's listen unix:). */
+static void test_wait_for_old_listener(void **state) {
+        (void) state;
+        const gid_t G = 4242;
+        pid_t master = getpid();
+        for (int family = 0; family < 2; family++) {
+                int l;
+                if (family == 0) {
+                        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                        l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                        assert_true(l >= 0);
+                        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof sa), 0);
+                } else {
+                        /* Only the family: the kernel picks an abstract address (autobind). */
+                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                        l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                        assert_true(l >= 0);
+                        assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa_family_t)), 0);
+                }
+                assert_int_equal(listen(l, 16), 0);
+
+                pid_t old = spawn_worker_closing((gid_t) -1, l, 700, 5000);
+                usleep(100 * 1000);
+                _cleanup_free_ WorkerId *snap = NULL;
+                size_t n_snap = 0;
+                assert_int_equal(workers_list(master, &snap, &n_snap), 0);
+                assert_int_equal(n_snap, 1);
+                /* The master keeps its listener, as nginx's does; the new worker inherits it. */
+                pid_t fresh = spawn_worker(G, 5000);
+                usleep(100 * 1000);
+                assert_int_equal(wait_for_workers(master, snap, n_snap, G, 200), -ETIMEDOUT);
+                assert_int_equal(wait_for_workers(master, snap, n_snap, G, 3000), 0);
+                assert_int_equal(kill(old, 0), 0);
+
+                close(l);
+                kill(old, SIGKILL);
+                kill(fresh, SIGKILL);
+                assert_int_equal(waitpid(old, NULL, 0), old);
+                assert_int_equal(waitpid(fresh, NULL, 0), fresh);
+        }
 }
 
 static char T[] = "/tmp/test-reload.XXXXXX";
@@ -200,6 +258,7 @@ int main(void) {
                 cmocka_unit_test(test_plan_decision),
                 cmocka_unit_test(test_reload_signal),
                 cmocka_unit_test(test_wait_for_workers),
+                cmocka_unit_test(test_wait_for_old_listener),
                 cmocka_unit_test(test_config_test_nginx),
                 cmocka_unit_test(test_config_test_fpm),
         };
