@@ -5,7 +5,7 @@
  * the loop keeps serving other callers; when polkit answers, the answer is stored
  * in the query and the call message is put back into the bus's read queue, so the
  * vtable dispatches it again and the handler, running from the start, picks the
- * answer up. The caller is tracked: if it leaves the bus while polkit (or the
+ * answer up. Callers are watched: if one leaves the bus while polkit (or the
  * user typing a password) is still deciding, the query is cancelled and nobody
  * is answered. */
 
@@ -35,7 +35,6 @@ struct AsyncQuery {
         sd_bus_message *request; /* the caller's method call, dispatched again on the answer */
         char *action;
         sd_bus_slot *slot;       /* CheckAuthorization in flight */
-        sd_bus_track *track;     /* the caller, while we wait */
 
         bool answered;
         int result;              /* > 0 authorized, < 0 refused with `error` */
@@ -56,6 +55,7 @@ typedef struct SenderUid {
 struct PolkitRegistry {
         AsyncQuery *queries;
         unsigned n_queries;
+        sd_bus_slot *departures; /* NameOwnerChanged of every connection that leaves */
         SenderUid uids[UID_CACHE_SIZE];
         unsigned next_uid; /* ring: the oldest entry goes first */
 };
@@ -76,7 +76,6 @@ static AsyncQuery *async_query_free(AsyncQuery *q) {
 
         /* Unreffing the slot cancels the pending call: its callback never runs. */
         sd_bus_slot_unref(q->slot);
-        sd_bus_track_unref(q->track);
         sd_bus_message_unref(q->request);
         sd_bus_error_free(&q->error);
         free(q->action);
@@ -103,6 +102,7 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *reg) {
                 return NULL;
         while (reg->queries)
                 async_query_free(reg->queries);
+        sd_bus_slot_unref(reg->departures);
         free(reg);
         return NULL;
 }
@@ -210,7 +210,6 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         (void) ret_error;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->track = sd_bus_track_unref(q->track);
 
         async_query_store_answer(q, reply);
         q->answered = true;
@@ -227,14 +226,57 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 1;
 }
 
-static int on_caller_gone(sd_bus_track *track, void *userdata) {
-        AsyncQuery *q = userdata;
+/* A connection left the bus: queries it was waiting for are dropped (nobody is left to
+ * answer), and its uid is forgotten. */
+static int on_departure(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PolkitRegistry *reg = userdata;
+        const char *name, *old_owner, *new_owner;
 
-        (void) track;
-        log_debug("Caller %s left the bus during authorization of %s, dropping the query",
-                  strempty(sd_bus_message_get_sender(q->request)), q->action);
-        async_query_free(q);
+        (void) ret_error;
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || name[0] != ':' ||
+            !isempty(new_owner))
+                return 0;
+        for (AsyncQuery *q = reg->queries, *next; q; q = next) {
+                next = q->next;
+                if (streq_ptr(sd_bus_message_get_sender(q->request), name)) {
+                        log_debug("Caller %s left the bus during authorization of %s, dropping the query",
+                                  name, q->action);
+                        async_query_free(q);
+                }
+        }
+        for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
+                if (streq_ptr(reg->uids[i].name, name))
+                        reg->uids[i].name[0] = 0;
         return 0;
+}
+
+static int on_departures_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PolkitRegistry *reg = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        (void) ret_error;
+        if (!e)
+                return 0;
+        /* polkit's answer (or its timeout) still ends each query; only a caller leaving
+         * meanwhile goes unnoticed until then. The next query tries again. */
+        log_warning("Cannot watch callers leaving the bus: %s", e->message ?: e->name);
+        reg->departures = sd_bus_slot_unref(reg->departures);
+        return 0;
+}
+
+/* Callers leaving, watched by one match for the daemon's life: a match per query
+ * (sd_bus_track) costs an AddMatch, a RemoveMatch and a synchronous GetNameOwner round
+ * trip on every call, and the system bus sees few departures. No GetNameOwner is needed:
+ * the bus handles our messages in order, so the match is in place before polkitd, handed
+ * our CheckAuthorization after it, looks the caller up. A caller gone before that point
+ * gets polkit's own refusal; one gone after it, the NameOwnerChanged. */
+static int watch_departures(sd_bus *bus, PolkitRegistry *reg) {
+        if (reg->departures)
+                return 0;
+        return sd_bus_add_match_async(bus, &reg->departures,
+                                      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
+                                      on_departure, on_departures_installed, reg);
 }
 
 static int append_check_authorization(sd_bus_message *pk, const char *sender, const char *action,
@@ -257,7 +299,7 @@ static int append_check_authorization(sd_bus_message *pk, const char *sender, co
         if (r < 0)
                 return r;
 
-        /* No cancellation id: a query ends with its caller (see on_caller_gone). */
+        /* No cancellation id: a query ends with its caller (see on_departure). */
         return sd_bus_message_append(pk, "us", interactive ? POLKIT_ALLOW_USER_INTERACTION : 0, "");
 }
 
@@ -285,14 +327,9 @@ static int async_query_start(sd_bus_message *call, const char *action, const cha
         if (!q->action)
                 return -ENOMEM;
 
-        r = sd_bus_track_new(bus, &q->track, on_caller_gone, q);
+        r = watch_departures(bus, reg);
         if (r < 0)
                 return r;
-        r = sd_bus_track_add_sender(q->track, call);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Authorization for %s failed: caller %s left the bus",
-                                         action, sender);
 
         r = sd_bus_message_new_method_call(bus, &pk, POLKIT_BUS_NAME, POLKIT_OBJECT_PATH,
                                            POLKIT_INTERFACE, "CheckAuthorization");

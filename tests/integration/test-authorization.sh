@@ -7,7 +7,8 @@
 #   an outsider -> org.freedesktop.DBus.Error.AccessDenied or InteractiveAuthorizationRequired;
 #   nobody but root may own org.sockfix.SockFix1 (bus policy);
 #   malformed arguments -> org.freedesktop.DBus.Error.InvalidArgs;
-#   callers that leave mid-call (also mid-authorization) do not hurt the daemon;
+#   callers that leave mid-call (also mid-authorization) do not hurt the daemon, and one
+#   that leaves while polkit decides has its query dropped at once;
 #   polkitd gone -> non-root callers get a clear denial, root is still served.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
@@ -141,6 +142,43 @@ h_json_is "$H_T/after-leave.json" 'r.get("verdict", r.get("error"))' denied "roo
 sfcall "$H_T/after-leave-panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
 h_json_is "$H_T/after-leave-panel.json" 'r.get("verdict", r.get("error"))' denied "panel: Diagnose still answers after the leavers"
 h_log "panel groups now: $(id -nG "$panel" 2>&1); rules: $(ls /etc/polkit-1/rules.d/ | paste -sd' ' -)"
+
+# A caller that leaves while polkit is still deciding: its query is dropped then, not
+# when polkit answers. A rule that takes 3 s over its answer stands in for a person
+# at a password prompt (polkitd runs rules on its own thread, with a 15 s limit).
+slow=sfx-slow-$$
+h_ensure_user "$slow"
+{
+        cat "$H_T/rules.js"
+        cat << JS
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.sockfix.SockFix1.diagnose" && subject.user == "$slow") {
+        var t = Date.now();
+        while (Date.now() - t < 3000) {}
+        return polkit.Result.YES;
+    }
+});
+JS
+} > "$H_T/rules-slow.js"
+h_install_rules "$H_T/rules-slow.js"
+as "$slow" "$H_PY" -c '
+import dbus, dbus.lowlevel, os, sys, time
+c = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+m = dbus.lowlevel.MethodCallMessage("org.sockfix.SockFix1", "/org/sockfix/SockFix1",
+                                    "org.sockfix.SockFix1.Manager", "Diagnose")
+m.append(sys.argv[1], dbus.Dictionary({}, signature="sv"), signature="sa{sv}")
+c.send_message(m)
+c.flush()
+print(c.get_unique_name(), flush=True)
+time.sleep(0.5)
+c.close()' "$S_SOCK" > "$H_T/slow.name"
+h_is "$?" 0 "slow-rule user: Diagnose sent, connection closed 0.5 s later, while polkit decides"
+slow_name=$(cat "$H_T/slow.name")
+dropped() { grep -qF "Caller $slow_name left the bus during authorization of org.sockfix.SockFix1.diagnose, dropping the query" "$H_T/sockfixd.log"; }
+h_ok "sockfixd dropped $slow_name's query when it left, before polkit's answer" h_wait_for 20 dropped
+h_diagnose "$H_T/after-slow.json" "$S_SOCK"
+h_json_is "$H_T/after-slow.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers meanwhile"
+h_install_rules "$H_T/rules.js"
 
 # --- polkitd gone
 h_stop_polkitd
