@@ -24,9 +24,6 @@
  * recvmsg() of a netlink dump. */
 #define SOCKDIAG_BUFFER_SIZE (32u << 10)
 
-/* The kernel's __SO_ACCEPTCON (include/linux/net.h), which is not exported to
- * userspace: set in /proc/net/unix Flags for sockets that called listen(). */
-#define PROC_NET_UNIX_ACCEPTCON 0x10000u
 /* socket_state SS_UNCONNECTED: what a listener shows in the St column. */
 #define PROC_NET_UNIX_SS_UNCONNECTED 1u
 

@@ -213,16 +213,16 @@ static bool worker_is_old(const Worker *w, const WorkerId *old, size_t n_old) {
         return false;
 }
 
-/* Inodes of the sockets in LISTEN state in the master's network namespace: TCP (st 0A)
- * and unix stream listeners (__SO_ACCEPTCON). Sorted for bsearch. */
+/* TCP_LISTEN in the st column of /proc/net/tcp{,6}. */
 #define PROC_NET_TCP_LISTEN 0x0Au
-#define PROC_NET_UNIX_ACCEPTCON 0x10000u
 
 static int cmp_u32(const void *a, const void *b) {
         uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
         return x < y ? -1 : x > y;
 }
 
+/* Inodes of the sockets in LISTEN state in the master's network namespace: TCP (st 0A)
+ * and unix stream listeners (__SO_ACCEPTCON). Sorted for bsearch. */
 static int listener_inodes(pid_t master, uint32_t **ret, size_t *n) {
         static const char *const tables[] = { "tcp", "tcp6", "unix" };
         _cleanup_free_ uint32_t *list = NULL;

@@ -91,5 +91,9 @@ char *strdup_or_null(const char *s);
 int read_full_file(const char *path, char **ret, size_t *size);
 int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *size);
 char *strstrip(char *s);
+/* The kernel's __SO_ACCEPTCON (include/linux/net.h), which is not exported to
+ * userspace: set in /proc/net/unix Flags for sockets that called listen(). */
+#define PROC_NET_UNIX_ACCEPTCON 0x10000u
+
 /* The socket inode N of a /proc/PID/fd link "socket:[N]"; false for any other target. */
 bool parse_socket_fd_link(const char *target, uint32_t *ret);
