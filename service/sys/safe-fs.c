@@ -226,6 +226,8 @@ void path_walk_done(PathWalk *pw) {
 typedef struct Level {
         int fd;
         size_t len;
+        struct stat st; /* fstat of fd, taken once: the step that opened it needed it too */
+        bool has_st;
 } Level;
 
 typedef struct Walker {
@@ -266,7 +268,7 @@ static char *walker_join(Walker *w, const char *name, const char *rest) {
         return s;
 }
 
-static int walker_push(Walker *w, int fd, const char *name) {
+static int walker_push(Walker *w, int fd, const char *name, const struct stat *st) {
         size_t len = walker_top(w)->len, need = len + 1 + strlen(name) + 1;
 
         if (need > w->res_cap) {
@@ -285,6 +287,8 @@ static int walker_push(Walker *w, int fd, const char *name) {
                 return -ENOMEM;
         l->fd = fd;
         l->len = len + 1 + strlen(name);
+        l->st = *st;
+        l->has_st = true;
         return 0;
 }
 
@@ -321,18 +325,22 @@ static int inode_info_fill(InodeInfo *i, int fd, const char *path, const struct 
  * touching a directory twice. */
 static int walker_record_search(Walker *w) {
         PathWalk *pw = w->pw;
-        struct stat st;
+        Level *top = walker_top(w);
 
-        if (fstat(walker_top(w)->fd, &st) < 0)
-                return -errno;
+        if (!top->has_st) {
+                if (fstat(top->fd, &top->st) < 0)
+                        return -errno;
+                top->has_st = true;
+        }
+        const struct stat *st = &top->st;
         for (size_t i = 0; i < pw->n_dirs; i++)
-                if (pw->dirs[i].st.st_dev == st.st_dev && pw->dirs[i].st.st_ino == st.st_ino)
+                if (pw->dirs[i].st.st_dev == st->st_dev && pw->dirs[i].st.st_ino == st->st_ino)
                         return 0;
 
         InodeInfo *i = ARRAY_PUSH(pw->dirs, pw->n_dirs);
         if (!i)
                 return -ENOMEM;
-        return inode_info_fill(i, walker_top(w)->fd, walker_path(w), &st);
+        return inode_info_fill(i, top->fd, walker_path(w), st);
 }
 
 static int walker_fail(Walker *w, int error, const char *name, const char *rest) {
@@ -468,7 +476,7 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
                 return r < 0 ? r : STEP_DONE;
         }
 
-        r = walker_push(w, fd, name);
+        r = walker_push(w, fd, name, &st);
         if (r < 0)
                 return r;
         TAKE_FD(fd);
