@@ -15,6 +15,7 @@ typedef struct CaddyParser {
 } CaddyParser;
 
 static int parse_file(CaddyParser *P, const char *path);
+static int parse_text_cb(void *P, char *text, size_t size, const char *file);
 
 static const char *upstream_directive(const char *d) {
         if (streq_ptr(d, "php_fastcgi"))
@@ -40,7 +41,6 @@ static int on_upstream(CaddyParser *P, const char *directive, const char *addr, 
 
 static int on_import(CaddyParser *P, const char *pattern, const char *file, unsigned line) {
         _cleanup_free_ char *snippet = NULL, *dir = NULL;
-        _cleanup_strv_free_ char **paths = NULL;
 
         if (asprintf(&snippet, "(%s)", pattern) < 0)
                 return -ENOMEM;
@@ -49,17 +49,8 @@ static int on_import(CaddyParser *P, const char *pattern, const char *file, unsi
         int r = conf_dirname(file, &dir);
         if (r < 0)
                 return r;
-        r = conf_glob(dir, pattern, &paths);
-        if (r < 0)
-                return r;
-        for (char **i = paths; *i; i++) {
-                r = parse_file(P, *i);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0 && (r = conf_include_error(&P->c->errors, file, line, "import", *i, r)) < 0)
-                        return r;
-        }
-        return 0;
+        return conf_include_glob(&P->guard, &P->c->files, &P->c->errors, dir, pattern, "import", file, line,
+                                 parse_text_cb, P);
 }
 
 static int on_line(CaddyParser *P, char **w, size_t n, const char *file, unsigned line) {

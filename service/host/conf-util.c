@@ -154,6 +154,22 @@ int conf_include_error(char ***errors, const char *file, unsigned line, const ch
         return conf_error(errors, file, line, "%s %s: %s", directive, path, why);
 }
 
+int conf_include_glob(ConfGuard *g, char ***files, char ***errors, const char *base_dir, const char *pattern,
+                      const char *directive, const char *file, unsigned line, ConfParseText parse, void *parser) {
+        _cleanup_strv_free_ char **paths = NULL;
+        int r = conf_glob(base_dir, pattern, &paths);
+        if (r < 0)
+                return r;
+        for (char **i = paths; *i; i++) {
+                r = conf_parse_file(g, files, *i, parse, parser);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && (r = conf_include_error(errors, file, line, directive, *i, r)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 bool conf_is_glob(const char *s) {
         return strpbrk(s, "*?[") != NULL;
 }

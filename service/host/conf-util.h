@@ -64,6 +64,12 @@ int conf_parse_file(ConfGuard *g, char ***files, const char *path, ConfParseText
 int conf_parse_string(ConfGuard *g, char ***files, const char *name, const char *text, ConfParseText parse,
                       void *parser);
 
+/* Parses every match of pattern (resolved against base_dir, as conf_glob) with
+ * conf_parse_file(); a match that cannot be read is recorded by conf_include_error() and
+ * the others are still read. Only -ENOMEM (or a failure to record) ends it early. */
+int conf_include_glob(ConfGuard *g, char ***files, char ***errors, const char *base_dir, const char *pattern,
+                      const char *directive, const char *file, unsigned line, ConfParseText parse, void *parser);
+
 /* Records why an include of path failed ("include loop or nesting too deep", ...) as
  * "file:line: <directive> path: why". */
 int conf_include_error(char ***errors, const char *file, unsigned line, const char *directive, const char *path,

@@ -28,6 +28,7 @@ typedef struct LighttpdParser {
 } LighttpdParser;
 
 static int parse_file(LighttpdParser *P, const char *path);
+static int parse_text_cb(void *P, char *text, size_t size, const char *file);
 
 static bool is_op_char(char c) {
         return strchr("=+:!~<>", c) != NULL;
@@ -152,18 +153,8 @@ static int eval_string(LighttpdParser *P, const Tok *t, size_t n, size_t *i, cha
 }
 
 static int on_include(LighttpdParser *P, const char *pattern, const char *file, unsigned line) {
-        _cleanup_strv_free_ char **paths = NULL;
-        int r = conf_glob(P->base_dir, pattern, &paths);
-        if (r < 0)
-                return r;
-        for (char **i = paths; *i; i++) {
-                r = parse_file(P, *i);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0 && (r = conf_include_error(&P->c->errors, file, line, "include", *i, r)) < 0)
-                        return r;
-        }
-        return 0;
+        return conf_include_glob(&P->guard, &P->c->files, &P->c->errors, P->base_dir, pattern, "include", file, line,
+                                 parse_text_cb, P);
 }
 
 static bool is_backend_key(const char *k) {

@@ -42,6 +42,7 @@ typedef struct Stmt {
 } Stmt;
 
 static int parse_file(NginxParser *P, const char *path);
+static int parse_text_cb(void *P, char *text, size_t size, const char *file);
 
 static void parser_done(NginxParser *P) {
         for (size_t i = 0; i < P->n_ups; i++) {
@@ -155,18 +156,8 @@ static int on_upstream_server(NginxParser *P, Upstream *u, const char *value, co
 }
 
 static int on_include(NginxParser *P, const char *pattern, const char *file, unsigned line) {
-        _cleanup_strv_free_ char **paths = NULL;
-        int r = conf_glob(P->conf_dir, pattern, &paths);
-        if (r < 0)
-                return r;
-        for (char **i = paths; *i; i++) {
-                r = parse_file(P, *i);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0 && (r = conf_include_error(&P->c->errors, file, line, "include", *i, r)) < 0)
-                        return r;
-        }
-        return 0;
+        return conf_include_glob(&P->guard, &P->c->files, &P->c->errors, P->conf_dir, pattern, "include", file, line,
+                                 parse_text_cb, P);
 }
 
 static int on_block_open(NginxParser *P, const Stmt *st) {
