@@ -161,63 +161,6 @@ static int body_size(sd_bus_message *m, size_t *off) {
 }
 
 /* ---------------------------------------------------------------------------------
- * Truth: "PATH VERDICT" lines, sorted for bsearch. */
-
-typedef struct Truth {
-        char *path;
-        char *verdict;
-        bool seen;
-} Truth;
-
-static int cmp_truth(const void *a, const void *b) {
-        return strcmp(((const Truth *) a)->path, ((const Truth *) b)->path);
-}
-
-static int load_truth(const char *file, Truth **ret, size_t *ret_n) {
-        size_t n = 0, cap = 0, len = 0;
-        char *line = NULL;
-        Truth *t = NULL;
-        FILE *f;
-
-        f = fopen(file, "re");
-        if (!f)
-                return -errno;
-        while (getline(&line, &len, f) > 0) {
-                char *sp, *nl;
-
-                nl = strchr(line, '\n');
-                if (nl)
-                        *nl = 0;
-                sp = strrchr(line, ' ');
-                if (!sp)
-                        continue;
-                *sp = 0;
-                if (n == cap) {
-                        Truth *p;
-                        cap = cap ? cap * 2 : 1024;
-                        p = realloc(t, cap * sizeof(Truth));
-                        if (!p) {
-                                fclose(f);
-                                return -ENOMEM;
-                        }
-                        t = p;
-                }
-                t[n] = (Truth) { .path = strdup(line), .verdict = strdup(sp + 1) };
-                if (!t[n].path || !t[n].verdict) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        free(line);
-        fclose(f);
-        qsort(t, n, sizeof(Truth), cmp_truth);
-        *ret = t;
-        *ret_n = n;
-        return 0;
-}
-
-/* ---------------------------------------------------------------------------------
  * The timed loop: warm-up + REPS calls of one() */
 
 typedef struct Ctx {
@@ -418,7 +361,7 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
         Ctx c = {};
         int r;
 
-        r = load_truth(truth_file, &truth, &n_truth);
+        r = bench_load_truth(truth_file, &truth, &n_truth);
         if (r < 0)
                 return fail(truth_file, r);
         if (open_bus(&c.bus) != 0)
@@ -444,7 +387,7 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
                         n_denied++;
                 else
                         n_other++;
-                t = bsearch(&key, truth, n_truth, sizeof(Truth), cmp_truth);
+                t = bsearch(&key, truth, n_truth, sizeof(Truth), bench_cmp_truth);
                 if (!t) {
                         if (unknown++ < 5)
                                 fprintf(stderr, "bench-client: DiagnoseAll reported %s (%s), not in the truth\n",

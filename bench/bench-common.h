@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by the bench helpers: a monotonic clock and the summary line of a series
- * of timed repetitions (median, min, max in microseconds). */
+/* Shared by the bench helpers: a monotonic clock, the summary line of a series of
+ * timed repetitions (median, min, max in microseconds), and the run's truth file. */
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline uint64_t bench_now_ns(void) {
@@ -51,4 +54,60 @@ static inline unsigned bench_parse_count(const char *s, const char *what) {
                 exit(EXIT_FAILURE);
         }
         return (unsigned) v;
+}
+
+/* The run's truth file, "PATH VERDICT" lines (a path may hold spaces, a verdict not),
+ * sorted by path for bsearch with bench_cmp_truth. */
+typedef struct Truth {
+        char *path;
+        char *verdict;
+        bool seen;
+} Truth;
+
+static inline int bench_cmp_truth(const void *a, const void *b) {
+        return strcmp(((const Truth *) a)->path, ((const Truth *) b)->path);
+}
+
+static inline int bench_load_truth(const char *file, Truth **ret, size_t *ret_n) {
+        size_t n = 0, cap = 0, len = 0;
+        char *line = NULL;
+        Truth *t = NULL;
+        FILE *f;
+
+        f = fopen(file, "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &len, f) > 0) {
+                char *sp, *nl;
+
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl = 0;
+                sp = strrchr(line, ' ');
+                if (!sp)
+                        continue;
+                *sp = 0;
+                if (n == cap) {
+                        Truth *p;
+                        cap = cap ? cap * 2 : 1024;
+                        p = realloc(t, cap * sizeof(Truth));
+                        if (!p) {
+                                fclose(f);
+                                return -ENOMEM;
+                        }
+                        t = p;
+                }
+                t[n] = (Truth) { .path = strdup(line), .verdict = strdup(sp + 1) };
+                if (!t[n].path || !t[n].verdict) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        free(line);
+        fclose(f);
+        qsort(t, n, sizeof(Truth), bench_cmp_truth);
+        *ret = t;
+        *ret_n = n;
+        return 0;
 }

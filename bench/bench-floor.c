@@ -221,51 +221,6 @@ static int check_as(const Creds *c, const Sockets *s, char *results) {
         return 0;
 }
 
-typedef struct Truth {
-        char *path;
-        bool ok;
-        bool seen;
-} Truth;
-
-static int cmp_truth(const void *a, const void *b) {
-        return strcmp(((const Truth *) a)->path, ((const Truth *) b)->path);
-}
-
-static int load_truth(const char *file, Truth **ret, size_t *ret_n) {
-        char *text, *l, *next;
-        size_t n = 0, cap = 0;
-        Truth *t = NULL;
-        int r;
-
-        r = read_all(file, &text, NULL);
-        if (r < 0)
-                return r;
-        for (l = text; l && *l; l = next) {
-                char *sp;
-
-                next = strchr(l, '\n');
-                if (next)
-                        *next++ = 0;
-                sp = strrchr(l, ' ');
-                if (!sp)
-                        continue;
-                *sp = 0;
-                if (n == cap) {
-                        Truth *p;
-                        cap = cap ? cap * 2 : 1024;
-                        p = realloc(t, cap * sizeof(Truth));
-                        if (!p)
-                                return -ENOMEM;
-                        t = p;
-                }
-                t[n++] = (Truth) { .path = l, .ok = strcmp(sp + 1, "ok") == 0 };
-        }
-        qsort(t, n, sizeof(Truth), cmp_truth);
-        *ret = t;
-        *ret_n = n;
-        return 0; /* text stays allocated: the entries point into it */
-}
-
 int main(int argc, char *argv[]) {
         unsigned reps;
         pid_t worker;
@@ -286,7 +241,7 @@ int main(int argc, char *argv[]) {
         worker = (pid_t) bench_parse_count(argv[2], "pid");
         prefix = argv[3];
         prefix_len = strlen(prefix);
-        r = load_truth(argv[4], &truth, &n_truth);
+        r = bench_load_truth(argv[4], &truth, &n_truth);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", argv[4], strerror(-r));
                 return EXIT_FAILURE;
@@ -325,15 +280,16 @@ int main(int argc, char *argv[]) {
                         ok++;
                 else
                         denied++;
-                t = bsearch(&key, truth, n_truth, sizeof(Truth), cmp_truth);
+                t = bsearch(&key, truth, n_truth, sizeof(Truth), bench_cmp_truth);
                 if (!t) {
                         continue; /* a socket of ours the truth does not list (none expected) */
                 }
                 t->seen = true;
-                if (t->ok != (results[i] == '1')) {
+                bool truth_ok = strcmp(t->verdict, "ok") == 0;
+                if (truth_ok != (results[i] == '1')) {
                         if (wrong < 5)
                                 fprintf(stderr, "floor: %s: kernel says %s, truth %s\n", t->path,
-                                        results[i] == '1' ? "ok" : "denied", t->ok ? "ok" : "denied");
+                                        results[i] == '1' ? "ok" : "denied", t->verdict);
                         wrong++;
                 }
         }
