@@ -84,16 +84,6 @@ static int load_envvars(ApacheParser *P, const char *path) {
         return 0;
 }
 
-static int resolve_root(ApacheParser *P, const char *value, char **dst) {
-        char *s;
-        int r = conf_path_resolve(P->c->prefix, value, &s);
-        if (r < 0)
-                return r;
-        free(*dst);
-        *dst = s;
-        return 0;
-}
-
 static int include_one(ApacheParser *P, const char *path, bool optional, unsigned level, const char *file,
                        unsigned line);
 
@@ -174,7 +164,7 @@ static int on_directive(ApacheParser *P, const char *d, char **args, size_t n, c
         if (strcasecmp(d, "Include") == 0 || strcasecmp(d, "IncludeOptional") == 0)
                 return on_include(P, v, strcasecmp(d, "IncludeOptional") == 0, file, line);
         if (strcasecmp(d, "ServerRoot") == 0)
-                return resolve_root(P, v, &c->prefix);
+                return conf_path_resolve_replace(P->c->prefix, v, &c->prefix);
         if (strcasecmp(d, "Define") == 0)
                 return vars_set(&P->defines, v, n > 1 ? args[1] : "");
         if (strcasecmp(d, "User") == 0) {
@@ -186,7 +176,7 @@ static int on_directive(ApacheParser *P, const char *d, char **args, size_t n, c
                 return (c->group = strdup(v)) ? 0 : -ENOMEM;
         }
         if (strcasecmp(d, "PidFile") == 0)
-                return resolve_root(P, v, &c->pid_file);
+                return conf_path_resolve_replace(P->c->prefix, v, &c->pid_file);
         if (strcasecmp(d, "ErrorLog") == 0) {
                 /* Piped loggers and syslog are not files. */
                 if (v[0] == '|' || strncasecmp(v, "syslog", 6) == 0)

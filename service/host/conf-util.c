@@ -186,6 +186,16 @@ int conf_path_resolve(const char *base_dir, const char *path, char **ret) {
         return 0;
 }
 
+int conf_path_resolve_replace(const char *base_dir, const char *path, char **dst) {
+        char *s;
+        int r = conf_path_resolve(base_dir, path, &s);
+        if (r < 0)
+                return r;
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
 int conf_dirname(const char *path, char **ret) {
         const char *slash = strrchr(path, '/');
         char *s;

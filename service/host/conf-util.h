@@ -78,6 +78,8 @@ int conf_include_error(char ***errors, const char *file, unsigned line, const ch
 bool conf_is_glob(const char *s);
 /* Absolute path: a copy. Relative: base_dir/path. */
 int conf_path_resolve(const char *base_dir, const char *path, char **ret);
+/* The same, replacing (and freeing) what *dst held, as a directive given twice does. */
+int conf_path_resolve_replace(const char *base_dir, const char *path, char **dst);
 int conf_dirname(const char *path, char **ret);
 /* Expands pattern (resolved against base_dir) into the sorted list of matches, as
  * glob(3) does; no match gives an empty list. A pattern without glob characters is

@@ -79,22 +79,12 @@ static char *unquote_value(char *v, bool *expand, bool *unterminated) {
         return strstrip(v);
 }
 
-static int resolve_prefix(FpmParser *P, const char *value, char **dst) {
-        char *s;
-        int r = conf_path_resolve(P->c->prefix, value, &s);
-        if (r < 0)
-                return r;
-        free(*dst);
-        *dst = s;
-        return 0;
-}
-
 static int set_global(FpmParser *P, const char *key, const char *value) {
         if (streq_ptr(key, "pid"))
-                return resolve_prefix(P, value, &P->c->pid_file);
+                return conf_path_resolve_replace(P->c->prefix, value, &P->c->pid_file);
         /* "syslog" is a destination, not a file. */
         if (streq_ptr(key, "error_log") && !streq_ptr(value, "syslog"))
-                return resolve_prefix(P, value, &P->c->error_log);
+                return conf_path_resolve_replace(P->c->prefix, value, &P->c->error_log);
         return 0;
 }
 
