@@ -425,19 +425,6 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
         return wrong || missing || unknown ? EXIT_WRONG : 0;
 }
 
-static bool write_full(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return false;
-                p += k;
-                n -= (size_t) k;
-        }
-        return true;
-}
-
 /* A child holding USER's credentials keeps a bus connection open while the parent,
  * root, asks polkit about it: the subject sockfixd would send for that caller. */
 static int cmd_check_auth(unsigned reps, const char *user, const char *socket) {
@@ -469,7 +456,7 @@ static int cmd_check_auth(unsigned reps, const char *user, const char *socket) {
                         _exit(3);
                 if (sd_bus_open_system(&bus) < 0 || sd_bus_get_unique_name(bus, &unique) < 0)
                         _exit(4);
-                if (!write_full(to_parent[1], unique, strlen(unique)))
+                if (!bench_write_full(to_parent[1], unique, strlen(unique)))
                         _exit(5);
                 close(to_parent[1]);
                 while (read(to_child[0], &ch, 1) < 0 && errno == EINTR)

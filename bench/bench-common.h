@@ -2,7 +2,8 @@
 #pragma once
 
 /* Shared by the bench helpers: a monotonic clock, the summary line of a series of
- * timed repetitions (median, min, max in microseconds), and the run's truth file. */
+ * timed repetitions (median, min, max in microseconds), the run's truth file, and a
+ * write that finishes. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -11,12 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline uint64_t bench_now_ns(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+/* Writes all of buf, through EINTR and short writes: false on any failure. */
+static inline bool bench_write_full(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return false;
+                p += k;
+                n -= (size_t) k;
+        }
+        return true;
 }
 
 static inline int bench_cmp_u64(const void *a, const void *b) {

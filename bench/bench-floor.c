@@ -167,21 +167,6 @@ static int read_creds(pid_t pid, Creds *c) {
         return have_uid && have_gid ? 0 : -EBADMSG;
 }
 
-static bool write_full(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return false;
-                p += k;
-                n -= (size_t) k;
-        }
-        return true;
-}
-
 /* One result byte per socket: '1' writable, '0' not. */
 static int check_as(const Creds *c, const Sockets *s, char *results) {
         size_t got = 0;
@@ -202,7 +187,7 @@ static int check_as(const Creds *c, const Sockets *s, char *results) {
                         _exit(3);
                 for (size_t i = 0; i < s->n; i++)
                         out[i] = access(s->paths[i], W_OK) == 0 ? '1' : '0';
-                _exit(write_full(pfd[1], out, s->n) ? 0 : 4);
+                _exit(bench_write_full(pfd[1], out, s->n) ? 0 : 4);
         }
         close(pfd[1]);
         while (got < s->n) {
