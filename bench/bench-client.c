@@ -5,10 +5,16 @@
  * (see bench-common.h) for bench/run.sh.
  *
  *   bench-client ping REPS                        Peer.Ping round trip to sockfixd
- *   bench-client diagnose-all REPS PREFIX TRUTH   DiagnoseAll; every report under PREFIX
+ *   bench-client diagnose-all REPS PREFIX TRUTH [FIELDS]
+ *                                                 DiagnoseAll; every report under PREFIX
  *                                                 must carry the verdict TRUTH gives its
  *                                                 socket ("PATH VERDICT" lines), and every
- *                                                 TRUTH socket must be reported
+ *                                                 TRUTH socket must be reported. FIELDS
+ *                                                 (comma-separated) is sent as the `fields`
+ *                                                 option; each report must then carry
+ *                                                 exactly socket and those keys. Keys are
+ *                                                 printed as all_* without FIELDS, brief_*
+ *                                                 with
  *   bench-client diagnose REPS SOCKET VERDICT     Diagnose(SOCKET) must answer VERDICT
  *   bench-client check-auth REPS USER SOCKET      polkit CheckAuthorization of the diagnose
  *                                                 action for a bus connection of USER
@@ -56,20 +62,25 @@ static int fail_error(const char *what, const sd_bus_error *e, int r) {
  * Reply parsing */
 
 /* Reads one a{sv} report, keeping "socket" and "verdict" (pointers into the message)
- * and skipping every other value. Returns 0 at the end of the enclosing array. */
-static int read_report(sd_bus_message *m, const char **socket, const char **verdict) {
+ * and skipping every other value; counts its keys into *n_keys if given. Returns 0
+ * at the end of the enclosing array. */
+static int read_report(sd_bus_message *m, const char **socket, const char **verdict, size_t *n_keys) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r <= 0)
                 return r;
         *socket = *verdict = NULL;
+        if (n_keys)
+                *n_keys = 0;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 const char *key, **want = NULL;
 
                 r = sd_bus_message_read_basic(m, 's', &key);
                 if (r < 0)
                         return r;
+                if (n_keys)
+                        (*n_keys)++;
                 if (strcmp(key, "socket") == 0)
                         want = socket;
                 else if (strcmp(key, "verdict") == 0)
@@ -168,6 +179,7 @@ typedef struct Ctx {
         const char *socket;
         const char *expect;   /* verdict */
         const char *subject;  /* check-auth: the unique name */
+        char **fields;        /* diagnose-all: the `fields` option, NULL for full reports */
         sd_bus_message *last; /* the last reply, for checks after the timing */
         uint64_t call_ns;     /* time until the reply arrived (without the parse) */
         int wrong;
@@ -234,7 +246,22 @@ static int once_diagnose_all(Ctx *c) {
         r = sd_bus_message_new_method_call(c->bus, &call, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
                                            SOCKFIX_MANAGER_INTERFACE, "DiagnoseAll");
         if (r >= 0)
-                r = sd_bus_message_append(call, "a{sv}", 0);
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && c->fields) {
+                r = sd_bus_message_open_container(call, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(call, 's', "fields");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(call, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(call, c->fields);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(call);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(call);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
         if (r >= 0)
                 r = sd_bus_call(c->bus, call, SWEEP_TIMEOUT_USEC, &e, &reply);
         sd_bus_message_unref(call);
@@ -248,7 +275,7 @@ static int once_diagnose_all(Ctx *c) {
         r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
         if (r < 0)
                 return r;
-        while ((r = read_report(reply, &socket, &verdict)) > 0)
+        while ((r = read_report(reply, &socket, &verdict, NULL)) > 0)
                 if (!socket || !verdict)
                         return -EBADMSG;
         if (r < 0)
@@ -270,7 +297,7 @@ static int once_diagnose(Ctx *c) {
                 return r;
         }
         keep_reply(c, reply);
-        r = read_report(reply, &socket, &verdict);
+        r = read_report(reply, &socket, &verdict, NULL);
         if (r < 0)
                 return r;
         if (!verdict || strcmp(verdict, c->expect) != 0) {
@@ -353,20 +380,39 @@ static int cmd_diagnose(unsigned reps, const char *socket, const char *expect) {
         return c.wrong ? EXIT_WRONG : 0;
 }
 
-static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth_file) {
+/* FIELDS "a,b" -> { "a", "b", NULL }, in one allocation. */
+static char **split_fields(const char *s, size_t *ret_n) {
+        size_t n = 1, len = strlen(s);
+        for (const char *p = s; *p; p++)
+                n += *p == ',';
+        char **l = malloc((n + 1) * sizeof(char *) + len + 1);
+        if (!l)
+                return NULL;
+        char *copy = memcpy((char *) (l + n + 1), s, len + 1), *save = NULL;
+        size_t i = 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                l[i++] = t;
+        l[i] = NULL;
+        *ret_n = i;
+        return l;
+}
+
+static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth_file, const char *fields) {
         size_t n_truth = 0, n_reports = 0, under = 0, wrong = 0, missing = 0, unknown = 0, size = 0;
-        size_t prefix_len = strlen(prefix), n_ok = 0, n_denied = 0, n_other = 0;
-        const char *socket, *verdict;
+        size_t prefix_len = strlen(prefix), n_ok = 0, n_denied = 0, n_other = 0, n_fields = 0, odd_keys = 0;
+        const char *socket, *verdict, *p = fields ? "brief" : "all";
         Truth *truth = NULL;
         Ctx c = {};
         int r;
 
+        if (fields && !(c.fields = split_fields(fields, &n_fields)))
+                return fail("fields", -ENOMEM);
         r = bench_load_truth(truth_file, &truth, &n_truth);
         if (r < 0)
                 return fail(truth_file, r);
         if (open_bus(&c.bus) != 0)
                 return EXIT_FAILURE;
-        r = run_series(&c, once_diagnose_all, reps, "all", true);
+        r = run_series(&c, once_diagnose_all, reps, p, true);
         if (r < 0)
                 return fail("DiagnoseAll", r);
 
@@ -374,10 +420,16 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
         r = sd_bus_message_rewind(c.last, true);
         if (r >= 0)
                 r = sd_bus_message_enter_container(c.last, 'a', "a{sv}");
-        while (r >= 0 && (r = read_report(c.last, &socket, &verdict)) > 0) {
+        size_t n_keys;
+        while (r >= 0 && (r = read_report(c.last, &socket, &verdict, &n_keys)) > 0) {
                 Truth key = { .path = (char *) socket }, *t;
 
                 n_reports++;
+                /* With FIELDS: socket and exactly the keys asked for (all of them are
+                 * always present in this benchmark's reports). */
+                if (fields && n_keys != n_fields + 1 && odd_keys++ < 5)
+                        fprintf(stderr, "bench-client: %s has %zu keys, expected socket and %s\n", socket,
+                                n_keys, fields);
                 if (strncmp(socket, prefix, prefix_len) != 0)
                         continue;
                 under++;
@@ -417,12 +469,14 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
         if (r < 0)
                 return fail("walk DiagnoseAll reply", r);
 
-        printf("all_reports=%zu all_under_prefix=%zu all_ok=%zu all_denied=%zu all_other=%zu "
-               "all_wrong=%zu all_missing=%zu all_unknown=%zu all_reply_body_bytes=%zu\n",
-               n_reports, under, n_ok, n_denied, n_other, wrong, missing, unknown, size);
+        printf("%s_reports=%zu %s_under_prefix=%zu %s_ok=%zu %s_denied=%zu %s_other=%zu %s_wrong=%zu "
+               "%s_missing=%zu %s_unknown=%zu %s_odd_keys=%zu %s_reply_body_bytes=%zu\n",
+               p, n_reports, p, under, p, n_ok, p, n_denied, p, n_other, p, wrong, p, missing, p, unknown, p,
+               odd_keys, p, size);
         sd_bus_message_unref(c.last);
         sd_bus_flush_close_unref(c.bus);
-        return wrong || missing || unknown ? EXIT_WRONG : 0;
+        free(c.fields);
+        return wrong || missing || unknown || odd_keys ? EXIT_WRONG : 0;
 }
 
 /* A child holding USER's credentials keeps a bus connection open while the parent,
@@ -620,7 +674,7 @@ static int cmd_ready(unsigned reps, char **argv) {
 static void usage(const char *p) {
         fprintf(stderr,
                 "usage: %s ping REPS\n"
-                "       %s diagnose-all REPS PREFIX TRUTH-FILE\n"
+                "       %s diagnose-all REPS PREFIX TRUTH-FILE [FIELD,...]\n"
                 "       %s diagnose REPS SOCKET VERDICT\n"
                 "       %s check-auth REPS USER SOCKET\n"
                 "       %s ready REPS EXE [ARGS...]\n", p, p, p, p, p);
@@ -640,8 +694,8 @@ int main(int argc, char *argv[]) {
         }
         if (strcmp(argv[1], "ping") == 0 && argc == 3)
                 return cmd_ping(reps);
-        if (strcmp(argv[1], "diagnose-all") == 0 && argc == 5)
-                return cmd_diagnose_all(reps, argv[3], argv[4]);
+        if (strcmp(argv[1], "diagnose-all") == 0 && (argc == 5 || argc == 6))
+                return cmd_diagnose_all(reps, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
         if (strcmp(argv[1], "diagnose") == 0 && argc == 5)
                 return cmd_diagnose(reps, argv[3], argv[4]);
         if (strcmp(argv[1], "check-auth") == 0 && argc == 5)

@@ -45,6 +45,7 @@ static bool arg_ask_password = true;
 static const char *arg_host = NULL;
 static const char *arg_consumer = NULL;
 static bool arg_evidence = false;
+static const char *arg_fields = NULL; /* --fields, comma-separated */
 static bool arg_all = false;
 static const char *arg_strategy = NULL; /* NULL: auto */
 static bool arg_dry_run = false;
@@ -56,6 +57,7 @@ enum {
         OPT_EVIDENCE = 1 << 1,
         OPT_ALL = 1 << 2,
         OPT_FIX = 1 << 3, /* --strategy, --dry-run, --no-reload */
+        OPT_FIELDS = 1 << 4,
 };
 static unsigned arg_given = 0;
 
@@ -106,6 +108,29 @@ static int append_diagnose_options(sd_bus_message *m) {
                 r = sd_bus_message_append(m, "{sv}", "consumer", "s", arg_consumer);
         if (r >= 0 && arg_evidence)
                 r = sd_bus_message_append(m, "{sv}", "evidence", "b", 1);
+        if (r >= 0 && arg_fields) {
+                /* verdict always: it decides the exit status. The service names an unknown key. */
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', "fields");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(m, 's', "verdict");
+                for (const char *p = arg_fields; r >= 0 && *p; p += strcspn(p, ",")) {
+                        p += strspn(p, ",");
+                        size_t len = strcspn(p, ",");
+                        if (len > 0) {
+                                char *key = strndup(p, len);
+                                r = key ? sd_bus_message_append_basic(m, 's', key) : -ENOMEM;
+                                free(key);
+                        }
+                }
+                for (int i = 0; r >= 0 && i < 3; i++)
+                        r = sd_bus_message_close_container(m);
+        }
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
@@ -409,7 +434,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "status",   0, 0,       verb_status,   OPT_CONSUMER | OPT_EVIDENCE           },
         { "list",     0, 0,       verb_list,     OPT_CONSUMER | OPT_EVIDENCE           },
-        { "diagnose", 0, INT_MAX, verb_diagnose, OPT_CONSUMER | OPT_EVIDENCE | OPT_ALL },
+        { "diagnose", 0, INT_MAX, verb_diagnose, OPT_CONSUMER | OPT_EVIDENCE | OPT_ALL | OPT_FIELDS },
         { "fix",      1, 1,       verb_fix,      OPT_CONSUMER | OPT_FIX                },
         { "revert",   1, 1,       verb_revert,   0                                     },
         { "history",  0, 0,       verb_history,  0                                     },
@@ -434,6 +459,8 @@ static void help(void) {
                "     --consumer=USER          Only this web-server user\n"
                "     --evidence               Add the web servers' error-log lines\n"
                "     --all                    Diagnose every socket found\n"
+               "     --fields=KEY,...         Only these keys of each report (and verdict),\n"
+               "                              e.g. findings: a cheaper sweep of a large host\n"
                "     --strategy=NAME          Fix with auto (default), pool-acl, pool-group,\n"
                "                              member, dir-search or refresh\n"
                "     --dry-run                Show what fix would change; change nothing\n"
@@ -450,6 +477,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CONSUMER,
                 ARG_EVIDENCE,
                 ARG_ALL,
+                ARG_FIELDS,
                 ARG_STRATEGY,
                 ARG_DRY_RUN,
                 ARG_NO_RELOAD,
@@ -463,6 +491,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "consumer",        required_argument, NULL, ARG_CONSUMER        },
                 { "evidence",        no_argument,       NULL, ARG_EVIDENCE        },
                 { "all",             no_argument,       NULL, ARG_ALL             },
+                { "fields",          required_argument, NULL, ARG_FIELDS          },
                 { "strategy",        required_argument, NULL, ARG_STRATEGY        },
                 { "dry-run",         no_argument,       NULL, ARG_DRY_RUN         },
                 { "no-reload",       no_argument,       NULL, ARG_NO_RELOAD       },
@@ -502,6 +531,14 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_ALL:
                         arg_all = true;
                         arg_given |= OPT_ALL;
+                        break;
+                case ARG_FIELDS:
+                        if (optarg[strspn(optarg, ",")] == 0) {
+                                fputs("sockfixctl: --fields needs report keys, e.g. --fields=findings\n", stderr);
+                                return -EINVAL;
+                        }
+                        arg_fields = optarg;
+                        arg_given |= OPT_FIELDS;
                         break;
                 case ARG_STRATEGY:
                         if (!*optarg) {
@@ -553,6 +590,7 @@ static int run(int argc, char *argv[]) {
                 fprintf(stderr, "sockfixctl: %s does not take %s\n", verb->name,
                         arg_given & ~verb->options & OPT_FIX ? "--strategy, --dry-run or --no-reload" :
                         arg_given & ~verb->options & OPT_ALL ? "--all" :
+                        arg_given & ~verb->options & OPT_FIELDS ? "--fields" :
                         arg_given & ~verb->options & OPT_EVIDENCE ? "--evidence" : "--consumer");
                 return EXIT_BAD_INPUT;
         }

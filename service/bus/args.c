@@ -17,8 +17,36 @@ static const BusOption *find_option(const BusOption *table, size_t n, const char
         return NULL;
 }
 
+static int read_option_list(sd_bus_message *m, const BusOption *o, void *dest, sd_bus_error *error) {
+        const char *item;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read_basic(m, 's', &item)) > 0) {
+                r = o->parse_item(item, dest, error);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option '%s' is an empty list; leave it out instead", o->name);
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 static int read_option_value(sd_bus_message *m, const BusOption *o, void *options, sd_bus_error *error) {
-        char contents[2] = { o->type, 0 };
+        char contents[3] = { o->type, o->type == 'a' ? 's' : 0, 0 };
         int r;
 
         r = sd_bus_message_verify_type(m, 'v', contents);
@@ -26,7 +54,7 @@ static int read_option_value(sd_bus_message *m, const BusOption *o, void *option
                 return r;
         if (r == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Option '%s' must be of type '%c'", o->name, o->type);
+                                         "Option '%s' must be of type '%s'", o->name, contents);
 
         if (o->type == 's') {
                 const char **s = (const char **) ((uint8_t *) options + o->offset);
@@ -39,6 +67,9 @@ static int read_option_value(sd_bus_message *m, const BusOption *o, void *option
                                                  "Option '%s' is empty; leave it out instead", o->name);
                 return 0;
         }
+
+        if (o->type == 'a')
+                return read_option_list(m, o, (uint8_t *) options + o->offset, error);
 
         if (o->type == 'b') {
                 bool *b = (bool *) ((uint8_t *) options + o->offset);

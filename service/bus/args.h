@@ -10,15 +10,18 @@
 #include <systemd/sd-bus.h>
 
 /* One key of an a{sv} options argument, stored at `offset` into the caller's
- * options struct: 's' -> const char * (borrowed from the message), 'b' -> bool. */
+ * options struct: 's' -> const char * (borrowed from the message), 'b' -> bool,
+ * 'a' -> an `as` whose strings are handed one by one to parse_item (nothing is
+ * allocated, so a huge list costs the reader no memory). */
 typedef struct BusOption {
         const char *name;
         char type;
         size_t offset;
+        int (*parse_item)(const char *item, void *dest, sd_bus_error *error);
 } BusOption;
 
 /* Reads a{sv} at the message's read position. Unknown keys, a key given twice, a
- * variant of the wrong type and an empty string are InvalidArgs. */
+ * variant of the wrong type, an empty string and an empty list are InvalidArgs. */
 int bus_read_options(sd_bus_message *m, const BusOption *table, size_t n_table, void *options,
                      sd_bus_error *error);
 

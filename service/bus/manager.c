@@ -24,36 +24,49 @@ struct Manager {
         bool stopping; /* SIGTERM: running fixes finish, no new one starts */
 };
 
-static const BusOption diagnose_options[] = {
-        { "consumer", 's', offsetof(DiagnoseOptions, consumer) },
-        { "evidence", 'b', offsetof(DiagnoseOptions, evidence) },
+/* The options of Diagnose, DiagnoseAll and ListSockets: the engine's, and which keys
+ * of each report to send (reports only: a socket record is small already). */
+typedef struct DiagnoseCall {
+        DiagnoseOptions o;
+        ReportFields fields;
+} DiagnoseCall;
+
+static const BusOption report_options[] = {
+        { "consumer", 's', offsetof(DiagnoseCall, o.consumer) },
+        { "evidence", 'b', offsetof(DiagnoseCall, o.evidence) },
+        { "fields", 'a', offsetof(DiagnoseCall, fields), bus_report_field_add },
 };
+#define SOCKET_RECORD_OPTIONS 2 /* the first two of report_options */
 
-static int read_diagnose_options(sd_bus_message *m, DiagnoseOptions *o, sd_bus_error *error) {
-        *o = (DiagnoseOptions) {};
-        return bus_read_options(m, diagnose_options, ELEMENTSOF(diagnose_options), o, error);
+static int read_diagnose_options(sd_bus_message *m, bool reports, DiagnoseCall *c, sd_bus_error *error) {
+        *c = (DiagnoseCall) {};
+        return bus_read_options(m, report_options, reports ? ELEMENTSOF(report_options) : SOCKET_RECORD_OPTIONS,
+                                c, error);
 }
-
-typedef int (*AppendReport)(sd_bus_message *m, const Report *r);
 
 typedef struct SweepReply {
         sd_bus_message *reply;
-        AppendReport append;
+        ReportFields fields; /* of reports */
 } SweepReply;
 
-static int append_one(const Report *r, void *userdata) {
+static int append_report(const Report *r, void *userdata) {
         SweepReply *s = userdata;
-        return s->append(s->reply, r);
+        return bus_append_report(s->reply, r, s->fields);
+}
+
+static int append_socket_record(const Report *r, void *userdata) {
+        SweepReply *s = userdata;
+        return bus_append_socket_record(s->reply, r);
 }
 
 /* The sweeps differ only in what they send of each report. Reports are appended as
  * the engine makes them: the reply is the only place a sweep's results pile up. */
-static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReport append, sd_bus_error *error) {
+static int reply_sweep(sd_bus_message *m, Manager *mgr, bool reports, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        DiagnoseOptions o;
+        DiagnoseCall c;
         int r;
 
-        r = read_diagnose_options(m, &o, error);
+        r = read_diagnose_options(m, reports, &c, error);
         if (r < 0)
                 return r;
 
@@ -69,8 +82,8 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReport append, sd_
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         if (r < 0)
                 return r;
-        SweepReply s = { .reply = reply, .append = append };
-        r = engine_diagnose_each(mgr->engine, &o, append_one, &s);
+        SweepReply s = { .reply = reply, .fields = c.fields };
+        r = engine_diagnose_each(mgr->engine, &c.o, reports ? append_report : append_socket_record, &s);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -83,11 +96,11 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, AppendReport append, sd_
 }
 
 static int method_list_sockets(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return reply_sweep(m, userdata, bus_append_socket_record, error);
+        return reply_sweep(m, userdata, false, error);
 }
 
 static int method_diagnose_all(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return reply_sweep(m, userdata, bus_append_report, error);
+        return reply_sweep(m, userdata, true, error);
 }
 
 static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -95,13 +108,13 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         _cleanup_(report_freep) Report *report = NULL;
         Manager *mgr = userdata;
         const char *socket;
-        DiagnoseOptions o;
+        DiagnoseCall c;
         int r;
 
         r = sd_bus_message_read(m, "s", &socket);
         if (r < 0)
                 return r;
-        r = read_diagnose_options(m, &o, error);
+        r = read_diagnose_options(m, true, &c, error);
         if (r < 0)
                 return r;
         r = bus_check_socket_path(socket, error);
@@ -115,14 +128,14 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
 
-        r = engine_diagnose(mgr->engine, socket, &o, &report);
+        r = engine_diagnose(mgr->engine, socket, &c.o, &report);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to diagnose %s: %m", socket);
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = bus_append_report(reply, report);
+        r = bus_append_report(reply, report, c.fields);
         if (r < 0)
                 return r;
 

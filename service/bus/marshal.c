@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sockfix-bus.h"
 
@@ -99,15 +100,32 @@ static int append_u32_array(sd_bus_message *m, const char *key, const void *a, s
         return close_entry(m);
 }
 
-static int append_inode(sd_bus_message *m, const Report *r) {
-        int k;
+/* The report's top-level keys in the order they are sent; bit i of ReportFields is
+ * report_keys[i]. */
+enum {
+        KEY_SOCKET, KEY_RESOLVED, KEY_VERDICT, KEY_OWNER, KEY_GROUP, KEY_MODE, KEY_LISTENER,
+        KEY_CONSUMERS, KEY_FINDINGS, KEY_CANDIDATES, KEY_EVIDENCE, KEY_FASTCGI, _KEY_MAX
+};
+static const char *const report_keys[_KEY_MAX] = {
+        "socket", "resolved", "verdict", "owner", "group", "mode", "listener",
+        "consumers", "findings", "candidates", "evidence", "fastcgi",
+};
+static_assert(_KEY_MAX <= 32, "ReportFields has 32 bits");
+
+static bool wants(ReportFields fields, unsigned key) {
+        return fields == 0 || (fields & UINT32_C(1) << key);
+}
+
+static int append_inode(sd_bus_message *m, const Report *r, ReportFields fields) {
+        int k = 0;
 
         if (!r->have_inode)
                 return 0;
-        k = append_str(m, "owner", r->owner);
-        if (k >= 0)
+        if (wants(fields, KEY_OWNER))
+                k = append_str(m, "owner", r->owner);
+        if (k >= 0 && wants(fields, KEY_GROUP))
                 k = append_str(m, "group", r->group);
-        if (k >= 0)
+        if (k >= 0 && wants(fields, KEY_MODE))
                 k = append_u32(m, "mode", r->mode & 07777);
         return k;
 }
@@ -218,30 +236,46 @@ static int finding_fields(sd_bus_message *m, const void *item) {
         return r;
 }
 
-int bus_append_report(sd_bus_message *m, const Report *rep) {
+int bus_report_field_add(const char *key, void *dest, sd_bus_error *error) {
+        ReportFields *fields = dest;
+        char known[160] = "";
+
+        for (size_t i = 0; i < _KEY_MAX; i++)
+                if (streq_ptr(key, report_keys[i])) {
+                        *fields |= UINT32_C(1) << i | UINT32_C(1) << KEY_SOCKET;
+                        return 0;
+                }
+        for (size_t i = 0; i < _KEY_MAX; i++) {
+                strncat(known, i > 0 ? ", " : "", sizeof(known) - strlen(known) - 1);
+                strncat(known, report_keys[i], sizeof(known) - strlen(known) - 1);
+        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown report field '%.64s' (%s)", key, known);
+}
+
+int bus_append_report(sd_bus_message *m, const Report *rep, ReportFields fields) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
         r = append_str(m, "socket", rep->socket);
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_RESOLVED))
                 r = append_str(m, "resolved", rep->resolved);
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_VERDICT))
                 r = append_str(m, "verdict", verdict_to_string(rep->verdict));
         if (r >= 0)
-                r = append_inode(m, rep);
-        if (r >= 0)
+                r = append_inode(m, rep, fields);
+        if (r >= 0 && wants(fields, KEY_LISTENER))
                 r = append_listener(m, &rep->listener);
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_CONSUMERS))
                 r = append_records_entry(m, "consumers", consumer_fields, rep->consumers, rep->n_consumers, sizeof(Consumer));
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_FINDINGS))
                 r = append_records_entry(m, "findings", finding_fields, rep->findings, rep->n_findings, sizeof(Finding));
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_CANDIDATES))
                 r = append_strv(m, "candidates", rep->candidates, false);
-        if (r >= 0)
+        if (r >= 0 && wants(fields, KEY_EVIDENCE))
                 r = append_strv(m, "evidence", rep->evidence, false);
-        if (r >= 0 && rep->fastcgi >= 0)
+        if (r >= 0 && rep->fastcgi >= 0 && wants(fields, KEY_FASTCGI))
                 r = append_bool(m, "fastcgi", rep->fastcgi > 0);
         if (r < 0)
                 return r;
@@ -256,7 +290,7 @@ int bus_append_socket_record(sd_bus_message *m, const Report *rep) {
                 return r;
         r = append_str(m, "path", rep->socket);
         if (r >= 0)
-                r = append_inode(m, rep);
+                r = append_inode(m, rep, 0);
         if (r >= 0)
                 r = append_bool(m, "listening", rep->listening);
         if (r >= 0)

@@ -212,9 +212,11 @@ static void inode_info_done(InodeInfo *i) {
 void path_walk_done(PathWalk *pw) {
         if (!pw)
                 return;
-        for (size_t i = 0; i < pw->n_dirs; i++)
-                inode_info_done(&pw->dirs[i]);
-        free(pw->dirs);
+        if (!pw->dirs_borrowed) {
+                for (size_t i = 0; i < pw->n_dirs; i++)
+                        inode_info_done(&pw->dirs[i]);
+                free(pw->dirs);
+        }
         inode_info_done(&pw->final);
         free(pw->resolved);
         if (pw->final_fd >= 0)
@@ -600,19 +602,6 @@ WalkCache *walk_cache_free(WalkCache *c) {
         return NULL;
 }
 
-static int inode_info_copy(InodeInfo *dst, const InodeInfo *src) {
-        *dst = *src;
-        dst->path = strdup(src->path);
-        dst->acl = NULL;
-        if (src->n_acl && (dst->acl = malloc(sizeof(AclItem) * src->n_acl)))
-                memcpy(dst->acl, src->acl, sizeof(AclItem) * src->n_acl);
-        if (!dst->path || (src->n_acl && !dst->acl)) {
-                inode_info_done(dst);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int cache_dir_load(WalkCache *c, const char *key, CachedDir **ret) {
         CachedDir *d = calloc(1, sizeof(CachedDir));
         CachedDir **slot;
@@ -678,22 +667,18 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
         if (!error && S_ISLNK(st.st_mode))
                 return path_walk(path, ret); /* symlinks: the full walk follows them */
 
-        *ret = (PathWalk) { .final_fd = -1 };
-        ret->dirs = calloc(d->n_dirs, sizeof(InodeInfo));
-        if (!ret->dirs)
-                return -ENOMEM;
-        for (size_t i = 0; i < d->n_dirs; i++) {
-                if ((r = inode_info_copy(&ret->dirs[i], &d->dirs[i])) < 0) {
-                        path_walk_done(ret);
-                        return r;
-                }
-                ret->n_dirs++;
-        }
-        if (asprintf(&ret->resolved, "%s/%s", streq_ptr(d->resolved, "/") ? "" : d->resolved, base) < 0) {
-                ret->resolved = NULL;
+        /* The directories are the cache's, lent for as long as the cache lives (the
+         * sweep): copying them, a path and an ACL each, was a third of the walk. */
+        *ret = (PathWalk) { .final_fd = -1, .dirs = d->dirs, .n_dirs = d->n_dirs, .dirs_borrowed = true };
+        size_t dir_len = streq_ptr(d->resolved, "/") ? 0 : strlen(d->resolved), base_len = strlen(base);
+        ret->resolved = malloc(dir_len + 1 + base_len + 1);
+        if (!ret->resolved) {
                 path_walk_done(ret);
                 return -ENOMEM;
         }
+        memcpy(ret->resolved, d->resolved, dir_len);
+        ret->resolved[dir_len] = '/';
+        memcpy(ret->resolved + dir_len + 1, base, base_len + 1);
         if (error) {
                 ret->error = error;
                 return 0;

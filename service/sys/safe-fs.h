@@ -47,6 +47,7 @@ typedef struct PathWalk {
         int error;           /* 0, or the errno connect() would give walking as root: ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG */
         int final_fd;        /* O_PATH fd of the final component, or -1 */
         unsigned symlinks;   /* symlinks followed */
+        bool dirs_borrowed;  /* dirs belong to the WalkCache that made this walk (read only) */
 } PathWalk;
 
 /* Walks path. Returns 0 when the walk itself could run (check pw->error for what
@@ -61,7 +62,8 @@ void path_walk_done(PathWalk *pw);
 typedef struct WalkCache WalkCache;
 WalkCache *walk_cache_new(void);
 WalkCache *walk_cache_free(WalkCache *c);
-/* Like path_walk(); with c NULL it is path_walk(). */
+/* Like path_walk(); with c NULL it is path_walk(). The walk may borrow the cache's
+ * directories: path_walk_done() it before walk_cache_free(). */
 int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret);
 
 /* Parses a raw system.posix_acl_* xattr value; exposed for the fuzz target. */

@@ -66,13 +66,22 @@ static uint64_t hash_u64(uint64_t x) {
         return x;
 }
 
-/* FNV-1a, finished with the u64 mixer so paths that differ only at the end still
- * differ in the low bits. */
+/* Keys are paths of 30-60 bytes looked up several times per socket in a sweep: take
+ * them 8 bytes at a time (byte-wise FNV-1a was 5% of a sweep's CPU), then the u64
+ * finaliser spreads the bits. Stored keys come from root-owned configs, not callers. */
 static uint64_t hash_str(const char *s) {
-        uint64_t x = UINT64_C(0xcbf29ce484222325);
-        for (; *s; s++) {
-                x ^= (unsigned char) *s;
-                x *= UINT64_C(0x100000001b3);
+        size_t n = strlen(s);
+        uint64_t x = UINT64_C(0x9e3779b97f4a7c15) ^ n, w;
+
+        for (; n >= 8; s += 8, n -= 8) {
+                memcpy(&w, s, 8);
+                x = (x ^ w) * UINT64_C(0xff51afd7ed558ccd);
+                x ^= x >> 32;
+        }
+        if (n > 0) {
+                w = 0;
+                memcpy(&w, s, n);
+                x = (x ^ w) * UINT64_C(0xff51afd7ed558ccd);
         }
         return hash_u64(x);
 }

@@ -103,6 +103,9 @@ invalid "Diagnose evidence as a string" Diagnose "\"$S_SOCK\"" '{"evidence": "ye
 invalid "Diagnose consumer as an int" Diagnose "\"$S_SOCK\"" '{"consumer": 5}'
 invalid "DiagnoseAll unknown option key" DiagnoseAll '{"evidense": true}'
 invalid "ListSockets wrong option type" ListSockets '{"consumer": true}'
+invalid "DiagnoseAll unknown report field" DiagnoseAll '{"fields": ["verdict", "verdicts"]}'
+invalid "Diagnose fields as a string" Diagnose "\"$S_SOCK\"" '{"fields": "verdict"}'
+invalid "ListSockets fields (reports only)" ListSockets '{"fields": ["verdict"]}'
 h_json_ok "$H_T/inval.json" 'len(r.get("message", "")) > 0' "InvalidArgs carries a message"
 busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{ss}' "$S_SOCK" 0 > "$H_T/sig.txt" 2>&1
 h_isnt "$?" 0 "a wrong signature (sa{ss}) is refused"

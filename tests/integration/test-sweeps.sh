@@ -7,7 +7,9 @@
 #   Diagnose through a symlink reports it as asked, resolved to the socket;
 #   a regular file -> not-a-socket, a path nothing references -> missing: every absolute
 #     path gets a verdict, not an error;
-#   the consumer option restricts the consumers.
+#   the consumer option restricts the consumers;
+#   the fields option sends socket and exactly the keys asked for (python3-dbus, busctl,
+#     sockfixctl --fields), with the same verdict and findings as the full report.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init sweeps
@@ -65,4 +67,30 @@ stack_diagnose only-nginx "$S_SOCK" '{"consumer": "nginx"}'
 h_json_is "$H_T/only-nginx.json" '[c["user"] for c in r["consumers"]]' '["nginx"]' "consumer=nginx: only nginx"
 stack_diagnose only-other "$S_SOCK" '{"consumer": "www-data"}'
 h_json_is "$H_T/only-other.json" '[c["user"] for c in r.get("consumers", [])]' '[]' "consumer=www-data (not a web server here): no consumers"
+
+# The fields option: socket and the keys asked for, nothing else, the same answers.
+h_call "$H_T/brief.json" DiagnoseAll '{"fields": ["verdict"]}'
+h_is "$?" 0 "DiagnoseAll fields=[verdict] answers"
+h_json_ok "$H_T/brief.json" "all(sorted(s) == ['socket', 'verdict'] for s in r)" "DiagnoseAll fields=[verdict]: every report has socket and verdict only"
+h_json_is "$H_T/brief.json" "[s['verdict'] for s in r if s['socket'] == '$S_SOCK']" '["denied"]' "DiagnoseAll fields=[verdict]: verdict denied"
+h_json_is "$H_T/brief.json" "len(r)" "$(h_json "$H_T/all.json" 'len(r)')" "DiagnoseAll fields=[verdict]: as many reports as the full sweep"
+stack_diagnose findings-only "$S_SOCK" '{"fields": ["findings"]}'
+h_json_is "$H_T/findings-only.json" 'sorted(r)' '["findings", "socket"]' "Diagnose fields=[findings]: socket and findings only"
+h_json_is "$H_T/findings-only.json" 'r["findings"]' "$(h_json "$H_T/report.json" 'r["findings"]')" "Diagnose fields=[findings]: the full report's findings"
+busctl --system --json=short call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" DiagnoseAll 'a{sv}' 1 fields as 2 verdict findings \
+        > "$H_T/busctl-brief.raw" 2>&1
+h_is "$?" 0 "busctl DiagnoseAll fields=[verdict, findings]"
+"$H_PY" "$H_LIB_DIR/sfjson.py" unwrap < "$H_T/busctl-brief.raw" > "$H_T/busctl-brief.json"
+h_json_ok "$H_T/busctl-brief.json" "all(sorted(s) == ['findings', 'socket', 'verdict'] for s in r)" "busctl: socket, verdict and findings only"
+h_json_ok "$H_T/busctl-brief.json" "['socket-group-mismatch'] == [f['code'] for s in r if s['socket'] == '$S_SOCK' for f in s['findings'] if f['severity'] == 'error']" "busctl: the pool's error finding is socket-group-mismatch"
+busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" DiagnoseAll 'a{sv}' 1 fields as 0 > "$H_T/busctl-empty.txt" 2>&1
+h_is "$?" 1 "busctl DiagnoseAll with an empty fields list fails"
+h_like "$(cat "$H_T/busctl-empty.txt")" 'empty list' "  with a message that says the list is empty"
+ctl=$SOCKFIX_BUILD_DIR/client/sockfixctl
+"$ctl" --json diagnose --fields=findings "$S_SOCK" > "$H_T/ctl-brief.json"
+h_is "$?" 1 "sockfixctl diagnose --fields=findings: exit 1 (problem found)"
+h_json_is "$H_T/ctl-brief.json" 'sorted(r)' '["findings", "socket", "verdict"]' "sockfixctl --fields=findings: socket, findings and verdict (for the exit status)"
+"$ctl" diagnose --fields=verdicts "$S_SOCK" > /dev/null 2> "$H_T/ctl-badfield.txt"
+h_is "$?" 5 "sockfixctl --fields with an unknown key: exit 5 (bad input)"
+h_like "$(cat "$H_T/ctl-badfield.txt")" "Unknown report field 'verdicts'" "  naming the key"
 h_done

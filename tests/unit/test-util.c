@@ -117,6 +117,20 @@ static void test_hashmap_str(void **state) {
         }
         assert_null(hashmap_get_str(h, "/run/php/pool5000.sock"));
         assert_null(hashmap_get_str(h, ""));
+
+        /* Keys hashed 8 bytes at a time: prefixes of one another, of every tail length,
+         * are all distinct keys. */
+        static char prefixes[41][41];
+        for (size_t n = 0; n <= 40; n++) {
+                memset(prefixes[n], 'x', n);
+                assert_int_equal(hashmap_put_str(h, prefixes[n], prefixes[n]), 0);
+        }
+        for (size_t n = 0; n <= 40; n++) {
+                char probe_x[41] = "";
+                memset(probe_x, 'x', n);
+                assert_ptr_equal(hashmap_get_str(h, probe_x), prefixes[n]);
+        }
+        assert_int_equal(hashmap_size(h), ELEMENTSOF(keys) + 41);
 }
 
 /* Removal keeps every other key reachable, including keys that probed past the
