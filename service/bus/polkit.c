@@ -3,14 +3,20 @@
  *
  * The method call message is the key of a query: the handler asks, returns 0, and
  * the loop keeps serving other callers; when polkit answers, the answer is stored
- * in the query and the call message is put back into the bus's read queue, so the
- * vtable dispatches it again and the handler, running from the start, picks the
- * answer up. Callers are watched: if one leaves the bus while polkit (or the
+ * in the query and the handler is called again with the call message, runs from
+ * the start and picks the answer up. Callers are watched: if one leaves the bus while polkit (or the
  * user typing a password) is still deciding, the query is cancelled and nobody
- * is answered. */
+ * is answered.
+ *
+ * Deadlines are the registry's, not sd-bus's: a call with a timeout arms the event
+ * loop's timerfd when sent and disarms it when answered, two timerfd_settime() per
+ * authorization, which on a VM (each one reprograms a virtual timer) were a tenth of
+ * an authorized Diagnose's CPU. One timer for all queries is armed when none is and
+ * left alone when answers come. */
 
 #include <errno.h>
 #include <stdlib.h>
+#include <systemd/sd-event.h>
 
 #include "util/log.h"
 #include "polkit.h"
@@ -23,8 +29,12 @@
 /* CheckAuthorizationFlags */
 #define POLKIT_ALLOW_USER_INTERACTION UINT32_C(1)
 
-/* A person typing a password needs longer than sd-bus's default 25 s call timeout. */
+/* A person typing a password needs longer than sd-bus's default 25 s call timeout
+ * (which, as $SYSTEMD_BUS_TIMEOUT may set it, bounds the other queries). */
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (UINT64_C(300) * 1000000)
+#define POLKIT_DEFAULT_TIMEOUT_USEC (UINT64_C(25) * 1000000)
+/* The deadline timer may fire this much late (sd-event's default accuracy). */
+#define POLKIT_DEADLINE_ACCURACY_USEC (UINT64_C(250000))
 
 typedef struct AsyncQuery AsyncQuery;
 
@@ -32,9 +42,12 @@ struct AsyncQuery {
         PolkitRegistry *registry;
         AsyncQuery *prev, *next;
 
-        sd_bus_message *request; /* the caller's method call, dispatched again on the answer */
+        sd_bus_message *request; /* the caller's method call, handled again on the answer */
+        sd_bus_message_handler_t handler; /* the method handler that asked, and its userdata */
+        void *userdata;
         char *action;
         sd_bus_slot *slot;       /* CheckAuthorization in flight */
+        uint64_t deadline;       /* CLOCK_MONOTONIC µs: unanswered by then -> refused */
 
         bool answered;
         int result;              /* > 0 authorized, < 0 refused with `error` */
@@ -56,6 +69,7 @@ struct PolkitRegistry {
         AsyncQuery *queries;
         unsigned n_queries;
         sd_bus_slot *departures; /* NameOwnerChanged of every connection that leaves */
+        sd_event_source *deadline_timer; /* the earliest deadline, or later; see above */
         SenderUid uids[UID_CACHE_SIZE];
         unsigned next_uid; /* ring: the oldest entry goes first */
 };
@@ -103,6 +117,7 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *reg) {
         while (reg->queries)
                 async_query_free(reg->queries);
         sd_bus_slot_unref(reg->departures);
+        sd_event_source_disable_unref(reg->deadline_timer);
         free(reg);
         return NULL;
 }
@@ -202,28 +217,83 @@ static void async_query_store_answer(AsyncQuery *q, sd_bus_message *reply) {
                                   "Access denied by polkit for %s", q->action);
 }
 
-static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AsyncQuery *q = userdata;
-        sd_bus *bus;
+/* The answer is in q: the method handler runs again, from the start, and picks it
+ * up. It is called directly, as sd-bus called it: putting the call back into the
+ * bus's read queue (sd_bus_enqueue_for_read) made the loop arm and disarm a timer to
+ * dispatch it, one more loop turn per authorized call. */
+static void async_query_finish(AsyncQuery *q) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = sd_bus_message_ref(q->request);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        PolkitRegistry *reg = q->registry;
         int r;
 
-        (void) ret_error;
-
-        q->slot = sd_bus_slot_unref(q->slot);
-
-        async_query_store_answer(q, reply);
         q->answered = true;
-
-        bus = sd_bus_message_get_bus(q->request);
-        r = sd_bus_message_rewind(q->request, true);
+        r = sd_bus_message_rewind(call, true);
         if (r >= 0)
-                r = sd_bus_enqueue_for_read(bus, q->request);
-        if (r < 0) {
-                log_error_errno(r, "Failed to dispatch the authorized call again");
-                (void) sd_bus_reply_method_errno(q->request, r, NULL);
-                async_query_free(q);
-        }
+                r = q->handler(call, q->userdata, &error); /* finds q and frees it */
+        if (sd_bus_error_is_set(&error))
+                (void) sd_bus_reply_method_error(call, &error);
+        else if (r < 0)
+                (void) sd_bus_reply_method_errno(call, r, NULL);
+        /* A handler that failed before asking again leaves the query behind. */
+        async_query_free(registry_find(reg, call));
+}
+
+static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AsyncQuery *q = userdata;
+
+        (void) ret_error;
+        q->slot = sd_bus_slot_unref(q->slot);
+        async_query_store_answer(q, reply);
+        async_query_finish(q);
         return 1;
+}
+
+static int arm_deadline(PolkitRegistry *reg, sd_event *event, uint64_t deadline);
+
+/* Refuses every query past its deadline (cancelling its CheckAuthorization) and
+ * re-arms for the earliest one left. */
+static int on_deadline(sd_event_source *s, uint64_t now, void *userdata) {
+        PolkitRegistry *reg = userdata;
+        uint64_t next = UINT64_MAX;
+
+        for (AsyncQuery *q = reg->queries, *n; q; q = n) {
+                n = q->next;
+                if (q->answered)
+                        continue; /* waiting in the read queue to be dispatched again */
+                if (q->deadline > now) {
+                        if (q->deadline < next)
+                                next = q->deadline;
+                        continue;
+                }
+                q->slot = sd_bus_slot_unref(q->slot);
+                q->result = -EACCES;
+                sd_bus_error_setf(&q->error, SD_BUS_ERROR_ACCESS_DENIED,
+                                  "Authorization for %s failed: polkit authority unavailable: no answer in time",
+                                  q->action);
+                async_query_finish(q);
+        }
+        if (next != UINT64_MAX)
+                (void) arm_deadline(reg, sd_event_source_get_event(s), next);
+        return 0;
+}
+
+/* Makes sure the timer fires by `deadline`; a timer already due earlier is left as it is. */
+static int arm_deadline(PolkitRegistry *reg, sd_event *event, uint64_t deadline) {
+        uint64_t armed;
+        int enabled = SD_EVENT_OFF, r;
+
+        if (!reg->deadline_timer)
+                return sd_event_add_time(event, &reg->deadline_timer, CLOCK_MONOTONIC, deadline,
+                                         POLKIT_DEADLINE_ACCURACY_USEC, on_deadline, reg);
+        r = sd_event_source_get_enabled(reg->deadline_timer, &enabled);
+        if (r >= 0 && enabled != SD_EVENT_OFF && sd_event_source_get_time(reg->deadline_timer, &armed) >= 0 &&
+            armed <= deadline)
+                return 0;
+        r = sd_event_source_set_time(reg->deadline_timer, deadline);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(reg->deadline_timer, SD_EVENT_ONESHOT);
+        return r;
 }
 
 /* A connection left the bus: queries it was waiting for are dropped (nobody is left to
@@ -322,6 +392,10 @@ static int async_query_start(sd_bus_message *call, const char *action, const cha
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
+        q->handler = sd_bus_get_current_handler(bus);
+        q->userdata = sd_bus_get_current_userdata(bus);
+        if (!q->handler)
+                return -EINVAL; /* asked from outside a method handler */
         q->request = sd_bus_message_ref(call);
         q->action = strdup(action);
         if (!q->action)
@@ -339,8 +413,19 @@ static int async_query_start(sd_bus_message *call, const char *action, const cha
         if (r < 0)
                 return r;
 
-        r = sd_bus_call_async(bus, &q->slot, pk, on_polkit_reply, q,
-                              interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : 0);
+        uint64_t timeout = POLKIT_INTERACTIVE_TIMEOUT_USEC, now;
+        if (!interactive && sd_bus_get_method_call_timeout(bus, &timeout) < 0)
+                timeout = POLKIT_DEFAULT_TIMEOUT_USEC;
+        r = sd_event_now(sd_bus_get_event(bus), CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        q->deadline = now + timeout;
+        r = arm_deadline(reg, sd_bus_get_event(bus), q->deadline);
+        if (r < 0)
+                return r;
+
+        /* UINT64_MAX: no sd-bus timeout, the registry's deadline ends the query. */
+        r = sd_bus_call_async(bus, &q->slot, pk, on_polkit_reply, q, UINT64_MAX);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Authorization for %s failed: polkit authority unavailable: %s",

@@ -9,6 +9,8 @@
 #   malformed arguments -> org.freedesktop.DBus.Error.InvalidArgs;
 #   callers that leave mid-call (also mid-authorization) do not hurt the daemon, and one
 #   that leaves while polkit decides has its query dropped at once;
+#   polkit answering too late -> AccessDenied at the call timeout (sockfixd runs with
+#     SYSTEMD_BUS_TIMEOUT=2 here), root served meanwhile;
 #   polkitd gone -> non-root callers get a clear denial, root is still served.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
@@ -17,7 +19,9 @@ h_init authorization
 # Per-run names: another session may run this test at the same time.
 panel=sfx-panel-$$ outsider=sfx-out-$$
 stack_up --owner www-data --group www-data --mode 0660
-h_sockfix_up
+# The non-interactive authorization timeout, sd-bus's call timeout: 2 s, so that a 3 s
+# polkit rule below outlasts it. Set for the daemon only (clients keep 25 s).
+SYSTEMD_BUS_TIMEOUT=2 h_sockfix_up
 
 # as USER [CMD...]: runs CMD as USER with USER's groups (runuser, not setpriv).
 as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
@@ -181,6 +185,22 @@ dropped() { grep -qF "Caller $slow_name left the bus during authorization of org
 h_ok "sockfixd dropped $slow_name's query when it left, before polkit's answer" h_wait_for 20 dropped
 h_diagnose "$H_T/after-slow.json" "$S_SOCK"
 h_json_is "$H_T/after-slow.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers meanwhile"
+# The same slow rule for a caller that waits: polkit's 3 s outlast the 2 s timeout.
+t0=$EPOCHREALTIME
+sfcall "$H_T/slow-wait.json" "$slow" Diagnose "$(diag_json "$S_SOCK")" '{}' &
+slow_pid=$!
+sleep 0.5
+h_diagnose "$H_T/during-slow.json" "$S_SOCK"
+h_json_is "$H_T/during-slow.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers while a query waits for polkit"
+wait "$slow_pid"
+elapsed=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
+h_json_is "$H_T/slow-wait.json" 'r.get("error", "")' org.freedesktop.DBus.Error.AccessDenied "polkit too slow: AccessDenied"
+h_like "$(h_json "$H_T/slow-wait.json" 'r.get("message", "")')" 'no answer in time' "  saying polkit did not answer in time"
+h_ok "  after the 2 s timeout, before polkit's 3 s answer (took $elapsed s)" awk "BEGIN { exit !($elapsed >= 1.9 && $elapsed < 2.95) }"
+sleep 1.2 # polkit's late answer arrives and must be ignored
+h_ok "sockfixd is still running after polkit's late answer" h_alive "$H_SOCKFIXD_PID"
+h_diagnose "$H_T/after-late.json" "$S_SOCK"
+h_json_is "$H_T/after-late.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers after the late answer"
 h_install_rules "$H_T/rules.js"
 
 # --- polkitd gone
