@@ -5,7 +5,7 @@
  * (see bench-common.h) for bench/run.sh.
  *
  *   bench-client ping REPS                        Peer.Ping round trip to sockfixd
- *   bench-client diagnose-all REPS PREFIX TRUTH [FIELDS]
+ *   bench-client diagnose-all REPS PREFIX TRUTH [FIELDS [NAME]]
  *                                                 DiagnoseAll; every report under PREFIX
  *                                                 must carry the verdict TRUTH gives its
  *                                                 socket ("PATH VERDICT" lines), and every
@@ -13,8 +13,8 @@
  *                                                 (comma-separated) is sent as the `fields`
  *                                                 option; each report must then carry
  *                                                 exactly socket and those keys. Keys are
- *                                                 printed as all_* without FIELDS, brief_*
- *                                                 with
+ *                                                 printed as all_* without FIELDS, NAME_*
+ *                                                 (default brief_*) with
  *   bench-client diagnose REPS SOCKET VERDICT     Diagnose(SOCKET) must answer VERDICT
  *   bench-client check-auth REPS USER SOCKET      polkit CheckAuthorization of the diagnose
  *                                                 action for a bus connection of USER
@@ -397,10 +397,11 @@ static char **split_fields(const char *s, size_t *ret_n) {
         return l;
 }
 
-static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth_file, const char *fields) {
+static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth_file, const char *fields,
+                            const char *name) {
         size_t n_truth = 0, n_reports = 0, under = 0, wrong = 0, missing = 0, unknown = 0, size = 0;
         size_t prefix_len = strlen(prefix), n_ok = 0, n_denied = 0, n_other = 0, n_fields = 0, odd_keys = 0;
-        const char *socket, *verdict, *p = fields ? "brief" : "all";
+        const char *socket, *verdict, *p = fields ? name : "all";
         Truth *truth = NULL;
         Ctx c = {};
         int r;
@@ -674,7 +675,7 @@ static int cmd_ready(unsigned reps, char **argv) {
 static void usage(const char *p) {
         fprintf(stderr,
                 "usage: %s ping REPS\n"
-                "       %s diagnose-all REPS PREFIX TRUTH-FILE [FIELD,...]\n"
+                "       %s diagnose-all REPS PREFIX TRUTH-FILE [FIELD,... [NAME]]\n"
                 "       %s diagnose REPS SOCKET VERDICT\n"
                 "       %s check-auth REPS USER SOCKET\n"
                 "       %s ready REPS EXE [ARGS...]\n", p, p, p, p, p);
@@ -694,8 +695,9 @@ int main(int argc, char *argv[]) {
         }
         if (strcmp(argv[1], "ping") == 0 && argc == 3)
                 return cmd_ping(reps);
-        if (strcmp(argv[1], "diagnose-all") == 0 && (argc == 5 || argc == 6))
-                return cmd_diagnose_all(reps, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+        if (strcmp(argv[1], "diagnose-all") == 0 && argc >= 5 && argc <= 7)
+                return cmd_diagnose_all(reps, argv[3], argv[4], argc >= 6 ? argv[5] : NULL,
+                                        argc == 7 ? argv[6] : "brief");
         if (strcmp(argv[1], "diagnose") == 0 && argc == 5)
                 return cmd_diagnose(reps, argv[3], argv[4]);
         if (strcmp(argv[1], "check-auth") == 0 && argc == 5)

@@ -51,8 +51,10 @@ for n in "${BENCH_NS[@]}"; do
 done
 REPS=${BENCH_REPS:-7}
 SHELL_BUDGET=${BENCH_SHELL_BUDGET:-60}
-# What a panel polling for "which sites are broken, and why" asks DiagnoseAll for: the
-# `fields` option, measured beside the full reports.
+# What a panel polling a large host asks DiagnoseAll for (the `fields` option), measured
+# beside the full reports: "which sites are broken" (the floor's question: one verdict per
+# socket), and "which, and why".
+VERDICT_FIELDS=verdict
 BRIEF_FIELDS=verdict,findings
 BENCH_USER=sfbench # the non-root caller the polkit rule grants
 BENCH_FAILED=0     # a wrong verdict or a side effect
@@ -367,6 +369,8 @@ bench_n() {
         run_helper "$n" all "$CLIENT" diagnose-all "$REPS" "$BENCH_T/sock/" "$BENCH_T/truth"
         R[$n.rss_after_all]=$(awk '/^VmRSS/ {print $2}' "/proc/$BENCH_SFD_PID/status")
         R[$n.hwm_after_all]=$(awk '/^VmHWM/ {print $2}' "/proc/$BENCH_SFD_PID/status")
+        b_log "N=$n: DiagnoseAll fields=$VERDICT_FIELDS"
+        run_helper "$n" verdicts "$CLIENT" diagnose-all "$REPS" "$BENCH_T/sock/" "$BENCH_T/truth" "$VERDICT_FIELDS" verdicts
         b_log "N=$n: DiagnoseAll fields=$BRIEF_FIELDS"
         run_helper "$n" brief "$CLIENT" diagnose-all "$REPS" "$BENCH_T/sock/" "$BENCH_T/truth" "$BRIEF_FIELDS"
         R[$n.children_after_sweep]=$(fpm_children)
@@ -430,6 +434,11 @@ c_per_socket_all() { echo "$(calc "${R[$1.all_median_us]} / ($1 + 1)") us"; }
 c_verdicts() { echo "$(v "$1.all_ok")/$(v "$1.all_denied")/$(v "$1.all_other") $( ((${R[$1.all_wrong]:-1} + ${R[$1.all_missing]:-1} == 0)) && echo right || echo WRONG)"; }
 c_reports() { echo "$(v "$1.all_under_prefix") of $(v "$1.all_reports")"; }
 c_reply() { echo "$(calc "${R[$1.all_reply_body_bytes]} / 1024") KiB"; }
+c_verdicts_only() { echo "$(ms "$1.verdicts_median_us") ms"; }
+c_verdicts_only_call() { echo "$(ms "$1.verdicts_call_median_us") ms"; }
+c_verdicts_only_check() { echo "$(v "$1.verdicts_ok")/$(v "$1.verdicts_denied")/$(v "$1.verdicts_other") $( ((${R[$1.verdicts_wrong]:-1} + ${R[$1.verdicts_missing]:-1} + ${R[$1.verdicts_odd_keys]:-1} == 0)) && echo right || echo WRONG)"; }
+c_verdicts_only_reply() { echo "$(calc "${R[$1.verdicts_reply_body_bytes]} / 1024") KiB"; }
+c_verdicts_only_floor() { echo "$(calc "${R[$1.verdicts_median_us]} / ${R[$1.floor_median_us]}")x"; }
 c_brief() { echo "$(ms "$1.brief_median_us") ms"; }
 c_brief_call() { echo "$(ms "$1.brief_call_median_us") ms"; }
 c_brief_verdicts() { echo "$(v "$1.brief_ok")/$(v "$1.brief_denied")/$(v "$1.brief_other") $( ((${R[$1.brief_wrong]:-1} + ${R[$1.brief_missing]:-1} + ${R[$1.brief_odd_keys]:-1} == 0)) && echo right || echo WRONG)"; }
@@ -491,6 +500,10 @@ print_table() {
         row "  verdicts ok/denied/other vs truth" c_verdicts
         row "  reports of ours / all sockfixd found" c_reports
         row "  reply body" c_reply
+        row "DiagnoseAll fields=$VERDICT_FIELDS" c_verdicts_only
+        row "  of it, until the reply arrived" c_verdicts_only_call
+        row "  verdicts, only the asked keys, vs truth" c_verdicts_only_check
+        row "  reply body" c_verdicts_only_reply
         row "DiagnoseAll fields=$BRIEF_FIELDS" c_brief
         row "  of it, until the reply arrived" c_brief_call
         row "  verdicts, only the asked keys, vs truth" c_brief_verdicts
@@ -498,6 +511,7 @@ print_table() {
         row "floor: /proc/net/unix + access() as nginx" c_floor
         row "  sockets checked (whole host)" c_floor_n
         row "DiagnoseAll / floor" c_all_floor
+        row "DiagnoseAll fields=$VERDICT_FIELDS / floor" c_verdicts_only_floor
         row "DiagnoseAll fields=$BRIEF_FIELDS / floor" c_brief_floor
         row "shell: namei -l + runuser test -w" c_shell
         row "  how" c_shell_how
@@ -527,6 +541,7 @@ print_table() {
         has 1000 || base=${BENCH_NS[-1]}
         if [[ -n ${R[$base.all_median_us]:-} ]]; then
                 target "DiagnoseAll($base) <= 5x floor (full reports)" "${R[$base.all_median_us]} <= 5 * ${R[$base.floor_median_us]}" "$(c_all_floor "$base")"
+                target "DiagnoseAll($base) fields=$VERDICT_FIELDS <= 5x floor" "${R[$base.verdicts_median_us]} <= 5 * ${R[$base.floor_median_us]}" "$(c_verdicts_only_floor "$base")"
                 target "DiagnoseAll($base) fields=$BRIEF_FIELDS <= 5x floor" "${R[$base.brief_median_us]} <= 5 * ${R[$base.floor_median_us]}" "$(c_brief_floor "$base")"
                 target "DiagnoseAll($base) >= 100x faster than the shell way" "${R[$base.shell_ms]} * 1000 >= 100 * ${R[$base.all_median_us]}" "$(c_shell_all "$base")"
         fi
@@ -561,8 +576,8 @@ print_table() {
         echo
         echo "correctness (failures make the exit status non-zero):"
         for n in "${BENCH_NS[@]}"; do
-                printf '  N=%-6s verdicts: %-22s fields: %-22s floor agrees: %-4s php-fpm children unchanged: %s\n' "$n" \
-                        "$(c_verdicts "$n")" "$(c_brief_verdicts "$n")" \
+                printf '  N=%-6s verdicts: %-22s with fields: %-22s %-22s floor agrees: %-4s php-fpm children unchanged: %s\n' "$n" \
+                        "$(c_verdicts "$n")" "$(c_verdicts_only_check "$n")" "$(c_brief_verdicts "$n")" \
                         "$( ((${R[$n.floor_wrong]:-1} + ${R[$n.floor_missing]:-1} == 0)) && echo yes || echo NO)" \
                         "$([[ ${R[$n.children_before]:-x} == "${R[$n.children_after_sweep]:-y}" && ${R[$n.children_before]:-x} == "${R[$n.children_after]:-y}" ]] && echo yes || echo NO)"
         done

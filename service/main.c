@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -299,6 +300,14 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program(program_invocation_short_name);
+
+        /* A sweep's reply over thousands of pools is megabytes, built by growing one
+         * buffer. glibc raises its mmap threshold to the size of every mmapped block
+         * freed: after the first sweep, the next one's reply would grow in the heap by
+         * copying (old and new buffer resident at once) and stay resident after it was
+         * sent. A fixed threshold keeps big buffers mmapped: they grow by mremap() and
+         * go back to the system when freed. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -23,6 +23,7 @@ typedef struct FpmPool {
         unsigned line;
         FpmKey *keys; /* listen, listen.*, user, group, in file order; a repeated key keeps the last value */
         size_t n_keys;
+        bool compact; /* keys, their values and name share one block: free(keys) frees all */
 } FpmPool;
 
 typedef struct FpmConfig {

@@ -58,6 +58,11 @@ void unix_sockets_done(UnixSocketTable *t) {
 }
 
 static int unix_sockets_index(UnixSocketTable *t) {
+        /* The table is kept in the host model: no spare slots (before any pointer into it). */
+        UnixSocket *exact = t->n ? realloc(t->socks, t->n * sizeof(UnixSocket)) : NULL;
+        if (exact)
+                t->socks = exact;
+
         FileIndex *fi = calloc(1, sizeof(FileIndex));
         if (!fi)
                 return -ENOMEM;

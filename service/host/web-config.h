@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 typedef struct UnixRef {
-        char *path;      /* absolute socket path */
+        char *path;      /* absolute socket path; directive and file share its allocation */
         char *directive; /* "fastcgi_pass", "upstream server", "proxy_pass", "SetHandler", "ProxyPass", "php_fastcgi", "socket" ... */
         char *file;
         unsigned line;

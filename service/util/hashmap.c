@@ -8,7 +8,9 @@
 
 /* Linear probing over a power-of-two table: a lookup is a mask and a short scan of
  * adjacent slots. Removal shifts the following entries back, so no tombstones are
- * needed either. */
+ * needed either. Which slots are taken is a bitmap after the entries (one allocation):
+ * a flag in each entry made it 24 bytes instead of 16, and the host model of a large
+ * host keeps several tables of thousands of entries. */
 
 typedef struct Entry {
         union {
@@ -16,11 +18,11 @@ typedef struct Entry {
                 const char *str;
         } key;
         void *value;
-        bool used;
 } Entry;
 
 struct Hashmap {
         Entry *entries;
+        uint64_t *used;  /* capacity bits, right after entries[capacity] */
         size_t capacity; /* 0 or a power of two */
         size_t size;
         bool str_keys;
@@ -45,10 +47,21 @@ Hashmap *hashmap_new_str(void) {
 
 Hashmap *hashmap_free(Hashmap *h) {
         if (h) {
-                free(h->entries);
+                free(h->entries); /* and the bitmap */
                 free(h);
         }
         return NULL;
+}
+
+static bool slot_used(const Hashmap *h, size_t i) {
+        return (h->used[i / 64] >> (i % 64)) & 1;
+}
+
+static void slot_mark(Hashmap *h, size_t i, bool used) {
+        if (used)
+                h->used[i / 64] |= UINT64_C(1) << (i % 64);
+        else
+                h->used[i / 64] &= ~(UINT64_C(1) << (i % 64));
 }
 
 size_t hashmap_size(const Hashmap *h) {
@@ -96,27 +109,30 @@ static bool key_equal(const Hashmap *h, const Entry *e, const Entry *probe) {
 
 /* Returns the slot holding the key, or the empty slot where it belongs. The load
  * limit guarantees an empty slot exists. */
-static Entry *find_slot(const Hashmap *h, const Entry *probe) {
+static size_t find_slot(const Hashmap *h, const Entry *probe) {
         size_t mask = h->capacity - 1;
-        for (size_t i = entry_hash(h, probe) & mask;; i = (i + 1) & mask) {
-                Entry *e = &h->entries[i];
-                if (!e->used || key_equal(h, e, probe))
-                        return e;
-        }
+        for (size_t i = entry_hash(h, probe) & mask;; i = (i + 1) & mask)
+                if (!slot_used(h, i) || key_equal(h, &h->entries[i], probe))
+                        return i;
 }
 
 static int hashmap_resize(Hashmap *h, size_t capacity) {
         Entry *old = h->entries;
-        size_t old_capacity = h->capacity;
+        uint64_t *old_used = h->used;
+        size_t old_capacity = h->capacity, words = (capacity + 63) / 64;
 
-        Entry *entries = calloc(capacity, sizeof(Entry));
+        Entry *entries = calloc(1, capacity * sizeof(Entry) + words * sizeof(uint64_t));
         if (!entries)
                 return -ENOMEM;
         h->entries = entries;
+        h->used = (uint64_t *) (void *) (entries + capacity);
         h->capacity = capacity;
         for (size_t i = 0; i < old_capacity; i++)
-                if (old[i].used)
-                        *find_slot(h, &old[i]) = old[i];
+                if ((old_used[i / 64] >> (i % 64)) & 1) {
+                        size_t j = find_slot(h, &old[i]);
+                        h->entries[j] = old[i];
+                        slot_mark(h, j, true);
+                }
         free(old);
         return 0;
 }
@@ -124,26 +140,27 @@ static int hashmap_resize(Hashmap *h, size_t capacity) {
 static int hashmap_put(Hashmap *h, const Entry *probe) {
         /* Grow before inserting so the table never exceeds 70% load. */
         if ((h->size + 1) * 10 > h->capacity * 7) {
-                if (h->capacity > SIZE_MAX / 2 / sizeof(Entry))
+                if (h->capacity > SIZE_MAX / 4 / sizeof(Entry))
                         return -ENOMEM;
                 int r = hashmap_resize(h, h->capacity ? h->capacity * 2 : INITIAL_CAPACITY);
                 if (r < 0)
                         return r;
         }
 
-        Entry *e = find_slot(h, probe);
-        if (!e->used)
+        size_t i = find_slot(h, probe);
+        if (!slot_used(h, i)) {
                 h->size++;
-        *e = *probe;
-        e->used = true;
+                slot_mark(h, i, true);
+        }
+        h->entries[i] = *probe;
         return 0;
 }
 
 static void *hashmap_get(const Hashmap *h, const Entry *probe) {
         if (!h || h->size == 0)
                 return NULL;
-        Entry *e = find_slot(h, probe);
-        return e->used ? e->value : NULL;
+        size_t i = find_slot(h, probe);
+        return slot_used(h, i) ? h->entries[i].value : NULL;
 }
 
 int hashmap_put_u64(Hashmap *h, uint64_t key, void *value) {
@@ -167,12 +184,11 @@ void *hashmap_get_str(const Hashmap *h, const char *key) {
 static void *hashmap_remove(Hashmap *h, const Entry *probe) {
         if (!h || h->size == 0)
                 return NULL;
-        Entry *e = find_slot(h, probe);
-        if (!e->used)
+        size_t hole = find_slot(h, probe), mask = h->capacity - 1;
+        if (!slot_used(h, hole))
                 return NULL;
-        void *value = e->value;
-        size_t mask = h->capacity - 1, hole = (size_t) (e - h->entries);
-        for (size_t i = (hole + 1) & mask; h->entries[i].used; i = (i + 1) & mask) {
+        void *value = h->entries[hole].value;
+        for (size_t i = (hole + 1) & mask; slot_used(h, i); i = (i + 1) & mask) {
                 size_t home = entry_hash(h, &h->entries[i]) & mask;
                 /* Distance from home to i versus from hole to i, cyclically. */
                 if (((i - home) & mask) >= ((i - hole) & mask)) {
@@ -181,6 +197,7 @@ static void *hashmap_remove(Hashmap *h, const Entry *probe) {
                 }
         }
         h->entries[hole] = (Entry) {};
+        slot_mark(h, hole, false);
         h->size--;
         return value;
 }
