@@ -51,6 +51,7 @@ for n in "${BENCH_NS[@]}"; do
 done
 REPS=${BENCH_REPS:-7}
 SHELL_BUDGET=${BENCH_SHELL_BUDGET:-60}
+CPU_CALLS=200 # calls per CPU-per-call figure (the kernel counts CPU in 10 ms ticks)
 # What a panel polling a large host asks DiagnoseAll for (the `fields` option), measured
 # beside the full reports: "which sites are broken" (the floor's question: one verdict per
 # socket), and "which, and why".
@@ -256,6 +257,21 @@ kv_load() {
         done
 }
 
+# CPU time of a process so far, utime + stime, in µs (exited threads included).
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"; }
+
+# cpu_per_call N NAME CMD...: CMD makes CPU_CALLS + 1 calls; sockfixd's and polkitd's
+# CPU per call into R[N.cpu_NAME_sfd], R[N.cpu_NAME_pk] (µs).
+cpu_per_call() {
+        local n=$1 name=$2; shift 2
+        local s0 p0 s1 p1
+        s0=$(cpu_us "$BENCH_SFD_PID") p0=$(cpu_us "$H_POLKITD_PID")
+        "$@" > /dev/null 2>&1 || h_die "N=$n cpu $name failed: $*"
+        s1=$(cpu_us "$BENCH_SFD_PID") p1=$(cpu_us "$H_POLKITD_PID")
+        R[$n.cpu_${name}_sfd]=$(calc "($s1 - $s0) / ($CPU_CALLS + 1)")
+        R[$n.cpu_${name}_pk]=$(calc "($p1 - $p0) / ($CPU_CALLS + 1)")
+}
+
 # run_helper N OUTNAME CMD...: runs a helper, loads its output; a
 # status 2 (wrong answer) marks the run failed, other failures abort.
 run_helper() {
@@ -395,6 +411,13 @@ bench_n() {
         R[$n.diag_static_user]=${R[$n.diagnose_median_us]} R[$n.diag_static_user_min]=${R[$n.diagnose_min_us]}
         run_helper "$n" checkauth "$CLIENT" check-auth "$REPS" "$BENCH_USER" "$BENCH_DENIED_SOCK"
 
+        # Where an authorized call's time goes: CPU (utime + stime of the whole process,
+        # exited threads included) of sockfixd and polkitd over CPU_CALLS calls each.
+        b_log "N=$n: CPU per call ($CPU_CALLS calls each)"
+        cpu_per_call "$n" root_diag "$CLIENT" diagnose "$CPU_CALLS" "$BENCH_DENIED_SOCK" denied
+        cpu_per_call "$n" user_diag runuser -u "$BENCH_USER" -- "$CLIENT" diagnose "$CPU_CALLS" "$BENCH_DENIED_SOCK" denied
+        cpu_per_call "$n" checkauth "$CLIENT" check-auth "$CPU_CALLS" "$BENCH_USER" "$BENCH_DENIED_SOCK"
+
         R[$n.children_after]=$(fpm_children)
         R[$n.rss_after]=$(awk '/^VmRSS/ {print $2}' "/proc/$BENCH_SFD_PID/status")
         R[$n.hwm_after]=$(awk '/^VmHWM/ {print $2}' "/proc/$BENCH_SFD_PID/status")
@@ -461,6 +484,9 @@ c_checkauth() { echo "$(v "$1.checkauth_median_us") ($(calc "${R[$1.checkauth_me
 c_dd_user() { echo "$(v "$1.diag_denied_user") ($(calc "${R[$1.diag_denied_user]} / ${R[$1.ping_root]}")x)"; }
 c_ds_user() { echo "$(v "$1.diag_static_user") ($(calc "${R[$1.diag_static_user]} / ${R[$1.ping_root]}")x)"; }
 c_dd_extra() { echo "$(calc "${R[$1.diag_denied_user]} - ${R[$1.checkauth_median_us]}") us"; }
+c_cpu_root() { echo "$(v "$1.cpu_root_diag_sfd") us"; }
+c_cpu_user() { echo "$(v "$1.cpu_user_diag_sfd")/$(v "$1.cpu_user_diag_pk") us"; }
+c_cpu_check() { echo "$(v "$1.cpu_checkauth_pk") us"; }
 c_min_root() { echo "$(ms "$1.ping_root_min")/$(ms "$1.diag_denied_root_min")/$(ms "$1.diag_static_root_min")"; }
 c_min_user() { echo "$(ms "$1.checkauth_min_us")/$(ms "$1.diag_denied_user_min")/$(ms "$1.diag_static_user_min")"; }
 c_rss() { echo "$(v "$1.rss_idle")/$(v "$1.rss_after")/$(v "$1.hwm_after")"; }
@@ -526,6 +552,9 @@ print_table() {
         row "Diagnose denied, $BENCH_USER (xPing root)" c_dd_user
         row "Diagnose pm=static ok, $BENCH_USER (xPing)" c_ds_user
         row "  denied: $BENCH_USER minus CheckAuthorization" c_dd_extra
+        row "CPU/call: sockfixd, root Diagnose denied" c_cpu_root
+        row "CPU/call: sockfixd/polkitd, $BENCH_USER Diagnose" c_cpu_user
+        row "CPU/call: polkitd, one CheckAuthorization" c_cpu_check
         row "min ms: Ping/Diagnose denied/static, root" c_min_root
         row "min ms: CheckAuth/denied/static, $BENCH_USER" c_min_user
         row "sockfixd KiB RSS idle/after/peak(HWM)" c_rss
