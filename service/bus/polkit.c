@@ -4,15 +4,15 @@
  * The method call message is the key of a query: the handler asks, returns 0, and
  * the loop keeps serving other callers; when polkit answers, the answer is stored
  * in the query and the handler is called again with the call message, runs from
- * the start and picks the answer up. Callers are watched: if one leaves the bus while polkit (or the
- * user typing a password) is still deciding, the query is cancelled and nobody
- * is answered.
+ * the start and picks the answer up. Callers are watched: if one leaves the bus
+ * while polkit (or the user typing a password) is still deciding, the query is
+ * cancelled and nobody is answered.
  *
- * Deadlines are the registry's, not sd-bus's: a call with a timeout arms the event
- * loop's timerfd when sent and disarms it when answered, two timerfd_settime() per
- * authorization, which on a VM (each one reprograms a virtual timer) were a tenth of
- * an authorized Diagnose's CPU. One timer for all queries is armed when none is and
- * left alone when answers come. */
+ * Deadlines are the registry's, not sd-bus's: a call with an sd-bus timeout arms the
+ * event loop's timerfd when sent and disarms it when answered, and on a VM each
+ * timerfd_settime() reprograms a virtual timer (with the call put back into the read
+ * queue, which armed it once more, a tenth of an authorized Diagnose's CPU). One timer
+ * for all queries is armed when none is and left alone when answers come. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -259,8 +259,6 @@ static int on_deadline(sd_event_source *s, uint64_t now, void *userdata) {
 
         for (AsyncQuery *q = reg->queries, *n; q; q = n) {
                 n = q->next;
-                if (q->answered)
-                        continue; /* waiting in the read queue to be dispatched again */
                 if (q->deadline > now) {
                         if (q->deadline < next)
                                 next = q->deadline;
@@ -442,7 +440,7 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
 
         q = registry_find(reg, call);
         if (q) {
-                /* Dispatched again: the answer is in. Only an unanswered query can be found
+                /* Called again: the answer is in. Only an unanswered query can be found
                  * here if a handler asked twice for one call — a programming error. */
                 if (!q->answered || !streq_ptr(q->action, action)) {
                         log_error("Authorization for %s asked twice for one call", action);
