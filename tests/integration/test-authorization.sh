@@ -196,7 +196,9 @@ wait "$slow_pid"
 elapsed=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
 h_json_is "$H_T/slow-wait.json" 'r.get("error", "")' org.freedesktop.DBus.Error.AccessDenied "polkit too slow: AccessDenied"
 h_like "$(h_json "$H_T/slow-wait.json" 'r.get("message", "")')" 'no answer in time' "  saying polkit did not answer in time"
-h_ok "  after the 2 s timeout, before polkit's 3 s answer (took $elapsed s)" awk "BEGIN { exit !($elapsed >= 1.9 && $elapsed < 2.95) }"
+# The message proves the deadline fired before polkit's answer (a late YES would be a
+# verdict); the time shows it waited for the deadline (the client's own start counts too).
+h_ok "  after the 2 s timeout (took $elapsed s)" awk "BEGIN { exit !($elapsed >= 1.9 && $elapsed < 6) }"
 sleep 1.2 # polkit's late answer arrives and must be ignored
 h_ok "sockfixd is still running after polkit's late answer" h_alive "$H_SOCKFIXD_PID"
 h_diagnose "$H_T/after-late.json" "$S_SOCK"
