@@ -86,6 +86,7 @@ bench_build() {
         SFD=$SOCKFIX_BUILD_DIR/service/sockfixd
         CLIENT=$SOCKFIX_BUILD_DIR/bench/bench-client
         FLOOR=$SOCKFIX_BUILD_DIR/bench/bench-floor
+        LOOKUP=$SOCKFIX_BUILD_DIR/bench/bench-lookup
 }
 
 machine() {
@@ -429,6 +430,11 @@ bench_n() {
         b_log "N=$n: the shell way"
         bench_shell "$n"
 
+        # A user per site, as hosting panels set pools up: what a sweep's user and group
+        # lookups cost with N of them (bench-lookup: its own mount namespace and databases).
+        b_log "N=$n: passwd/group lookups with $n site users"
+        run_helper "$n" lookup "$LOOKUP" "$n" "$REPS"
+
         [[ -n ${BENCH_PROFILE_DIR:-} ]] && bench_profile "$n"
 
         bench_stop "$BENCH_SFD_PID"
@@ -490,6 +496,8 @@ c_cpu_check() { echo "$(v "$1.cpu_checkauth_pk") us"; }
 c_min_root() { echo "$(ms "$1.ping_root_min")/$(ms "$1.diag_denied_root_min")/$(ms "$1.diag_static_root_min")"; }
 c_min_user() { echo "$(ms "$1.checkauth_min_us")/$(ms "$1.diag_denied_user_min")/$(ms "$1.diag_static_user_min")"; }
 c_rss() { echo "$(v "$1.rss_idle")/$(v "$1.rss_after")/$(v "$1.hwm_after")"; }
+c_lookup_one() { echo "$(ms "$1.lookup_one_by_one_median_us") ms"; }
+c_lookup_sweep() { echo "$(ms "$1.lookup_sweep_median_us") ms"; }
 c_rss_model() { echo "$(v "$1.rss_model") KiB"; }
 c_rss_all() { echo "$(v "$1.rss_after_all")/$(v "$1.hwm_after_all")"; }
 c_ready() { echo "$(ms "$1.ready_median_us") ms"; }
@@ -564,6 +572,8 @@ print_table() {
         row "  RSS when ready" c_ready_rss
         row "php-fpm children before->sweeps->end" c_children
         row "HTTP status broken/static pool (502/200)" c_http
+        row "lookups, N site users: one by one (before)" c_lookup_one
+        row "  a sweep's caches (one pass when many)" c_lookup_sweep
         echo
         echo "targets (issue 4):"
         local base=1000
@@ -605,9 +615,10 @@ print_table() {
         echo
         echo "correctness (failures make the exit status non-zero):"
         for n in "${BENCH_NS[@]}"; do
-                printf '  N=%-6s verdicts: %-22s with fields: %-22s %-22s floor agrees: %-4s php-fpm children unchanged: %s\n' "$n" \
+                printf '  N=%-6s verdicts: %-22s with fields: %-22s %-22s floor agrees: %-4s lookups right: %-4s php-fpm children unchanged: %s\n' "$n" \
                         "$(c_verdicts "$n")" "$(c_verdicts_only_check "$n")" "$(c_brief_verdicts "$n")" \
                         "$( ((${R[$n.floor_wrong]:-1} + ${R[$n.floor_missing]:-1} == 0)) && echo yes || echo NO)" \
+                        "$( ((${R[$n.lookup_wrong]:-1} == 0)) && echo yes || echo NO)" \
                         "$([[ ${R[$n.children_before]:-x} == "${R[$n.children_after_sweep]:-y}" && ${R[$n.children_before]:-x} == "${R[$n.children_after]:-y}" ]] && echo yes || echo NO)"
         done
 }

@@ -2,8 +2,6 @@
 /* The engine's read half: Diagnose and DiagnoseAll. Gathers the facts of one
  * socket from the host model (walk, listener, pool, consumers), lets findings.c
  * decide, and for a single Diagnose proves access with a real connect. */
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -100,147 +98,6 @@ int engine_load_host(Engine *e, bool sweep, Host **ret) {
 
 void engine_drop_host(Engine *e) {
         e->host = host_unref(e->host);
-}
-
-int lookup_init(Lookup *l) {
-        l->users = hashmap_new_u64();
-        l->groups = hashmap_new_u64();
-        l->dbgroups = hashmap_new_u64();
-        l->user_ids = hashmap_new_str();
-        l->group_ids = hashmap_new_str();
-        return l->users && l->groups && l->dbgroups && l->user_ids && l->group_ids ? 0 : -ENOMEM;
-}
-
-int lookup_init_sweep(Lookup *l) {
-        int r = lookup_init(l);
-        if (r >= 0 && !(l->walk = walk_cache_new()))
-                r = -ENOMEM;
-        return r;
-}
-
-static NameId *lookup_id(Lookup *l, Owned *o, bool group, const char *name) {
-        Hashmap *m = group ? l->group_ids : l->user_ids;
-        NameId *n = hashmap_get_str(m, name);
-        if (n)
-                return n;
-        n = calloc(1, sizeof(NameId));
-        NameId **slot = n ? ARRAY_PUSH(o->ids, o->n_ids) : NULL;
-        if (!slot || !(n->name = strdup(name))) {
-                if (n && slot)
-                        *slot = n; /* freed with the others */
-                else
-                        free(n);
-                return NULL;
-        }
-        *slot = n;
-        if (group) {
-                struct group *g = getgrnam(name);
-                if (g)
-                        *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
-        } else {
-                struct passwd *p = getpwnam(name);
-                if (p)
-                        *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
-        }
-        return hashmap_put_str(m, n->name, n) < 0 ? NULL : n;
-}
-
-int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid) {
-        const NameId *n = lookup_id(l, o, false, name);
-        if (!n)
-                return -ENOMEM;
-        if (!n->found)
-                return -ESRCH;
-        if (uid)
-                *uid = n->id;
-        if (gid)
-                *gid = n->gid;
-        return 0;
-}
-
-int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid) {
-        const NameId *n = lookup_id(l, o, true, name);
-        if (!n)
-                return -ENOMEM;
-        if (!n->found)
-                return -ESRCH;
-        *gid = n->id;
-        return 0;
-}
-
-void lookup_done(Lookup *l, Owned *o) {
-        hashmap_free(l->users);
-        hashmap_free(l->groups);
-        hashmap_free(l->dbgroups);
-        hashmap_free(l->user_ids);
-        hashmap_free(l->group_ids);
-        walk_cache_free(l->walk);
-        for (size_t i = 0; i < o->n_ids; i++) {
-                free(o->ids[i]->name);
-                free(o->ids[i]);
-        }
-        free(o->ids);
-        strv_free(o->names);
-        for (size_t i = 0; i < o->n_dbs; i++) {
-                free(o->dbs[i]->groups);
-                free(o->dbs[i]);
-        }
-        free(o->dbs);
-}
-
-const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
-        Hashmap *m = group ? l->groups : l->users;
-        const char *n = hashmap_get_u64(m, id);
-        if (n)
-                return n;
-        char *s = NULL;
-        if (group) {
-                struct group *g = getgrgid(id);
-                s = g ? strdup(g->gr_name) : NULL;
-        } else {
-                struct passwd *p = getpwuid(id);
-                s = p ? strdup(p->pw_name) : NULL;
-        }
-        if (!s && asprintf(&s, "%u", id) < 0)
-                return NULL;
-        if (strv_consume(&o->names, s) < 0 || hashmap_put_u64(m, id, s) < 0)
-                return NULL;
-        return s;
-}
-
-static const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t uid, gid_t gid) {
-        DbGroups *d = hashmap_get_u64(l->dbgroups, uid);
-        if (d)
-                return d;
-        d = calloc(1, sizeof(DbGroups));
-        if (!d)
-                return NULL;
-        int n = 32;
-        for (;;) {
-                gid_t *g = realloc(d->groups, sizeof(gid_t) * (size_t) n);
-                if (!g)
-                        goto fail;
-                d->groups = g;
-                int k = n;
-                if (getgrouplist(user, gid, d->groups, &k) >= 0) {
-                        d->n = (size_t) k;
-                        break;
-                }
-                if (k <= n)
-                        break; /* unknown user: no database view */
-                n = k;
-        }
-        DbGroups **slot = ARRAY_PUSH(o->dbs, o->n_dbs);
-        if (!slot)
-                goto fail;
-        *slot = d;
-        if (hashmap_put_u64(l->dbgroups, uid, d) < 0)
-                return NULL;
-        return d;
-fail:
-        free(d->groups);
-        free(d);
-        return NULL;
 }
 
 /* --- the pool's socket as php-fpm would create it now (for config-drift) --- */
@@ -664,42 +521,6 @@ int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool
         return r;
 }
 
-/* The files the passwd and group databases are read from, as one signature. */
-static int nss_signature(uint64_t ret[9]) {
-        static const char *const files[] = { "/etc/passwd", "/etc/group", "/etc/nsswitch.conf" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                struct stat st;
-                if (stat(files[i], &st) < 0)
-                        return -errno;
-                ret[3 * i] = st.st_ino;
-                ret[3 * i + 1] = (uint64_t) st.st_mtim.tv_sec * 1000000000 + (uint64_t) st.st_mtim.tv_nsec;
-                ret[3 * i + 2] = (uint64_t) st.st_size;
-        }
-        return 0;
-}
-
-/* Whether passwd and group come from local files only (files, systemd): then the
- * signature above tells when an answer may have changed. LDAP, sssd and the like
- * change behind our back, so their answers are never kept across calls. */
-static bool nss_is_local(void) {
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file("/etc/nsswitch.conf", &text, NULL) < 0)
-                return false;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                char *l = strstrip(line);
-                if (!startswith(l, "passwd:") && !startswith(l, "group:"))
-                        continue;
-                char *save = NULL;
-                for (char *w = strtok_r(strchr(l, ':') + 1, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-                        if (!streq_ptr(w, "files") && !streq_ptr(w, "systemd") && !streq_ptr(w, "compat"))
-                                return false;
-        }
-        return true;
-}
-
 /* The name and group-list caches of single Diagnoses, kept across calls while the
  * databases are local and their files unchanged (each lookup otherwise re-reads
  * /etc/passwd or /etc/group, and nss-systemd probes userdb). */
@@ -773,6 +594,8 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         int r = engine_load_host(e, true, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
+        if (r >= 0 && !(lk.walk = walk_cache_new()))
+                r = -ENOMEM;
         if (r >= 0)
                 r = sweep_paths(h, &paths, &n_paths);
         for (size_t i = 0; r >= 0 && i < n_paths; i++) {
@@ -782,6 +605,7 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
                         r = cb(rep, userdata);
                 report_free(rep);
         }
+        walk_cache_free(lk.walk);
         lookup_done(&lk, &ow);
         host_unref(h);
         return r < 0 ? r : 0;

@@ -9,38 +9,7 @@
 #include "findings.h"
 #include "host/host.h"
 #include "util/hashmap.h"
-
-/* Per-call caches: a sweep asks the same few names and group lists thousands of times. */
-typedef struct Lookup {
-        Hashmap *users;    /* uid -> char* */
-        Hashmap *groups;   /* gid -> char* */
-        Hashmap *dbgroups; /* uid -> DbGroups* */
-        Hashmap *user_ids;  /* name -> NameId* */
-        Hashmap *group_ids; /* name -> NameId* */
-        WalkCache *walk;    /* sweeps only: parent directories walked once */
-} Lookup;
-
-/* A name looked up in the passwd or group database (found false: no such entry). */
-typedef struct NameId {
-        char *name;
-        bool found;
-        unsigned id;
-        unsigned gid; /* users: primary group */
-} NameId;
-
-typedef struct DbGroups {
-        gid_t *groups;
-        size_t n;
-} DbGroups;
-
-/* What the caches own, freed in one place. */
-typedef struct Owned {
-        char **names;
-        DbGroups **dbs;
-        size_t n_dbs;
-        NameId **ids;
-        size_t n_ids;
-} Owned;
+#include "lookup.h"
 
 struct Engine {
         char *proc_root;
@@ -73,14 +42,6 @@ typedef struct Diagnosis {
 int engine_load_host(Engine *e, bool sweep, Host **ret);
 /* After -ESTALE from diagnosis_run(): the next engine_load_host() rebuilds. */
 void engine_drop_host(Engine *e);
-int lookup_init(Lookup *l);
-/* With a walk cache, for sweeps. */
-int lookup_init_sweep(Lookup *l);
-/* 0, -ESRCH for an unknown name, -ENOMEM. */
-int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid);
-int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid);
-void lookup_done(Lookup *l, Owned *o);
-const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id);
 
 /* -ESTALE: the host model is out of date for this socket (a listener it does not know,
  * or one that went away); rebuild it and run again. */

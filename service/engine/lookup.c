@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The passwd and group databases as the engine asks them: per-call caches of names,
+ * ids and group lists, filled one by one or, in a sweep over local databases with many
+ * distinct users, by one pass over each database. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lookup.h"
+#include "util/util.h"
+
+int lookup_init(Lookup *l) {
+        l->users = hashmap_new_u64();
+        l->groups = hashmap_new_u64();
+        l->dbgroups = hashmap_new_u64();
+        l->user_ids = hashmap_new_str();
+        l->group_ids = hashmap_new_str();
+        return l->users && l->groups && l->dbgroups && l->user_ids && l->group_ids ? 0 : -ENOMEM;
+}
+
+int lookup_init_sweep(Lookup *l) {
+        int r = lookup_init(l);
+        l->preload_ok = nss_is_local();
+        return r;
+}
+
+/* A new NameId for name, owned by o (not yet in any map). */
+static NameId *name_id_new(Owned *o, const char *name) {
+        NameId *n = calloc(1, sizeof(NameId));
+        NameId **slot = n ? ARRAY_PUSH(o->ids, o->n_ids) : NULL;
+        if (!slot || !(n->name = strdup(name))) {
+                if (n && slot)
+                        *slot = n; /* freed with the others */
+                else
+                        free(n);
+                return NULL;
+        }
+        *slot = n;
+        return n;
+}
+
+/* Every entry of the passwd and group databases into the caches, the first of a name or
+ * an id winning as in getpwnam()/getpwuid(). */
+static int lookup_preload(Lookup *l, Owned *o) {
+        int r = 0;
+        setpwent();
+        for (struct passwd *p; r >= 0 && (p = getpwent());) {
+                if (hashmap_get_str(l->user_ids, p->pw_name))
+                        continue;
+                NameId *n = name_id_new(o, p->pw_name);
+                if (!n) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
+                r = hashmap_put_str(l->user_ids, n->name, n);
+                if (r >= 0 && !hashmap_get_u64(l->users, p->pw_uid))
+                        r = hashmap_put_u64(l->users, p->pw_uid, n->name);
+        }
+        endpwent();
+        setgrent();
+        for (struct group *g; r >= 0 && (g = getgrent());) {
+                if (hashmap_get_str(l->group_ids, g->gr_name))
+                        continue;
+                NameId *n = name_id_new(o, g->gr_name);
+                if (!n) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
+                r = hashmap_put_str(l->group_ids, n->name, n);
+                if (r >= 0 && !hashmap_get_u64(l->groups, g->gr_gid))
+                        r = hashmap_put_u64(l->groups, g->gr_gid, n->name);
+        }
+        endgrent();
+        return r;
+}
+
+/* A name or id not in the caches. Hosting servers run a user per site: a sweep asks for
+ * thousands of distinct ones, and with the files database each getpwnam() reads
+ * /etc/passwd from the top (5,000 site users: seconds per sweep; bench/bench-lookup).
+ * After sixteen misses, a sweep over local databases reads each once instead; a small
+ * host's sweep, or a single Diagnose, never pays for a whole database it does not need.
+ * What that pass did not see is still asked one by one (nss-systemd may hold names it
+ * does not enumerate). Returns whether the caches were filled, so the caller looks
+ * again. */
+#define LOOKUP_MISSES_BEFORE_PRELOAD 16u
+static int lookup_miss(Lookup *l, Owned *o) {
+        if (!l->preload_ok || l->preloaded || ++l->misses <= LOOKUP_MISSES_BEFORE_PRELOAD)
+                return 0;
+        l->preloaded = true;
+        int r = lookup_preload(l, o);
+        return r < 0 ? r : 1;
+}
+
+static NameId *lookup_id(Lookup *l, Owned *o, bool group, const char *name) {
+        Hashmap *m = group ? l->group_ids : l->user_ids;
+        NameId *n = hashmap_get_str(m, name);
+        if (n)
+                return n;
+        int k = lookup_miss(l, o);
+        if (k < 0)
+                return NULL;
+        if (k > 0 && (n = hashmap_get_str(m, name)))
+                return n;
+        if (!(n = name_id_new(o, name)))
+                return NULL;
+        if (group) {
+                struct group *g = getgrnam(name);
+                if (g)
+                        *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
+        } else {
+                struct passwd *p = getpwnam(name);
+                if (p)
+                        *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
+        }
+        return hashmap_put_str(m, n->name, n) < 0 ? NULL : n;
+}
+
+int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid) {
+        const NameId *n = lookup_id(l, o, false, name);
+        if (!n)
+                return -ENOMEM;
+        if (!n->found)
+                return -ESRCH;
+        if (uid)
+                *uid = n->id;
+        if (gid)
+                *gid = n->gid;
+        return 0;
+}
+
+int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid) {
+        const NameId *n = lookup_id(l, o, true, name);
+        if (!n)
+                return -ENOMEM;
+        if (!n->found)
+                return -ESRCH;
+        *gid = n->id;
+        return 0;
+}
+
+void lookup_done(Lookup *l, Owned *o) {
+        hashmap_free(l->users);
+        hashmap_free(l->groups);
+        hashmap_free(l->dbgroups);
+        hashmap_free(l->user_ids);
+        hashmap_free(l->group_ids);
+        for (size_t i = 0; i < o->n_ids; i++) {
+                free(o->ids[i]->name);
+                free(o->ids[i]);
+        }
+        free(o->ids);
+        strv_free(o->names);
+        for (size_t i = 0; i < o->n_dbs; i++) {
+                free(o->dbs[i]->groups);
+                free(o->dbs[i]);
+        }
+        free(o->dbs);
+}
+
+const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
+        Hashmap *m = group ? l->groups : l->users;
+        const char *n = hashmap_get_u64(m, id);
+        if (n)
+                return n;
+        int k = lookup_miss(l, o);
+        if (k < 0)
+                return NULL;
+        if (k > 0 && (n = hashmap_get_u64(m, id)))
+                return n;
+        char *s = NULL;
+        if (group) {
+                struct group *g = getgrgid(id);
+                s = g ? strdup(g->gr_name) : NULL;
+        } else {
+                struct passwd *p = getpwuid(id);
+                s = p ? strdup(p->pw_name) : NULL;
+        }
+        if (!s && asprintf(&s, "%u", id) < 0)
+                return NULL;
+        if (strv_consume(&o->names, s) < 0 || hashmap_put_u64(m, id, s) < 0)
+                return NULL;
+        return s;
+}
+
+const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t uid, gid_t gid) {
+        DbGroups *d = hashmap_get_u64(l->dbgroups, uid);
+        if (d)
+                return d;
+        d = calloc(1, sizeof(DbGroups));
+        if (!d)
+                return NULL;
+        int n = 32;
+        for (;;) {
+                gid_t *g = realloc(d->groups, sizeof(gid_t) * (size_t) n);
+                if (!g)
+                        goto fail;
+                d->groups = g;
+                int k = n;
+                if (getgrouplist(user, gid, d->groups, &k) >= 0) {
+                        d->n = (size_t) k;
+                        break;
+                }
+                if (k <= n)
+                        break; /* unknown user: no database view */
+                n = k;
+        }
+        DbGroups **slot = ARRAY_PUSH(o->dbs, o->n_dbs);
+        if (!slot)
+                goto fail;
+        *slot = d;
+        if (hashmap_put_u64(l->dbgroups, uid, d) < 0)
+                return NULL;
+        return d;
+fail:
+        free(d->groups);
+        free(d);
+        return NULL;
+}
+
+int nss_signature(uint64_t ret[9]) {
+        static const char *const files[] = { "/etc/passwd", "/etc/group", "/etc/nsswitch.conf" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                struct stat st;
+                if (stat(files[i], &st) < 0)
+                        return -errno;
+                ret[3 * i] = st.st_ino;
+                ret[3 * i + 1] = (uint64_t) st.st_mtim.tv_sec * 1000000000 + (uint64_t) st.st_mtim.tv_nsec;
+                ret[3 * i + 2] = (uint64_t) st.st_size;
+        }
+        return 0;
+}
+
+bool nss_is_local(void) {
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/etc/nsswitch.conf", &text, NULL) < 0)
+                return false;
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *l = strstrip(line);
+                if (!startswith(l, "passwd:") && !startswith(l, "group:"))
+                        continue;
+                char *save = NULL;
+                for (char *w = strtok_r(strchr(l, ':') + 1, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                        if (!streq_ptr(w, "files") && !streq_ptr(w, "systemd") && !streq_ptr(w, "compat"))
+                                return false;
+        }
+        return true;
+}
