@@ -83,8 +83,9 @@ static int lookup_preload(Lookup *l, Owned *o) {
 /* A name or id not in the caches. Hosting servers run a user per site: a sweep asks for
  * thousands of distinct ones, and with the files database each getpwnam() reads
  * /etc/passwd from the top (5,000 site users: seconds per sweep; bench/bench-lookup).
- * After sixteen misses, a sweep over local databases reads each once instead; a small
- * host's sweep, or a single Diagnose, never pays for a whole database it does not need.
+ * After sixteen misses, caches over local databases that allow it (a sweep's, and the
+ * caches single Diagnoses keep) read each database once instead; a small host, or one
+ * call's few names, never pays for a whole database it does not need.
  * What that pass did not see is still asked one by one (nss-systemd may hold names it
  * does not enumerate). Returns whether the caches were filled, so the caller looks
  * again. */

@@ -18,7 +18,7 @@ typedef struct Lookup {
         Hashmap *user_ids;  /* name -> NameId* */
         Hashmap *group_ids; /* name -> NameId* */
         WalkCache *walk;    /* sweeps only: parent directories walked once (the sweep's to free) */
-        bool preload_ok;    /* sweeps with local databases: see lookup_miss() */
+        bool preload_ok;    /* local databases, a sweep's or the kept caches: see lookup_miss() */
         bool preloaded;
         unsigned misses;    /* names and ids asked of NSS one by one */
 } Lookup;
