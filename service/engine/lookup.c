@@ -43,39 +43,31 @@ static NameId *name_id_new(Owned *o, const char *name) {
         return n;
 }
 
-/* Every entry of the passwd and group databases into the caches, the first of a name or
- * an id winning as in getpwnam()/getpwuid(). */
+/* One database entry into a name map and an id map; the first of a name or an id wins,
+ * as in getpwnam()/getpwuid(). */
+static int preload_entry(Hashmap *by_name, Hashmap *by_id, Owned *o, const char *name, unsigned id, unsigned gid) {
+        if (hashmap_get_str(by_name, name))
+                return 0;
+        NameId *n = name_id_new(o, name);
+        if (!n)
+                return -ENOMEM;
+        *n = (NameId) { .name = n->name, .found = true, .id = id, .gid = gid };
+        int r = hashmap_put_str(by_name, n->name, n);
+        if (r >= 0 && !hashmap_get_u64(by_id, id))
+                r = hashmap_put_u64(by_id, id, n->name);
+        return r;
+}
+
+/* Every entry of the passwd and group databases into the caches. */
 static int lookup_preload(Lookup *l, Owned *o) {
         int r = 0;
         setpwent();
-        for (struct passwd *p; r >= 0 && (p = getpwent());) {
-                if (hashmap_get_str(l->user_ids, p->pw_name))
-                        continue;
-                NameId *n = name_id_new(o, p->pw_name);
-                if (!n) {
-                        r = -ENOMEM;
-                        break;
-                }
-                *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
-                r = hashmap_put_str(l->user_ids, n->name, n);
-                if (r >= 0 && !hashmap_get_u64(l->users, p->pw_uid))
-                        r = hashmap_put_u64(l->users, p->pw_uid, n->name);
-        }
+        for (struct passwd *p; r >= 0 && (p = getpwent());)
+                r = preload_entry(l->user_ids, l->users, o, p->pw_name, p->pw_uid, p->pw_gid);
         endpwent();
         setgrent();
-        for (struct group *g; r >= 0 && (g = getgrent());) {
-                if (hashmap_get_str(l->group_ids, g->gr_name))
-                        continue;
-                NameId *n = name_id_new(o, g->gr_name);
-                if (!n) {
-                        r = -ENOMEM;
-                        break;
-                }
-                *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
-                r = hashmap_put_str(l->group_ids, n->name, n);
-                if (r >= 0 && !hashmap_get_u64(l->groups, g->gr_gid))
-                        r = hashmap_put_u64(l->groups, g->gr_gid, n->name);
-        }
+        for (struct group *g; r >= 0 && (g = getgrent());)
+                r = preload_entry(l->group_ids, l->groups, o, g->gr_name, g->gr_gid, 0);
         endgrent();
         return r;
 }
