@@ -53,8 +53,12 @@ Hashmap *hashmap_free(Hashmap *h) {
         return NULL;
 }
 
+static bool bit_set(const uint64_t *bits, size_t i) {
+        return (bits[i / 64] >> (i % 64)) & 1;
+}
+
 static bool slot_used(const Hashmap *h, size_t i) {
-        return (h->used[i / 64] >> (i % 64)) & 1;
+        return bit_set(h->used, i);
 }
 
 static void slot_mark(Hashmap *h, size_t i, bool used) {
@@ -128,7 +132,7 @@ static int hashmap_resize(Hashmap *h, size_t capacity) {
         h->used = (uint64_t *) (void *) (entries + capacity);
         h->capacity = capacity;
         for (size_t i = 0; i < old_capacity; i++)
-                if ((old_used[i / 64] >> (i % 64)) & 1) {
+                if (bit_set(old_used, i)) {
                         size_t j = find_slot(h, &old[i]);
                         h->entries[j] = old[i];
                         slot_mark(h, j, true);
