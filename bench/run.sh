@@ -349,9 +349,26 @@ perf_during() {
         # keep $name.data for perf report -i ...
 }
 
+# perf_system NAME CMD...: every CPU while CMD runs (sockfixd, dbus-daemon and the client
+# share the call's time); NAME.comm.txt splits it by process, NAME.self.txt by function.
+perf_system() {
+        local name=$1 dir=$BENCH_PROFILE_DIR perf_pid; shift
+        perf record -a -g -F 1999 -o "$dir/$name.data" > "$dir/$name.log" 2>&1 &
+        perf_pid=$!
+        sleep 0.5
+        "$@" > /dev/null 2>&1
+        kill -INT "$perf_pid"
+        wait "$perf_pid"
+        perf report -i "$dir/$name.data" --no-children --sort comm --stdio -g none \
+                > "$dir/$name.comm.txt" 2> /dev/null
+        perf report -i "$dir/$name.data" --no-children --sort comm,dso,symbol --percent-limit 0.5 \
+                --stdio -g none > "$dir/$name.self.txt" 2> /dev/null
+}
+
 bench_profile() {
         local n=$1
         mkdir -p "$BENCH_PROFILE_DIR"
+        perf_system "perf-$n-diagnose-all-system" "$CLIENT" diagnose-all 40 "$BENCH_T/sock/" "$BENCH_T/truth"
         perf_during "perf-$n-diagnose-all" "$CLIENT" diagnose-all 40 "$BENCH_T/sock/" "$BENCH_T/truth"
         perf_during "perf-$n-diagnose-all-brief" "$CLIENT" diagnose-all 40 "$BENCH_T/sock/" "$BENCH_T/truth" "$BRIEF_FIELDS"
         perf_during "perf-$n-diagnose" "$CLIENT" diagnose 300 "$BENCH_DENIED_SOCK" denied

@@ -389,18 +389,14 @@ int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lo
         return 0;
 }
 
-/* The three strings of a reference share one block that path starts (a host with
- * thousands of sites keeps them all between calls: one allocation each, not three). */
 int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
-        size_t lp = strlen(path) + 1, ld = strlen(directive) + 1, lf = file ? strlen(file) + 1 : 0;
-        char *block = malloc(lp + ld + lf);
-        UnixRef *ref = block ? ARRAY_PUSH(c->refs, c->n_refs) : NULL;
+        char *copy = strdup(path);
+        UnixRef *ref = copy ? ARRAY_PUSH(c->refs, c->n_refs) : NULL;
         if (!ref) {
-                free(block);
+                free(copy);
                 return -ENOMEM;
         }
-        *ref = (UnixRef) { .path = memcpy(block, path, lp), .directive = memcpy(block + lp, directive, ld),
-                           .file = file ? memcpy(block + lp + ld, file, lf) : NULL, .line = line };
+        *ref = (UnixRef) { .path = copy, .directive = directive, .file = file, .line = line };
         return 0;
 }
 
@@ -414,9 +410,9 @@ void web_config_done(WebConfig *c) {
         free(c->group);
         strv_free(c->error_logs);
         free(c->pid_file);
-        for (size_t i = 0; i < c->n_refs; i++) {
-                free(c->refs[i].path); /* the block of all three */
-        }
+        for (size_t i = 0; i < c->n_refs; i++)
+                if (!c->refs[i].path_shared)
+                        free((char *) c->refs[i].path);
         free(c->refs);
         strv_free(c->files);
         strv_free(c->errors);

@@ -18,6 +18,8 @@ typedef struct FpmParser {
         int fatal;   /* -ELOOP / -E2BIG: php-fpm refuses the whole configuration */
         /* Hosting servers declare thousands of pools: look them up by hash. */
         Hashmap *pools_by_name; /* name -> index + 1 */
+        size_t *open;           /* pools not compacted since they were last changed */
+        size_t n_open;
 } FpmParser;
 
 static int parse_file(FpmParser *P, const char *path);
@@ -97,6 +99,97 @@ static const char *const kept_keys[] = {
         "user",   "group",
 };
 
+/* One block per pool for its keys, their values and its name, sized exactly: a host
+ * with thousands of pools keeps them all between calls, and the ten small allocations
+ * and the spare key slots of each pool were a quarter of that model. */
+static int compact_pool(FpmPool *p) {
+        if (p->compact || p->n_keys == 0)
+                return 0; /* a pool without keys keeps its name's own allocation */
+        size_t size = p->n_keys * sizeof(FpmKey) + strlen(p->name) + 1;
+        for (size_t j = 0; j < p->n_keys; j++)
+                size += strlen(p->keys[j].value) + 1;
+        char *block = malloc(size);
+        if (!block)
+                return -ENOMEM;
+        FpmKey *keys = (FpmKey *) (void *) block;
+        char *w = block + p->n_keys * sizeof(FpmKey);
+        for (size_t j = 0; j < p->n_keys; j++) {
+                keys[j] = p->keys[j];
+                keys[j].value = w;
+                w = stpcpy(w, p->keys[j].value) + 1;
+                free(p->keys[j].value);
+        }
+        strcpy(w, p->name);
+        free(p->name);
+        free(p->keys);
+        *p = (FpmPool) { .name = w, .file = p->file, .line = p->line, .keys = keys, .n_keys = p->n_keys,
+                         .compact = true };
+        return 0;
+}
+
+static int mark_open(FpmParser *P, size_t i) {
+        size_t *slot = ARRAY_PUSH(P->open, P->n_open);
+        if (!slot)
+                return -ENOMEM;
+        *slot = i;
+        return 0;
+}
+
+/* A compacted pool that a later line changes again (a repeated [name] section, or
+ * an included file that left it current) goes back to separate allocations. Pools
+ * not compacted yet are left as they are: finish() compacts whatever is left. */
+static int reopen_pool(FpmParser *P, size_t i) {
+        FpmPool *p = &P->c->pools[i];
+        if (p->compact) {
+                /* With ARRAY_PUSH's capacity: the next power of two. */
+                size_t cap = 1;
+                while (cap < p->n_keys)
+                        cap <<= 1;
+                FpmKey *keys = calloc(cap, sizeof(FpmKey));
+                char *name = strdup(p->name);
+                if (!keys || !name) {
+                        free(keys);
+                        free(name);
+                        return -ENOMEM;
+                }
+                for (size_t j = 0; j < p->n_keys; j++) {
+                        keys[j] = p->keys[j];
+                        if (!(keys[j].value = strdup(p->keys[j].value))) {
+                                while (j-- > 0)
+                                        free(keys[j].value);
+                                free(keys);
+                                free(name);
+                                return -ENOMEM;
+                        }
+                }
+                /* The name index borrows the pool's name: move its key along. */
+                hashmap_remove_str(P->pools_by_name, p->name);
+                free(p->keys);
+                *p = (FpmPool) { .name = name, .file = p->file, .line = p->line, .keys = keys, .n_keys = p->n_keys };
+                if (hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1)) < 0)
+                        return -ENOMEM;
+                return mark_open(P, i);
+        }
+        return 0;
+}
+
+/* Pools are compacted at the end of every file, so what parsing one pool file
+ * allocates is freed before the next is read and its memory reused: compacting them
+ * all at the end left the heap of a 5,000-pool host full of freed holes. */
+static int compact_open_pools(FpmParser *P) {
+        for (size_t j = 0; j < P->n_open; j++) {
+                size_t i = P->open[j];
+                FpmPool *p = &P->c->pools[i];
+                /* The name index borrows the pool's name, which moves into the block. */
+                hashmap_remove_str(P->pools_by_name, p->name);
+                int r = compact_pool(p);
+                if (hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1)) < 0 || r < 0)
+                        return -ENOMEM;
+        }
+        P->n_open = 0;
+        return 0;
+}
+
 /* Takes ownership of value. */
 static int set_pool_key(FpmParser *P, const char *key, char *value, const char *file, unsigned line) {
         _cleanup_free_ char *v = value;
@@ -109,6 +202,9 @@ static int set_pool_key(FpmParser *P, const char *key, char *value, const char *
                         name = kept_keys[i];
         if (!name)
                 return 0;
+        int r = reopen_pool(P, (size_t) P->cur);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < p->n_keys && !k; i++)
                 if (p->keys[i].key == name)
                         k = &p->keys[i];
@@ -136,7 +232,7 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         uintptr_t known = (uintptr_t) hashmap_get_str(P->pools_by_name, name);
         if (known) {
                 P->cur = (ssize_t) known - 1;
-                return 0;
+                return 0; /* set_pool_key() reopens it if it was compacted */
         }
         if (c->n_pools >= FPM_MAX_POOLS) {
                 P->fatal = -E2BIG;
@@ -152,7 +248,7 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
             hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) c->n_pools) < 0)
                 return -ENOMEM;
         P->cur = (ssize_t) c->n_pools - 1;
-        return 0;
+        return mark_open(P, (size_t) P->cur);
 }
 
 static int include_glob(FpmParser *P, const char *pattern, const char *file, unsigned line) {
@@ -250,7 +346,7 @@ static int parse_text(FpmParser *P, char *text, size_t size, const char *file) {
                         return r;
                 p = nl ? nl + 1 : end;
         }
-        return 0;
+        return compact_open_pools(P);
 }
 
 static int parse_text_cb(void *P, char *text, size_t size, const char *file) {
@@ -274,34 +370,6 @@ static int parser_init(FpmParser *P, FpmConfig *c) {
         return P->pools_by_name ? 0 : -ENOMEM;
 }
 
-/* One block per pool for its keys, their values and its name, sized exactly: a host
- * with thousands of pools keeps them all between calls, and the ten small allocations
- * and the spare key slots of each pool were a quarter of that model. */
-static int compact_pool(FpmPool *p) {
-        if (p->n_keys == 0)
-                return 0; /* keys stays NULL; the name keeps its own allocation */
-        size_t size = p->n_keys * sizeof(FpmKey) + strlen(p->name) + 1;
-        for (size_t j = 0; j < p->n_keys; j++)
-                size += strlen(p->keys[j].value) + 1;
-        char *block = malloc(size);
-        if (!block)
-                return -ENOMEM;
-        FpmKey *keys = (FpmKey *) (void *) block;
-        char *w = block + p->n_keys * sizeof(FpmKey);
-        for (size_t j = 0; j < p->n_keys; j++) {
-                keys[j] = p->keys[j];
-                keys[j].value = w;
-                w = stpcpy(w, p->keys[j].value) + 1;
-                free(p->keys[j].value);
-        }
-        strcpy(w, p->name);
-        free(p->name);
-        free(p->keys);
-        *p = (FpmPool) { .name = w, .file = p->file, .line = p->line, .keys = keys, .n_keys = p->n_keys,
-                         .compact = true };
-        return 0;
-}
-
 static int compact(FpmConfig *c) {
         for (size_t i = 0; i < c->n_pools; i++) {
                 int r = compact_pool(&c->pools[i]);
@@ -316,6 +384,7 @@ static int compact(FpmConfig *c) {
 
 static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
         hashmap_free(P->pools_by_name);
+        free(P->open);
         conf_guard_done(&P->guard);
         if (r >= 0 && P->fatal)
                 r = P->fatal;

@@ -534,6 +534,15 @@ static int host_scan_defaults(Host *h) {
         return 0;
 }
 
+/* A host of thousands of sites would hold each socket path three times between calls:
+ * in the pool that declares it, in the web server's reference and in the socket table.
+ * The references and the sockets borrow the pool's copy instead (all three are freed
+ * with the host, and nothing reads a path while it is freed). NULL: no pool has it. */
+static const char *pool_copy_of(const Host *h, const char *path) {
+        const Pool *p = path ? hashmap_get_str(h->pools_by_path, path) : NULL;
+        return p ? p->listen : NULL;
+}
+
 static int host_index(Host *h) {
         h->pools_by_path = hashmap_new_str();
         h->refs_by_path = hashmap_new_str();
@@ -556,7 +565,14 @@ static int host_index(Host *h) {
                         return -ENOMEM;
         for (size_t i = 0; i < h->n_servers; i++)
                 for (size_t j = 0; j < h->servers[i].config.n_refs; j++) {
-                        const char *path = h->servers[i].config.refs[j].path;
+                        UnixRef *ref = &h->servers[i].config.refs[j];
+                        const char *shared = ref->path_shared ? NULL : pool_copy_of(h, ref->path);
+                        if (shared) {
+                                free((char *) ref->path);
+                                ref->path = shared;
+                                ref->path_shared = true;
+                        }
+                        const char *path = ref->path;
                         RefList *l = hashmap_get_str(h->refs_by_path, path);
                         if (!l) {
                                 const char **slot = ARRAY_PUSH(h->ref_paths, h->n_ref_paths);
@@ -580,7 +596,13 @@ static int host_index(Host *h) {
                         }
                 }
         for (size_t i = 0; i < h->socks.n; i++) {
-                const UnixSocket *s = &h->socks.socks[i];
+                UnixSocket *s = &h->socks.socks[i];
+                const char *shared = s->path_shared ? NULL : pool_copy_of(h, s->path);
+                if (shared) {
+                        free(s->path);
+                        s->path = (char *) shared;
+                        s->path_shared = true;
+                }
                 const Process *m = host_listener_master(h, s);
                 if (s->path && m && program_is_app_server(m->comm)) {
                         const char **slot = ARRAY_PUSH(h->listener_paths, h->n_listener_paths);

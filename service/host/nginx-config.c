@@ -17,8 +17,8 @@ typedef struct Upstream {
  * later or from another include). */
 typedef struct Pending {
         char *name;
-        char *directive;
-        char *file;
+        const char *directive; /* static, as UnixRef's */
+        const char *file;      /* the config's own copy */
         unsigned line;
 } Pending;
 
@@ -52,8 +52,6 @@ static void parser_done(NginxParser *P) {
         free(P->ups);
         for (size_t i = 0; i < P->n_pending; i++) {
                 free(P->pending[i].name);
-                free(P->pending[i].directive);
-                free(P->pending[i].file);
         }
         free(P->pending);
         free(P->conf_dir);
@@ -104,13 +102,14 @@ static int split_pass(const char *value, char **ret_path, char **ret_host) {
         return 0;
 }
 
-static bool is_pass(const char *d) {
+/* The static name of a *_pass directive (references keep it by pointer), or NULL. */
+static const char *pass_name(const char *d) {
         static const char *const passes[] = { "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass",
                                               "memcached_pass", "proxy_pass" };
         for (size_t i = 0; i < ELEMENTSOF(passes); i++)
                 if (streq_ptr(d, passes[i]))
-                        return true;
-        return false;
+                        return passes[i];
+        return NULL;
 }
 
 static int add_unix_ref(NginxParser *P, const char *path, const char *directive, const char *file, unsigned line) {
@@ -136,11 +135,8 @@ static int on_pass(NginxParser *P, const char *directive, const char *value, con
         Pending *p = ARRAY_PUSH(P->pending, P->n_pending);
         if (!p)
                 return -ENOMEM;
-        p->name = TAKE_PTR(host);
-        p->directive = strdup(directive);
-        p->file = strdup(file);
-        p->line = line;
-        return p->directive && p->file ? 0 : -ENOMEM;
+        *p = (Pending) { .name = TAKE_PTR(host), .directive = directive, .file = file, .line = line };
+        return 0;
 }
 
 static int on_upstream_server(NginxParser *P, Upstream *u, const char *value, const char *file, unsigned line) {
@@ -191,8 +187,9 @@ static int on_directive(NginxParser *P, const Stmt *st, const char *file) {
                 return on_include(P, v, file, st->line);
         if (streq_ptr(d, "error_log"))
                 return on_error_log(P, v);
-        if (is_pass(d))
-                return on_pass(P, d, v, file, st->line);
+        const char *pass = pass_name(d);
+        if (pass)
+                return on_pass(P, pass, v, file, st->line);
 
         ssize_t up = current_upstream(P);
         if (up >= 0 && streq_ptr(d, "server"))

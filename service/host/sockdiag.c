@@ -48,7 +48,8 @@ static void file_index_free(FileIndex *fi) {
 
 void unix_sockets_done(UnixSocketTable *t) {
         for (size_t i = 0; i < t->n; i++) {
-                free(t->socks[i].path);
+                if (!t->socks[i].path_shared)
+                        free(t->socks[i].path);
                 free(t->socks[i].pids);
         }
         free(t->socks);

@@ -16,6 +16,7 @@
 typedef struct UnixSocket {
         uint32_t sock_ino;     /* the socket's own inode (socket:[N] in /proc/PID/fd) */
         char *path;            /* bind path; NULL for unbound/abstract */
+        bool path_shared;      /* path is borrowed from an equal string that outlives the table (host.c) */
         bool has_vfs;          /* vfs_dev/vfs_ino valid */
         dev_t vfs_dev;         /* st_dev of the bound file, in userspace (stat) encoding */
         ino_t vfs_ino;         /* st_ino of the bound file */

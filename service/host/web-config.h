@@ -8,11 +8,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* A host with thousands of sites keeps every reference between calls, so only the
+ * path is the reference's own, and a host model may share even that (path_shared). */
 typedef struct UnixRef {
-        char *path;      /* absolute socket path; directive and file share its allocation */
-        char *directive; /* "fastcgi_pass", "upstream server", "proxy_pass", "SetHandler", "ProxyPass", "php_fastcgi", "socket" ... */
-        char *file;
+        const char *path;       /* absolute socket path */
+        const char *directive;  /* a static name: "fastcgi_pass", "upstream server", "ProxyPass", "php_fastcgi", "socket" ... */
+        const char *file;       /* borrowed: the config's own copy in files */
         unsigned line;
+        bool path_shared;       /* path is borrowed from an equal string that outlives the config (host.c) */
 } UnixRef;
 
 typedef struct WebConfig {

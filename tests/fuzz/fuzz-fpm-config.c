@@ -5,25 +5,17 @@
 #include "host/fpm-config.h"
 #include "util/util.h"
 
-static bool is_file_of(const FpmConfig *c, const char *file) {
-        /* Keys and pools point into c->files rather than owning a copy. */
-        for (char **f = c->files; f && *f; f++)
-                if (*f == file)
-                        return true;
-        return false;
-}
-
 static void check_pool(const FpmConfig *c, const FpmPool *p) {
         FUZZ_CHECK(!isempty(p->name));
         FUZZ_CHECK(!strchr(p->name, ']'));
-        FUZZ_CHECK(is_file_of(c, p->file));
+        FUZZ_CHECK(fuzz_is_entry_of(c->files, p->file));
         FUZZ_CHECK(p->line > 0);
         FUZZ_CHECK((p->n_keys == 0) == !p->keys);
         for (size_t j = 0; j < p->n_keys; j++) {
                 const FpmKey *k = &p->keys[j];
                 FUZZ_CHECK(!isempty(k->key));
                 FUZZ_CHECK(k->value);
-                FUZZ_CHECK(is_file_of(c, k->file));
+                FUZZ_CHECK(fuzz_is_entry_of(c->files, k->file));
                 FUZZ_CHECK(k->line > 0);
                 /* A repeated key keeps one entry. */
                 FUZZ_CHECK(fpm_pool_key(p, k->key) == k);

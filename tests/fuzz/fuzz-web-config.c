@@ -22,7 +22,8 @@ void fuzz_check_web_config(const WebConfig *c, const char *server, const char *m
                 /* Every reference is a socket path the engine may walk: absolute, always. */
                 FUZZ_CHECK(ref->path && ref->path[0] == '/');
                 FUZZ_CHECK(!isempty(ref->directive));
-                FUZZ_CHECK(ref->file && strv_contains(c->files, ref->file));
+                FUZZ_CHECK(fuzz_is_entry_of(c->files, ref->file));
+                FUZZ_CHECK(!ref->path_shared); /* only a host model shares paths */
                 FUZZ_CHECK(ref->line > 0);
         }
         size_t n_errors = strv_length(c->errors);

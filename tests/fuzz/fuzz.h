@@ -27,6 +27,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
                 }                                                                             \
         } while (0)
 
+/* Whether p is one of the list's own strings (not an equal copy): parsers point keys and
+ * references at the config's file list instead of owning copies. */
+static inline int fuzz_is_entry_of(char **list, const char *p) {
+        for (char **i = list; i && *i; i++)
+                if (*i == p)
+                        return 1;
+        return 0;
+}
+
 /* The input as the NUL-terminated string a parser takes (it ends at the first NUL byte,
  * as it would for text read from a file by the caller). NULL on ENOMEM. */
 static inline char *fuzz_text(const uint8_t *data, size_t size) {
