@@ -18,8 +18,6 @@ typedef struct FpmParser {
         int fatal;   /* -ELOOP / -E2BIG: php-fpm refuses the whole configuration */
         /* Hosting servers declare thousands of pools: look them up by hash. */
         Hashmap *pools_by_name; /* name -> index + 1 */
-        size_t *open;           /* pools not compacted since they were last changed */
-        size_t n_open;
 } FpmParser;
 
 static int parse_file(FpmParser *P, const char *path);
@@ -99,125 +97,60 @@ static const char *const kept_keys[] = {
         "user",   "group",
 };
 
-/* One block per pool for its keys, their values and its name, sized exactly: a host
- * with thousands of pools keeps them all between calls, and the ten small allocations
- * and the spare key slots of each pool were a quarter of that model. */
-static int compact_pool(FpmPool *p) {
-        if (p->compact || p->n_keys == 0)
-                return 0; /* a pool without keys keeps its name's own allocation */
-        size_t size = p->n_keys * sizeof(FpmKey) + strlen(p->name) + 1;
-        for (size_t j = 0; j < p->n_keys; j++)
-                size += strlen(p->keys[j].value) + 1;
+/* Each pool is one exact block: its keys, then their values, then its name. A host
+ * with thousands of pools keeps them all between calls, and separate allocations with
+ * spare slots were a quarter of that model. A key set while parsing builds the pool's
+ * block anew (a pool keeps at most ELEMENTSOF(kept_keys) keys, so that stays cheap)
+ * and frees the old one at once: parsing thousands of pool files leaves no holes of
+ * freed memory behind, as building the blocks at the end did. The name index borrows
+ * the name, so its key moves with the block. */
+static int pool_build(FpmParser *P, size_t i, const char *name, const FpmKey *set, const char *set_value) {
+        FpmPool *p = &P->c->pools[i];
+        const char *values[ELEMENTSOF(kept_keys)];
+        size_t n = p->n_keys, at = n;
+
+        for (size_t j = 0; j < n; j++) {
+                values[j] = fpm_key_value(p, &p->keys[j]);
+                if (set && p->keys[j].id == set->id)
+                        at = j;
+        }
+        size_t n_new = set && at == n ? n + 1 : n;
+        if (set)
+                values[at] = set_value;
+        size_t size = n_new * sizeof(FpmKey) + strlen(name) + 1;
+        for (size_t j = 0; j < n_new; j++)
+                size += strlen(values[j]) + 1;
         char *block = malloc(size);
         if (!block)
                 return -ENOMEM;
         FpmKey *keys = (FpmKey *) (void *) block;
-        char *w = block + p->n_keys * sizeof(FpmKey);
-        for (size_t j = 0; j < p->n_keys; j++) {
-                keys[j] = p->keys[j];
-                keys[j].value = w;
-                w = stpcpy(w, p->keys[j].value) + 1;
-                free(p->keys[j].value);
-        }
-        strcpy(w, p->name);
-        free(p->name);
+        if (n > 0)
+                memcpy(keys, p->keys, n * sizeof(FpmKey));
+        if (set)
+                keys[at] = *set;
+        char *w = block + n_new * sizeof(FpmKey);
+        for (size_t j = 0; j < n_new; j++)
+                w = stpcpy(w, values[j]) + 1;
+        strcpy(w, name); /* name may point into the old block: copied before it is freed */
+
+        if (p->keys)
+                hashmap_remove_str(P->pools_by_name, p->name);
         free(p->keys);
-        *p = (FpmPool) { .name = w, .file = p->file, .line = p->line, .keys = keys, .n_keys = p->n_keys,
-                         .compact = true };
-        return 0;
-}
-
-static int mark_open(FpmParser *P, size_t i) {
-        size_t *slot = ARRAY_PUSH(P->open, P->n_open);
-        if (!slot)
-                return -ENOMEM;
-        *slot = i;
-        return 0;
-}
-
-/* A compacted pool that a later line changes again (a repeated [name] section, or
- * an included file that left it current) goes back to separate allocations. Pools
- * not compacted yet are left as they are: finish() compacts whatever is left. */
-static int reopen_pool(FpmParser *P, size_t i) {
-        FpmPool *p = &P->c->pools[i];
-        if (p->compact) {
-                /* With ARRAY_PUSH's capacity: the next power of two. */
-                size_t cap = 1;
-                while (cap < p->n_keys)
-                        cap <<= 1;
-                FpmKey *keys = calloc(cap, sizeof(FpmKey));
-                char *name = strdup(p->name);
-                if (!keys || !name) {
-                        free(keys);
-                        free(name);
-                        return -ENOMEM;
-                }
-                for (size_t j = 0; j < p->n_keys; j++) {
-                        keys[j] = p->keys[j];
-                        if (!(keys[j].value = strdup(p->keys[j].value))) {
-                                while (j-- > 0)
-                                        free(keys[j].value);
-                                free(keys);
-                                free(name);
-                                return -ENOMEM;
-                        }
-                }
-                /* The name index borrows the pool's name: move its key along. */
-                hashmap_remove_str(P->pools_by_name, p->name);
-                free(p->keys);
-                *p = (FpmPool) { .name = name, .file = p->file, .line = p->line, .keys = keys, .n_keys = p->n_keys };
-                if (hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1)) < 0)
-                        return -ENOMEM;
-                return mark_open(P, i);
-        }
-        return 0;
-}
-
-/* Pools are compacted at the end of every file, so what parsing one pool file
- * allocates is freed before the next is read and its memory reused: compacting them
- * all at the end left the heap of a 5,000-pool host full of freed holes. */
-static int compact_open_pools(FpmParser *P) {
-        for (size_t j = 0; j < P->n_open; j++) {
-                size_t i = P->open[j];
-                FpmPool *p = &P->c->pools[i];
-                /* The name index borrows the pool's name, which moves into the block. */
-                hashmap_remove_str(P->pools_by_name, p->name);
-                int r = compact_pool(p);
-                if (hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1)) < 0 || r < 0)
-                        return -ENOMEM;
-        }
-        P->n_open = 0;
-        return 0;
+        p->keys = keys;
+        p->n_keys = (unsigned) n_new;
+        p->name = w;
+        return hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1));
 }
 
 /* Takes ownership of value. */
 static int set_pool_key(FpmParser *P, const char *key, char *value, const char *file, unsigned line) {
         _cleanup_free_ char *v = value;
-        FpmPool *p = &P->c->pools[P->cur];
-        FpmKey *k = NULL;
-        const char *name = NULL;
 
-        for (size_t i = 0; i < ELEMENTSOF(kept_keys) && !name; i++)
-                if (streq_ptr(kept_keys[i], key))
-                        name = kept_keys[i];
-        if (!name)
-                return 0;
-        int r = reopen_pool(P, (size_t) P->cur);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < p->n_keys && !k; i++)
-                if (p->keys[i].key == name)
-                        k = &p->keys[i];
-        if (!k) {
-                k = ARRAY_PUSH(p->keys, p->n_keys);
-                if (!k)
-                        return -ENOMEM;
-                k->key = name;
-        }
-        free(k->value);
-        k->value = TAKE_PTR(v);
-        k->file = file;
-        k->line = line;
+        for (size_t i = 0; i < ELEMENTSOF(kept_keys); i++)
+                if (streq_ptr(kept_keys[i], key)) {
+                        FpmKey k = { .file = file, .line = line, .id = (uint8_t) i };
+                        return pool_build(P, (size_t) P->cur, P->c->pools[P->cur].name, &k, v);
+                }
         return 0;
 }
 
@@ -232,7 +165,7 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         uintptr_t known = (uintptr_t) hashmap_get_str(P->pools_by_name, name);
         if (known) {
                 P->cur = (ssize_t) known - 1;
-                return 0; /* set_pool_key() reopens it if it was compacted */
+                return 0;
         }
         if (c->n_pools >= FPM_MAX_POOLS) {
                 P->fatal = -E2BIG;
@@ -241,14 +174,10 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         FpmPool *p = ARRAY_PUSH(c->pools, c->n_pools);
         if (!p)
                 return -ENOMEM;
-        p->name = strdup(name);
         p->file = file;
         p->line = line;
-        if (!p->name ||
-            hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) c->n_pools) < 0)
-                return -ENOMEM;
         P->cur = (ssize_t) c->n_pools - 1;
-        return mark_open(P, (size_t) P->cur);
+        return pool_build(P, (size_t) P->cur, name, NULL, NULL);
 }
 
 static int include_glob(FpmParser *P, const char *pattern, const char *file, unsigned line) {
@@ -346,7 +275,7 @@ static int parse_text(FpmParser *P, char *text, size_t size, const char *file) {
                         return r;
                 p = nl ? nl + 1 : end;
         }
-        return compact_open_pools(P);
+        return 0;
 }
 
 static int parse_text_cb(void *P, char *text, size_t size, const char *file) {
@@ -370,30 +299,19 @@ static int parser_init(FpmParser *P, FpmConfig *c) {
         return P->pools_by_name ? 0 : -ENOMEM;
 }
 
-static int compact(FpmConfig *c) {
-        for (size_t i = 0; i < c->n_pools; i++) {
-                int r = compact_pool(&c->pools[i]);
-                if (r < 0)
-                        return r;
-        }
-        FpmPool *exact = c->n_pools ? realloc(c->pools, c->n_pools * sizeof(FpmPool)) : NULL;
-        if (exact)
-                c->pools = exact;
-        return 0;
-}
-
 static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
         hashmap_free(P->pools_by_name);
-        free(P->open);
         conf_guard_done(&P->guard);
         if (r >= 0 && P->fatal)
                 r = P->fatal;
-        if (r >= 0)
-                r = compact(c);
         if (r < 0) {
                 fpm_config_done(c);
                 return r;
         }
+        /* The host model keeps the pool array: no spare slots. */
+        FpmPool *exact = c->n_pools ? realloc(c->pools, c->n_pools * sizeof(FpmPool)) : NULL;
+        if (exact)
+                c->pools = exact;
         *ret = *c;
         return 0;
 }
@@ -426,15 +344,8 @@ int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret) 
 void fpm_config_done(FpmConfig *c) {
         if (!c)
                 return;
-        for (size_t i = 0; i < c->n_pools; i++) {
-                FpmPool *p = &c->pools[i];
-                if (!p->compact) {
-                        for (size_t j = 0; j < p->n_keys; j++)
-                                free(p->keys[j].value);
-                        free(p->name);
-                }
-                free(p->keys);
-        }
+        for (size_t i = 0; i < c->n_pools; i++)
+                free(c->pools[i].keys); /* the block: keys, values, name */
         free(c->pools);
         free(c->main_file);
         free(c->prefix);
@@ -445,18 +356,29 @@ void fpm_config_done(FpmConfig *c) {
         *c = (FpmConfig) {};
 }
 
+const char *fpm_key_name(const FpmKey *k) {
+        return k->id < ELEMENTSOF(kept_keys) ? kept_keys[k->id] : NULL;
+}
+
+const char *fpm_key_value(const FpmPool *p, const FpmKey *k) {
+        const char *v = (const char *) (p->keys + p->n_keys);
+        for (const FpmKey *i = p->keys; i < k; i++)
+                v += strlen(v) + 1;
+        return v;
+}
+
 const FpmKey *fpm_pool_key(const FpmPool *p, const char *key) {
         if (!p)
                 return NULL;
         for (size_t i = 0; i < p->n_keys; i++)
-                if (streq_ptr(p->keys[i].key, key))
+                if (streq_ptr(fpm_key_name(&p->keys[i]), key))
                         return &p->keys[i];
         return NULL;
 }
 
 const char *fpm_pool_get(const FpmPool *p, const char *key) {
         const FpmKey *k = fpm_pool_key(p, key);
-        return k ? k->value : NULL;
+        return k ? fpm_key_value(p, k) : NULL;
 }
 
 const char *fpm_pool_unix_path(const FpmPool *p) {

@@ -8,22 +8,24 @@
  * can edit exactly that line. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct FpmKey {
-        const char *key; /* e.g. "listen.owner" (a static string: only the keys sockfix reads are kept) */
-        char *value; /* unquoted, $pool substituted */
         const char *file; /* file that set it (points into FpmConfig.files) */
         unsigned line;
+        uint8_t id;       /* which of the keys sockfix reads: fpm_key_name() */
 } FpmKey;
 
+/* A pool is one block: keys[n_keys], then each key's value (unquoted, $pool
+ * substituted) in the same order, then the name. Only the keys sockfix reads are kept
+ * (listen, listen.*, user, group), in file order; a repeated key keeps the last value. */
 typedef struct FpmPool {
-        char *name;
-        const char *file; /* file holding the [name] section header (points into FpmConfig.files) */
+        const char *name;  /* in the block */
+        const char *file;  /* file holding the [name] section header (points into FpmConfig.files) */
+        FpmKey *keys;      /* the block; free(keys) frees the pool */
         unsigned line;
-        FpmKey *keys; /* listen, listen.*, user, group, in file order; a repeated key keeps the last value */
-        size_t n_keys;
-        bool compact; /* keys, their values and name share one block: free(keys) frees all */
+        unsigned n_keys;
 } FpmPool;
 
 typedef struct FpmConfig {
@@ -45,6 +47,8 @@ int fpm_config_parse_string(const char *text, const char *name, FpmConfig *ret);
 void fpm_config_done(FpmConfig *c);
 
 const FpmKey *fpm_pool_key(const FpmPool *p, const char *key);
+const char *fpm_key_name(const FpmKey *k);                      /* e.g. "listen.owner" */
+const char *fpm_key_value(const FpmPool *p, const FpmKey *k);
 const char *fpm_pool_get(const FpmPool *p, const char *key); /* value or NULL */
 
 /* The unix socket path a pool listens on: NULL for TCP (host:port, port, [::]:port). */

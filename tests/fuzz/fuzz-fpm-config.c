@@ -10,15 +10,15 @@ static void check_pool(const FpmConfig *c, const FpmPool *p) {
         FUZZ_CHECK(!strchr(p->name, ']'));
         FUZZ_CHECK(fuzz_is_entry_of(c->files, p->file));
         FUZZ_CHECK(p->line > 0);
-        FUZZ_CHECK((p->n_keys == 0) == !p->keys);
+        FUZZ_CHECK(p->keys); /* the pool's block: also its name */
         for (size_t j = 0; j < p->n_keys; j++) {
                 const FpmKey *k = &p->keys[j];
-                FUZZ_CHECK(!isempty(k->key));
-                FUZZ_CHECK(k->value);
+                FUZZ_CHECK(!isempty(fpm_key_name(k)));
+                FUZZ_CHECK(fpm_key_value(p, k));
                 FUZZ_CHECK(fuzz_is_entry_of(c->files, k->file));
                 FUZZ_CHECK(k->line > 0);
                 /* A repeated key keeps one entry. */
-                FUZZ_CHECK(fpm_pool_key(p, k->key) == k);
+                FUZZ_CHECK(fpm_pool_key(p, fpm_key_name(k)) == k);
         }
         const char *unix_path = fpm_pool_unix_path(p);
         FUZZ_CHECK(!unix_path || (unix_path[0] == '/' && unix_path == fpm_pool_get(p, "listen")));

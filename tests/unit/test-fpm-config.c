@@ -47,7 +47,8 @@ static void test_fixture(void **state) {
         assert_null(fpm_pool_get(p, "pm"));
         /* last wins, with the winner's line */
         const FpmKey *k = fpm_pool_key(p, "listen.mode");
-        assert_string_equal(k->value, "0600");
+        assert_string_equal(fpm_key_value(p, k), "0600");
+        assert_string_equal(fpm_key_name(k), "listen.mode");
         assert_int_equal(k->line, 11);
         assert_string_equal(k->file, www);
         assert_int_equal(fpm_pool_key(p, "listen")->line, 6);
@@ -92,12 +93,21 @@ static void test_string(void **state) {
                            "garbage line\n"
                            "[unterminated\n"
                            "[]\n"
-                           "[a]\nuser = again\n";
+                           "[a]\nuser = again\n"
+                           "listen.mode = 0600\n"
+                           "[b]\n[a]\nuser = again, and longer\n";
         assert_int_equal(fpm_config_parse_string(text, "/etc/x/t.conf", &c), 0);
         assert_int_equal(c.n_pools, 2);
+        /* Repeated sections merge, each key keeps its own value and line, and a later
+         * value replaces an earlier one of another length (the pool's block is rebuilt). */
         const FpmPool *a = pool(&c, "a");
+        assert_string_equal(a->name, "a");
+        assert_int_equal(a->n_keys, 3);
         assert_string_equal(fpm_pool_unix_path(a), "/run/a.sock");
-        assert_string_equal(fpm_pool_get(a, "user"), "again"); /* repeated section merges */
+        assert_int_equal(fpm_pool_key(a, "listen")->line, 3);
+        assert_string_equal(fpm_pool_get(a, "user"), "again, and longer");
+        assert_int_equal(fpm_pool_key(a, "user")->line, 14);
+        assert_string_equal(fpm_pool_get(a, "listen.mode"), "0600");
         assert_string_equal(fpm_pool_unix_path(pool(&c, "b")), "/run/unterminated");
         assert_true(errors_contain(c.errors, "/etc/x/t.conf:5: unterminated quoted value"));
         assert_true(errors_contain(c.errors, "/etc/x/t.conf:6: syntax error"));
