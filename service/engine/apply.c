@@ -386,7 +386,7 @@ static int same_listener(int fd, uint32_t sock_ino) {
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
         if (fstat(fd, &st) < 0)
                 return -errno;
-        int r = unix_sockets_load(&t);
+        int r = unix_sockets_load(NULL, &t);
         if (r < 0)
                 return r;
         const UnixSocket *s = unix_sockets_by_file(&t, st.st_dev, st.st_ino);

@@ -283,8 +283,8 @@ static int parse_file(ApacheParser *P, const char *path) {
 }
 
 static int apache_parse(const char *conf, const char *server_root, const char *envvars, const char *text,
-                        WebConfig *ret) {
-        WebConfig c = {};
+                        const StrShare *share, WebConfig *ret) {
+        WebConfig c = { .share = share };
         ApacheParser P = { .c = &c };
         int r = -ENOMEM;
 
@@ -314,14 +314,16 @@ finish:
                 web_config_done(&c);
                 return r;
         }
+        c.share = NULL;
         *ret = c;
         return 0;
 }
 
-int apache_config_load(const char *conf, const char *server_root, const char *envvars, WebConfig *ret) {
-        return apache_parse(conf, server_root, envvars, NULL, ret);
+int apache_config_load(const char *conf, const char *server_root, const char *envvars, const StrShare *share,
+                       WebConfig *ret) {
+        return apache_parse(conf, server_root, envvars, NULL, share, ret);
 }
 
 int apache_config_parse_string(const char *text, const char *name, WebConfig *ret) {
-        return apache_parse(name, NULL, NULL, text, ret);
+        return apache_parse(name, NULL, NULL, text, NULL, ret);
 }

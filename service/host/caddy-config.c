@@ -131,8 +131,8 @@ static int parse_file(CaddyParser *P, const char *path) {
         return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
-static int caddy_parse(const char *conf, const char *text, WebConfig *ret) {
-        WebConfig c = {};
+static int caddy_parse(const char *conf, const char *text, const StrShare *share, WebConfig *ret) {
+        WebConfig c = { .share = share };
         CaddyParser P = { .c = &c };
         int r = -ENOMEM;
 
@@ -147,14 +147,15 @@ static int caddy_parse(const char *conf, const char *text, WebConfig *ret) {
                 web_config_done(&c);
                 return r;
         }
+        c.share = NULL;
         *ret = c;
         return 0;
 }
 
-int caddy_config_load(const char *conf, WebConfig *ret) {
-        return caddy_parse(conf, NULL, ret);
+int caddy_config_load(const char *conf, const StrShare *share, WebConfig *ret) {
+        return caddy_parse(conf, NULL, share, ret);
 }
 
 int caddy_config_parse_string(const char *text, const char *name, WebConfig *ret) {
-        return caddy_parse(name, text, ret);
+        return caddy_parse(name, text, NULL, ret);
 }

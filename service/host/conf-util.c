@@ -390,13 +390,15 @@ int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lo
 }
 
 int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line) {
-        char *copy = strdup(path);
-        UnixRef *ref = copy ? ARRAY_PUSH(c->refs, c->n_refs) : NULL;
+        const char *shared = str_share_find(c->share, path);
+        char *copy = shared ? NULL : strdup(path);
+        UnixRef *ref = shared || copy ? ARRAY_PUSH(c->refs, c->n_refs) : NULL;
         if (!ref) {
                 free(copy);
                 return -ENOMEM;
         }
-        *ref = (UnixRef) { .path = copy, .directive = directive, .file = file, .line = line };
+        *ref = (UnixRef) { .path = shared ?: copy, .directive = directive, .file = file, .line = line,
+                           .path_shared = shared != NULL };
         return 0;
 }
 

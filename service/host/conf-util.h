@@ -100,6 +100,7 @@ typedef const char *(*conf_lookup_t)(const char *name, void *userdata);
 int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lookup_t lookup, void *userdata,
                      char **ret);
 
-/* Copies path only: directive must be a static name and file the name the parse
- * callback was given (the config's own copy), both kept by pointer. */
+/* Copies path only, unless the config's share has it: directive must be a static name
+ * and file the name the parse callback was given (the config's own copy), both kept
+ * by pointer. */
 int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line);

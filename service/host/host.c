@@ -302,11 +302,12 @@ static int server_add_worker(WebServer *s, const Process *p) {
         return 0;
 }
 
-static int server_load_config(WebServer *s, ServerKind kind, const char *conf, const char *prefix) {
+static int server_load_config(WebServer *s, ServerKind kind, const char *conf, const char *prefix,
+                              const StrShare *share) {
         int r;
         switch (kind) {
         case SERVER_NGINX:
-                r = nginx_config_load(conf, prefix, &s->config);
+                r = nginx_config_load(conf, prefix, share, &s->config);
                 break;
         case SERVER_APACHE: {
                 /* Debian keeps APACHE_RUN_USER & co. in envvars beside apache2.conf. */
@@ -319,14 +320,14 @@ static int server_load_config(WebServer *s, ServerKind kind, const char *conf, c
                 if (asprintf(&envvars, "%s/envvars", dir) < 0)
                         return -ENOMEM;
                 r = apache_config_load(conf, prefix ? prefix : dir, access(envvars, R_OK) == 0 ? envvars : NULL,
-                                       &s->config);
+                                       share, &s->config);
                 break;
         }
         case SERVER_CADDY:
-                r = caddy_config_load(conf, &s->config);
+                r = caddy_config_load(conf, share, &s->config);
                 break;
         case SERVER_LIGHTTPD:
-                r = lighttpd_config_load(conf, &s->config);
+                r = lighttpd_config_load(conf, share, &s->config);
                 break;
         default:
                 return -EINVAL;
@@ -414,7 +415,7 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->exe = strdup_or_null(master->exe);
                 s->master_argv = TAKE_PTR(words);
         }
-        return server_load_config(s, kind, conf, prefix);
+        return server_load_config(s, kind, conf, prefix, &h->path_share);
 }
 
 static bool same_family(const char *a, const char *b) {
@@ -429,12 +430,16 @@ static bool is_master(const ProcTable *t, const Process *p) {
         return !(parent && same_family(process_program(p), process_program(parent)));
 }
 
-static int host_scan_processes(Host *h) {
+/* php-fpm masters (fpm) or web-server masters: the pools are known before the web
+ * servers' configs are read, so that references borrow the pools' socket paths. */
+static int host_scan_processes(Host *h, bool fpm) {
         for (size_t i = 0; i < h->procs.n; i++) {
                 const Process *p = &h->procs.procs[i];
                 const char *prog = process_program(p);
                 int r = 0;
-                if (program_is_fpm(prog)) {
+                if (program_is_fpm(prog) != fpm)
+                        continue;
+                if (fpm) {
                         if (is_master(&h->procs, p)) {
                                 _cleanup_free_ char *conf = fpm_config_from_process(p);
                                 if (!conf)
@@ -513,7 +518,7 @@ static int host_collect_workers(Host *h) {
         return 0;
 }
 
-static int host_scan_defaults(Host *h) {
+static int host_scan_default_fpms(Host *h) {
         for (const char *const *g = fpm_default_globs; *g; g++) {
                 glob_t gl = {};
                 if (glob(*g, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl) == 0)
@@ -526,6 +531,10 @@ static int host_scan_defaults(Host *h) {
                         }
                 globfree(&gl);
         }
+        return 0;
+}
+
+static int host_scan_default_servers(Host *h) {
         for (ServerKind k = SERVER_NGINX; k <= SERVER_LIGHTTPD; k++) {
                 int r = host_add_server(h, k, NULL);
                 if (r < 0)
@@ -538,15 +547,15 @@ static int host_scan_defaults(Host *h) {
  * in the pool that declares it, in the web server's reference and in the socket table.
  * The references and the sockets borrow the pool's copy instead (all three are freed
  * with the host, and nothing reads a path while it is freed). NULL: no pool has it. */
-static const char *pool_copy_of(const Host *h, const char *path) {
-        const Pool *p = path ? hashmap_get_str(h->pools_by_path, path) : NULL;
+static const char *pool_copy_of(const char *path, void *userdata) {
+        const Host *h = userdata;
+        const Pool *p = h->pools_by_path ? hashmap_get_str(h->pools_by_path, path) : NULL;
         return p ? p->listen : NULL;
 }
 
-static int host_index(Host *h) {
+static int host_index_pools(Host *h) {
         h->pools_by_path = hashmap_new_str();
-        h->refs_by_path = hashmap_new_str();
-        if (!h->pools_by_path || !h->refs_by_path)
+        if (!h->pools_by_path)
                 return -ENOMEM;
         for (size_t i = 0; i < h->n_fpms; i++)
                 for (size_t j = 0; j < h->fpms[i].config.n_pools; j++) {
@@ -563,46 +572,61 @@ static int host_index(Host *h) {
         for (size_t i = 0; i < h->n_pools; i++)
                 if (hashmap_put_str(h->pools_by_path, h->pools[i].listen, &h->pools[i]) < 0)
                         return -ENOMEM;
+        return 0;
+}
+
+static int host_index_refs(Host *h) {
+        h->refs_by_path = hashmap_new_str();
+        if (!h->refs_by_path)
+                return -ENOMEM;
         for (size_t i = 0; i < h->n_servers; i++)
                 for (size_t j = 0; j < h->servers[i].config.n_refs; j++) {
-                        UnixRef *ref = &h->servers[i].config.refs[j];
-                        const char *shared = ref->path_shared ? NULL : pool_copy_of(h, ref->path);
-                        if (shared) {
-                                free((char *) ref->path);
-                                ref->path = shared;
-                                ref->path_shared = true;
-                        }
-                        const char *path = ref->path;
-                        RefList *l = hashmap_get_str(h->refs_by_path, path);
-                        if (!l) {
-                                const char **slot = ARRAY_PUSH(h->ref_paths, h->n_ref_paths);
-                                l = slot ? calloc(1, sizeof(RefList)) : NULL;
-                                if (!l)
-                                        return -ENOMEM;
-                                *slot = path;
-                                if (hashmap_put_str(h->refs_by_path, path, l) < 0) {
-                                        free(l);
-                                        return -ENOMEM;
-                                }
+                        const UnixRef *ref = &h->servers[i].config.refs[j];
+                        if (hashmap_get_str(h->refs_by_path, ref->path))
+                                continue;
+                        const char **slot = ARRAY_PUSH(h->ref_paths, h->n_ref_paths);
+                        if (!slot)
+                                return -ENOMEM;
+                        *slot = ref->path;
+                        /* A placeholder until the lists, sized exactly, exist. */
+                        if (hashmap_put_str(h->refs_by_path, ref->path, (void *) 1) < 0)
+                                return -ENOMEM;
+                }
+        h->ref_lists = calloc(h->n_ref_paths ? h->n_ref_paths : 1, sizeof(RefList));
+        if (!h->ref_lists)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n_ref_paths; i++)
+                if (hashmap_put_str(h->refs_by_path, h->ref_paths[i], &h->ref_lists[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < h->n_servers; i++)
+                for (size_t j = 0; j < h->servers[i].config.n_refs; j++) {
+                        RefList *l = hashmap_get_str(h->refs_by_path, h->servers[i].config.refs[j].path);
+                        if (l->n == 0) {
+                                l->first = i;
+                                l->servers = &l->first;
+                                l->n = 1;
+                                continue;
                         }
                         bool seen = false;
                         for (size_t k = 0; k < l->n && !seen; k++)
                                 seen = l->servers[k] == i;
-                        if (!seen) {
-                                size_t *slot = ARRAY_PUSH(l->servers, l->n);
-                                if (!slot)
+                        if (seen)
+                                continue;
+                        if (l->servers == &l->first) {
+                                /* A second server: the list gets an array of its own. */
+                                size_t *a = malloc(sizeof(size_t));
+                                if (!a)
                                         return -ENOMEM;
-                                *slot = i;
+                                a[0] = l->first;
+                                l->servers = a;
                         }
+                        size_t *slot = ARRAY_PUSH(l->servers, l->n);
+                        if (!slot)
+                                return -ENOMEM;
+                        *slot = i;
                 }
         for (size_t i = 0; i < h->socks.n; i++) {
-                UnixSocket *s = &h->socks.socks[i];
-                const char *shared = s->path_shared ? NULL : pool_copy_of(h, s->path);
-                if (shared) {
-                        free(s->path);
-                        s->path = (char *) shared;
-                        s->path_shared = true;
-                }
+                const UnixSocket *s = &h->socks.socks[i];
                 const Process *m = host_listener_master(h, s);
                 if (s->path && m && program_is_app_server(m->comm)) {
                         const char **slot = ARRAY_PUSH(h->listener_paths, h->n_listener_paths);
@@ -844,7 +868,7 @@ int host_check_current(Host *h) {
 
 int host_refresh_sockets(Host *h) {
         _cleanup_(unix_sockets_done) UnixSocketTable now = {};
-        int r = unix_sockets_load(&now);
+        int r = unix_sockets_load(NULL, &now);
         if (r < 0)
                 return r;
         if (now.n != h->socks.n)
@@ -877,7 +901,7 @@ int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret) {
         }
         /* Unknown to the model: something may have started listening there since. */
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
-        int r = unix_sockets_load(&t);
+        int r = unix_sockets_load(NULL, &t);
         if (r < 0)
                 return r;
         if (unix_sockets_by_file(&t, dev, ino))
@@ -899,19 +923,28 @@ int host_load(const HostConfig *cfg, Host **ret) {
         h->last_pid = read_last_pid(proc_root);
         h->cache = cfg ? cfg->cache : NULL;
         h->proc_root = strdup(proc_root);
+        h->path_share = (StrShare) { .find = pool_copy_of, .userdata = h };
+        bool defaults = cfg && cfg->scan_distro_defaults;
         int r = h->proc_root ? proc_table_load(proc_root, &h->procs) : -ENOMEM;
+        /* Pools first: the web servers' references and the socket table borrow their paths. */
         if (r >= 0)
-                r = unix_sockets_load(&h->socks);
+                r = host_scan_processes(h, true);
+        if (r >= 0 && defaults)
+                r = host_scan_default_fpms(h);
         if (r >= 0)
-                r = unix_sockets_map_pids_of(&h->socks, &h->procs, proc_root, process_is_app_server);
+                r = host_index_pools(h);
         if (r >= 0)
-                r = host_scan_processes(h);
-        if (r >= 0 && cfg && cfg->scan_distro_defaults)
-                r = host_scan_defaults(h);
+                r = host_scan_processes(h, false);
+        if (r >= 0 && defaults)
+                r = host_scan_default_servers(h);
         if (r >= 0)
                 r = host_collect_workers(h);
         if (r >= 0)
-                r = host_index(h);
+                r = unix_sockets_load(&h->path_share, &h->socks);
+        if (r >= 0)
+                r = unix_sockets_map_pids_of(&h->socks, &h->procs, proc_root, process_is_app_server);
+        if (r >= 0)
+                r = host_index_refs(h);
         if (r >= 0)
                 r = host_watch(h, cfg && cfg->scan_distro_defaults);
         if (r < 0) {
@@ -945,13 +978,10 @@ static Host *host_free(Host *h) {
         if (!h)
                 return NULL;
         /* The indexes first: their keys are borrowed from the configs and the socket table. */
-        for (size_t i = 0; i < h->n_ref_paths; i++) {
-                RefList *l = hashmap_get_str(h->refs_by_path, h->ref_paths[i]);
-                if (l) {
-                        free(l->servers);
-                        free(l);
-                }
-        }
+        for (size_t i = 0; h->ref_lists && i < h->n_ref_paths; i++)
+                if (h->ref_lists[i].servers != &h->ref_lists[i].first)
+                        free(h->ref_lists[i].servers);
+        free(h->ref_lists);
         hashmap_free(h->refs_by_path);
         hashmap_free(h->pools_by_path);
         free(h->ref_paths);

@@ -79,9 +79,10 @@ typedef struct Host {
         WebServer *servers;
         size_t n_servers;
         Hashmap *pools_by_path;   /* listen path -> Pool* (last declaration wins) */
-        Hashmap *refs_by_path;    /* referenced path -> RefList* */
+        Hashmap *refs_by_path;    /* referenced path -> RefList* (into ref_lists) */
         /* Borrowed from the configs and the socket table, which the host owns. */
         const char **ref_paths;   /* every referenced unix path, first-seen order */
+        struct RefList *ref_lists; /* the servers referencing ref_paths[i] */
         size_t n_ref_paths;
         const char **listener_paths; /* bind paths of listening sockets held by FastCGI/app servers */
         size_t n_listener_paths;
@@ -90,6 +91,7 @@ typedef struct Host {
         bool all_pids_mapped; /* else only app servers' fds were read */
         char *proc_root;
         HostCache *cache;
+        StrShare path_share;  /* the pools' socket paths, lent to the references and the socket table */
         unsigned n_ref;
         /* Revalidation state. */
         long last_pid;        /* /proc/loadavg's last allocated pid when the model was built */
@@ -103,10 +105,12 @@ typedef struct Host {
         bool stale;
 } Host;
 
-/* Servers referencing a path: indexes into host->servers. */
+/* Servers referencing a path: indexes into host->servers. Nearly every path has one
+ * server, kept in first (servers points at it): no allocation per path. */
 typedef struct RefList {
         size_t *servers;
         size_t n;
+        size_t first;
 } RefList;
 
 int host_load(const HostConfig *cfg, Host **ret);

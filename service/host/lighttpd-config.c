@@ -256,8 +256,8 @@ static int parse_file(LighttpdParser *P, const char *path) {
         return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
-static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {
-        WebConfig c = {};
+static int lighttpd_parse(const char *conf, const char *text, const StrShare *share, WebConfig *ret) {
+        WebConfig c = { .share = share };
         LighttpdParser P = { .c = &c };
         int r = -ENOMEM;
 
@@ -276,14 +276,15 @@ static int lighttpd_parse(const char *conf, const char *text, WebConfig *ret) {
                 web_config_done(&c);
                 return r;
         }
+        c.share = NULL;
         *ret = c;
         return 0;
 }
 
-int lighttpd_config_load(const char *conf, WebConfig *ret) {
-        return lighttpd_parse(conf, NULL, ret);
+int lighttpd_config_load(const char *conf, const StrShare *share, WebConfig *ret) {
+        return lighttpd_parse(conf, NULL, share, ret);
 }
 
 int lighttpd_config_parse_string(const char *text, const char *name, WebConfig *ret) {
-        return lighttpd_parse(name, text, ret);
+        return lighttpd_parse(name, text, NULL, ret);
 }

@@ -373,8 +373,9 @@ static int resolve_pending(NginxParser *P) {
         return 0;
 }
 
-static int nginx_parse(const char *conf, const char *prefix, const char *text, WebConfig *ret) {
-        WebConfig c = {};
+static int nginx_parse(const char *conf, const char *prefix, const char *text, const StrShare *share,
+                       WebConfig *ret) {
+        WebConfig c = { .share = share };
         NginxParser P = { .c = &c };
         int r;
 
@@ -406,14 +407,15 @@ finish:
                 web_config_done(&c);
                 return r;
         }
+        c.share = NULL;
         *ret = c;
         return 0;
 }
 
-int nginx_config_load(const char *conf, const char *prefix, WebConfig *ret) {
-        return nginx_parse(conf, prefix, NULL, ret);
+int nginx_config_load(const char *conf, const char *prefix, const StrShare *share, WebConfig *ret) {
+        return nginx_parse(conf, prefix, NULL, share, ret);
 }
 
 int nginx_config_parse_string(const char *text, const char *name, WebConfig *ret) {
-        return nginx_parse(name, NULL, text, ret);
+        return nginx_parse(name, NULL, text, NULL, ret);
 }

@@ -97,6 +97,13 @@ static int unix_sockets_push(UnixSocketTable *t, UnixSocket *s) {
                 free(s->path);
                 return -ENOMEM;
         }
+        /* Freed at once, the copy's memory is the next path's: sharing leaves no holes. */
+        const char *shared = str_share_find(t->share, s->path);
+        if (shared) {
+                free(s->path);
+                s->path = (char *) shared;
+                s->path_shared = true;
+        }
         *slot = *s;
         return 0;
 }
@@ -219,8 +226,8 @@ static int sockdiag_parse_part(void *buf, size_t size, UnixSocketTable *t) {
         return 0;
 }
 
-static int sockdiag_dump(UnixSocketTable *ret) {
-        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+static int sockdiag_dump(const StrShare *share, UnixSocketTable *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = { .share = share };
         _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         int r;
 
@@ -335,8 +342,8 @@ static int proc_net_unix_line(char *line, UnixSocketTable *t) {
         return unix_sockets_push(t, &s);
 }
 
-int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
-        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+static int parse_proc_net_unix(const StrShare *share, const char *text, UnixSocketTable *ret) {
+        _cleanup_(unix_sockets_done) UnixSocketTable t = { .share = share };
         int r;
 
         for (const char *line = text; *line;) {
@@ -353,9 +360,14 @@ int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
         r = unix_sockets_index(&t);
         if (r < 0)
                 return r;
+        t.share = NULL;
         *ret = t;
         t = (UnixSocketTable) {};
         return 0;
+}
+
+int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
+        return parse_proc_net_unix(NULL, text, ret);
 }
 
 static bool sockdiag_unavailable(int r) {
@@ -364,17 +376,17 @@ static bool sockdiag_unavailable(int r) {
         return r == -EPROTONOSUPPORT || r == -ENOENT || r == -EACCES || r == -EPERM;
 }
 
-int unix_sockets_load(UnixSocketTable *ret) {
+int unix_sockets_load(const StrShare *share, UnixSocketTable *ret) {
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
         int r;
 
-        r = sockdiag_dump(&t);
+        r = sockdiag_dump(share, &t);
         if (sockdiag_unavailable(r)) {
                 _cleanup_free_ char *text = NULL;
                 r = read_full_file("/proc/net/unix", &text, NULL);
                 if (r < 0)
                         return r;
-                return unix_sockets_parse_proc_net_unix(text, ret);
+                return parse_proc_net_unix(share, text, ret);
         }
         if (r < 0)
                 return r;
@@ -382,6 +394,7 @@ int unix_sockets_load(UnixSocketTable *ret) {
         r = unix_sockets_index(&t);
         if (r < 0)
                 return r;
+        t.share = NULL;
         *ret = t;
         t = (UnixSocketTable) {};
         return 0;

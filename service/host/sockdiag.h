@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "proc.h"
+#include "util/util.h"
 
 typedef struct UnixSocket {
         uint32_t sock_ino;     /* the socket's own inode (socket:[N] in /proc/PID/fd) */
@@ -29,13 +30,15 @@ typedef struct UnixSocket {
 
 typedef struct UnixSocketTable {
         UnixSocket *socks; /* listening stream sockets only */
+        const StrShare *share; /* while loading: paths to borrow */
         size_t n;
         void *by_file;     /* private index: (dev, ino) -> socket */
         void *by_sockino;  /* private index: sock_ino -> socket */
 } UnixSocketTable;
 
-/* Loads all listening SOCK_STREAM unix sockets (sock_diag, else /proc/net/unix). */
-int unix_sockets_load(UnixSocketTable *ret);
+/* Loads all listening SOCK_STREAM unix sockets (sock_diag, else /proc/net/unix). A bind
+ * path that share (may be NULL) finds is borrowed (path_shared). */
+int unix_sockets_load(const StrShare *share, UnixSocketTable *ret);
 /* Parses the text of /proc/net/unix into a table of its listening stream
  * sockets, taking each file's dev + inode from stat() of the bind path (has_vfs
  * only when that is a socket). rqueue and backlog stay 0: the file lacks them.

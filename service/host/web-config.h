@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "util/util.h"
+
 /* A host with thousands of sites keeps every reference between calls, so only the
  * path is the reference's own, and a host model may share even that (path_shared). */
 typedef struct UnixRef {
@@ -15,7 +17,7 @@ typedef struct UnixRef {
         const char *directive;  /* a static name: "fastcgi_pass", "upstream server", "ProxyPass", "php_fastcgi", "socket" ... */
         const char *file;       /* borrowed: the config's own copy in files */
         unsigned line;
-        bool path_shared;       /* path is borrowed from an equal string that outlives the config (host.c) */
+        bool path_shared;       /* path is borrowed from the loader's share (an equal string that outlives the config) */
 } UnixRef;
 
 typedef struct WebConfig {
@@ -30,26 +32,29 @@ typedef struct WebConfig {
         size_t n_refs;
         char **files;      /* every file read, main first */
         char **errors;     /* "file:line: message" */
+        const StrShare *share; /* while parsing: socket paths the references borrow */
 } WebConfig;
 
 /* nginx: include globs (relative to the conf dir), quoting, comments, upstream blocks,
  * fastcgi_pass/uwsgi_pass/scgi_pass/grpc_pass unix:, proxy_pass http://unix:/p:/uri,
  * `user`, `error_log`, `pid`. prefix may be NULL (compiled default /usr/share/nginx/ on Debian). */
-int nginx_config_load(const char *conf, const char *prefix, WebConfig *ret);
+/* The loaders: a reference whose path share (may be NULL) finds borrows it (path_shared). */
+int nginx_config_load(const char *conf, const char *prefix, const StrShare *share, WebConfig *ret);
 int nginx_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
 /* Apache: Include/IncludeOptional globs relative to ServerRoot, ${VAR} from envvars
  * (Debian /etc/apache2/envvars: APACHE_RUN_USER...), SetHandler "proxy:unix:/p|fcgi://x",
  * ProxyPass / ProxyPassMatch ... unix:/p|fcgi://..., User, Group, ErrorLog. */
-int apache_config_load(const char *conf, const char *server_root, const char *envvars, WebConfig *ret);
+int apache_config_load(const char *conf, const char *server_root, const char *envvars, const StrShare *share,
+                       WebConfig *ret);
 int apache_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
 /* Caddy (Caddyfile): php_fastcgi unix//p, reverse_proxy unix//p; user is `caddy` unless known. */
-int caddy_config_load(const char *conf, WebConfig *ret);
+int caddy_config_load(const char *conf, const StrShare *share, WebConfig *ret);
 int caddy_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
 /* lighttpd: "socket" => "/p" in fastcgi.server/scgi.server, server.username, include. */
-int lighttpd_config_load(const char *conf, WebConfig *ret);
+int lighttpd_config_load(const char *conf, const StrShare *share, WebConfig *ret);
 int lighttpd_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
 void web_config_done(WebConfig *c);

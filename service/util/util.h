@@ -33,6 +33,19 @@ static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
 }
+/* Strings someone else already owns, for a loader to borrow instead of copying: the host
+ * model lends its pools' socket paths to the web-server references and the socket table,
+ * which would otherwise hold each one again (a host of thousands of sites keeps them all
+ * between calls). find returns an equal string that outlives what is loaded, or NULL. */
+typedef struct StrShare {
+        const char *(*find)(const char *s, void *userdata);
+        void *userdata;
+} StrShare;
+
+static inline const char *str_share_find(const StrShare *share, const char *s) {
+        return share && s ? share->find(s, share->userdata) : NULL;
+}
+
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 #define _cleanup_close_ _cleanup_(closep)

@@ -17,7 +17,7 @@ static void test_fixture(void **state) {
         WebConfig c;
 
         unsetenv("APACHE_CONFDIR");
-        assert_int_equal(apache_config_load(conf, root, envvars, &c), 0);
+        assert_int_equal(apache_config_load(conf, root, envvars, NULL, &c), 0);
         assert_string_equal(c.server, "apache2");
         assert_string_equal(c.user, "www-data");  /* ${APACHE_RUN_USER} from envvars */
         assert_string_equal(c.group, "www-data"); /* quoted in envvars */
@@ -59,7 +59,7 @@ static void test_string(void **state) {
         assert_true(errors_contain(c.errors, "/t/self.conf:5: Include /t/self.conf"));
         web_config_done(&c);
 
-        assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, &c), -ENOENT);
+        assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, NULL, &c), -ENOENT);
 }
 
 static void test_garbage(void **state) {

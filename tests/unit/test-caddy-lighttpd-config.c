@@ -14,7 +14,7 @@ static void test_caddy(void **state) {
         _cleanup_free_ char *conf = data_path("caddy/Caddyfile"), *b = data_path("caddy/sites/b.caddy");
         WebConfig c;
 
-        assert_int_equal(caddy_config_load(conf, &c), 0);
+        assert_int_equal(caddy_config_load(conf, NULL, &c), 0);
         assert_string_equal(c.server, "caddy");
         assert_null(c.user); /* the caller knows the default "caddy" */
         assert_ref(&c, "/run/php/php-fpm.sock", "php_fastcgi", conf, 7);
@@ -27,7 +27,7 @@ static void test_caddy(void **state) {
         assert_null(c.errors); /* snippet import and empty glob are fine */
         web_config_done(&c);
 
-        assert_int_equal(caddy_config_load("/nonexistent/Caddyfile", &c), -ENOENT);
+        assert_int_equal(caddy_config_load("/nonexistent/Caddyfile", NULL, &c), -ENOENT);
         assert_int_equal(caddy_config_parse_string("import /t/C\n}\n{\n\"", "/t/C", &c), 0);
         assert_true(errors_contain(c.errors, "/t/C:1: import /t/C: No such file"));
         assert_true(errors_contain(c.errors, "/t/C:2: unexpected '}'"));
@@ -41,7 +41,7 @@ static void test_lighttpd(void **state) {
                             *php = data_path("lighttpd/conf-enabled/15-fastcgi-php.conf");
         WebConfig c;
 
-        assert_int_equal(lighttpd_config_load(conf, &c), 0);
+        assert_int_equal(lighttpd_config_load(conf, NULL, &c), 0);
         assert_string_equal(c.server, "lighttpd");
         assert_string_equal(c.user, "www-data");
         assert_string_equal(c.group, "www-data");
@@ -54,7 +54,7 @@ static void test_lighttpd(void **state) {
         assert_null(c.errors);
         web_config_done(&c);
 
-        assert_int_equal(lighttpd_config_load("/nonexistent/lighttpd.conf", &c), -ENOENT);
+        assert_int_equal(lighttpd_config_load("/nonexistent/lighttpd.conf", NULL, &c), -ENOENT);
 }
 
 static void test_garbage(void **state) {

@@ -21,7 +21,7 @@ static void test_fixture(void **state) {
         _cleanup_free_ char *conf = data_path("nginx/nginx.conf"), *ups = data_path("nginx/conf.d/upstreams.conf");
         WebConfig c;
 
-        assert_int_equal(nginx_config_load(conf, "/srv/ngx/", &c), 0);
+        assert_int_equal(nginx_config_load(conf, "/srv/ngx/", NULL, &c), 0);
         assert_string_equal(c.server, "nginx");
         assert_string_equal(c.user, "www-data");
         assert_string_equal(c.group, "webgrp");
@@ -71,7 +71,7 @@ static void test_defaults(void **state) {
         assert_null(c.errors);
         web_config_done(&c);
 
-        assert_int_equal(nginx_config_load("/nonexistent/nginx.conf", NULL, &c), -ENOENT);
+        assert_int_equal(nginx_config_load("/nonexistent/nginx.conf", NULL, NULL, &c), -ENOENT);
         /* a plain include that is missing is an error, unlike a glob */
         assert_int_equal(nginx_config_parse_string("include /nonexistent/x.conf;", "/t/n.conf", &c), 0);
         assert_true(errors_contain(c.errors, "/t/n.conf:1: include /nonexistent/x.conf"));
@@ -120,7 +120,7 @@ static void test_garbage(void **state) {
         assert_true(fd >= 0);
         assert_int_equal(write(fd, big, w - big), w - big);
         close(fd);
-        assert_int_equal(nginx_config_load(tmp, NULL, &c), 0);
+        assert_int_equal(nginx_config_load(tmp, NULL, NULL, &c), 0);
         unlink(tmp);
         assert_int_equal(c.n_refs, 2);
         assert_ref(&c, "/run/b7.sock", "fastcgi_pass", tmp, 8);
@@ -132,7 +132,7 @@ static void test_debian(void **state) {
         WebConfig c;
         if (access("/etc/nginx/nginx.conf", R_OK) < 0)
                 skip();
-        assert_int_equal(nginx_config_load("/etc/nginx/nginx.conf", NULL, &c), 0);
+        assert_int_equal(nginx_config_load("/etc/nginx/nginx.conf", NULL, NULL, &c), 0);
         assert_string_equal(c.user, "www-data");
         assert_true(strv_contains(c.error_logs, "/var/log/nginx/error.log"));
         web_config_done(&c);

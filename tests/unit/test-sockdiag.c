@@ -113,7 +113,7 @@ static void test_load_listener(void **state) {
         World *w = *state;
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
 
-        assert_int_equal(unix_sockets_load(&t), 0);
+        assert_int_equal(unix_sockets_load(NULL, &t), 0);
 
         const UnixSocket *s = unix_sockets_by_file(&t, w->file.st_dev, w->file.st_ino);
         assert_non_null(s);
@@ -136,7 +136,7 @@ static void test_abstract_and_idle(void **state) {
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
         struct stat idle_file;
 
-        assert_int_equal(unix_sockets_load(&t), 0);
+        assert_int_equal(unix_sockets_load(NULL, &t), 0);
 
         const UnixSocket *a = unix_sockets_by_sockino(&t, (uint32_t) w->abstract_sock.st_ino);
         assert_non_null(a);
@@ -165,7 +165,7 @@ static void test_load_many(void **state) {
                 assert_int_equal(listen(fds[i], 16), 0);
         }
 
-        assert_int_equal(unix_sockets_load(&t), 0);
+        assert_int_equal(unix_sockets_load(NULL, &t), 0);
         for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
                 struct stat st;
                 assert_int_equal(stat(path[i], &st), 0);
@@ -182,7 +182,7 @@ static void test_map_pids(void **state) {
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
         _cleanup_(proc_table_done) ProcTable procs = {};
 
-        assert_int_equal(unix_sockets_load(&t), 0);
+        assert_int_equal(unix_sockets_load(NULL, &t), 0);
         assert_int_equal(proc_table_load("/proc", &procs), 0);
         assert_int_equal(unix_sockets_map_pids(&t, &procs, "/proc"), 0);
 
