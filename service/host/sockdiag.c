@@ -46,11 +46,18 @@ static void file_index_free(FileIndex *fi) {
         free(fi);
 }
 
+static void unix_socket_clear_pids(UnixSocket *s) {
+        if (s->pids != &s->pid0)
+                free(s->pids);
+        s->pids = NULL;
+        s->n_pids = 0;
+}
+
 void unix_sockets_done(UnixSocketTable *t) {
         for (size_t i = 0; i < t->n; i++) {
                 if (!t->socks[i].path_shared)
                         free(t->socks[i].path);
-                free(t->socks[i].pids);
+                unix_socket_clear_pids(&t->socks[i]);
         }
         free(t->socks);
         file_index_free(t->by_file);
@@ -446,10 +453,26 @@ static int map_process_fds(UnixSocketTable *t, int rfd, pid_t pid) {
                 UnixSocket *s = hashmap_get_u64(t->by_sockino, ino);
                 if (!s || (s->n_pids > 0 && s->pids[s->n_pids - 1] == pid))
                         continue;
-                pid_t *slot = ARRAY_PUSH(s->pids, s->n_pids);
+                if (s->n_pids == 0) {
+                        s->pid0 = pid;
+                        s->pids = &s->pid0;
+                        s->n_pids = 1;
+                        continue;
+                }
+                if (s->pids == &s->pid0) {
+                        /* A second holder: the list gets an array of its own. */
+                        pid_t *a = malloc(sizeof(pid_t));
+                        if (!a)
+                                return -ENOMEM;
+                        a[0] = s->pid0;
+                        s->pids = a;
+                }
+                size_t n = s->n_pids;
+                pid_t *slot = ARRAY_PUSH(s->pids, n);
                 if (!slot)
                         return -ENOMEM;
                 *slot = pid;
+                s->n_pids = (uint32_t) n;
         }
 }
 
@@ -463,11 +486,8 @@ int unix_sockets_map_pids_of(UnixSocketTable *t, const ProcTable *procs, const c
         if (rfd < 0)
                 return -errno;
 
-        for (size_t i = 0; i < t->n; i++) {
-                free(t->socks[i].pids);
-                t->socks[i].pids = NULL;
-                t->socks[i].n_pids = 0;
-        }
+        for (size_t i = 0; i < t->n; i++)
+                unix_socket_clear_pids(&t->socks[i]);
 
         for (size_t i = 0; i < procs->n; i++) {
                 if (want && !want(&procs->procs[i]))

@@ -14,18 +14,21 @@
 #include "proc.h"
 #include "util/util.h"
 
+/* A host of thousands of sites keeps one per listener between calls: fields ordered to
+ * pack, and the one holder most sockets have (their master) kept inline. */
 typedef struct UnixSocket {
-        uint32_t sock_ino;     /* the socket's own inode (socket:[N] in /proc/PID/fd) */
         char *path;            /* bind path; NULL for unbound/abstract */
-        bool path_shared;      /* path is borrowed from an equal string that outlives the table (host.c) */
-        bool has_vfs;          /* vfs_dev/vfs_ino valid */
         dev_t vfs_dev;         /* st_dev of the bound file, in userspace (stat) encoding */
         ino_t vfs_ino;         /* st_ino of the bound file */
-        bool listening;        /* TCP_LISTEN state */
+        pid_t *pids;           /* processes holding an fd of it (after unix_sockets_map_pids); &pid0 for one */
+        uint32_t n_pids;
+        pid_t pid0;
+        uint32_t sock_ino;     /* the socket's own inode (socket:[N] in /proc/PID/fd) */
         uint32_t rqueue;       /* for listeners: connections waiting to be accepted */
         uint32_t backlog;      /* for listeners: max backlog */
-        pid_t *pids;           /* processes holding an fd of it (after unix_sockets_map_pids) */
-        size_t n_pids;
+        bool has_vfs;          /* vfs_dev/vfs_ino valid */
+        bool listening;        /* TCP_LISTEN state */
+        bool path_shared;      /* path is borrowed from an equal string that outlives the table (StrShare) */
 } UnixSocket;
 
 typedef struct UnixSocketTable {

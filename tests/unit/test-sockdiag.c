@@ -7,10 +7,12 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include "host/proc.h"
 #include "host/sockdiag.h"
@@ -196,6 +198,53 @@ static void test_map_pids(void **state) {
         assert_int_equal(s->n_pids, 1);
 }
 
+static bool pids_contain(const UnixSocket *s, pid_t pid) {
+        for (size_t i = 0; i < s->n_pids; i++)
+                if (s->pids[i] == pid)
+                        return true;
+        return false;
+}
+
+/* A master and its workers hold one listener: every holder is listed (the first one is
+ * kept inline, more get an array of their own), and mapping again starts over. */
+static void test_map_pids_many(void **state) {
+        World *w = *state;
+        pid_t kids[3];
+        size_t n = 0, n_again = 0;
+        bool all = true;
+
+        for (size_t i = 0; i < ELEMENTSOF(kids); i++) {
+                kids[i] = fork();
+                assert_true(kids[i] >= 0);
+                if (kids[i] == 0) {
+                        pause(); /* holds the inherited listener until killed */
+                        _exit(0);
+                }
+        }
+        {
+                _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+                _cleanup_(proc_table_done) ProcTable procs = {};
+                if (unix_sockets_load(NULL, &t) >= 0 && proc_table_load("/proc", &procs) >= 0 &&
+                    unix_sockets_map_pids(&t, &procs, "/proc") >= 0) {
+                        const UnixSocket *s = unix_sockets_by_file(&t, w->file.st_dev, w->file.st_ino);
+                        n = s ? s->n_pids : 0;
+                        all = s && pids_contain(s, getpid());
+                        for (size_t i = 0; s && i < ELEMENTSOF(kids); i++)
+                                all = all && pids_contain(s, kids[i]);
+                        if (unix_sockets_map_pids(&t, &procs, "/proc") >= 0)
+                                n_again = s ? s->n_pids : 0;
+                }
+        }
+        /* The children go before any assertion can end the test. */
+        for (size_t i = 0; i < ELEMENTSOF(kids); i++) {
+                kill(kids[i], SIGKILL);
+                waitpid(kids[i], NULL, 0);
+        }
+        assert_int_equal(n, 1 + ELEMENTSOF(kids));
+        assert_true(all);
+        assert_int_equal(n_again, 1 + ELEMENTSOF(kids));
+}
+
 static void test_proc_net_unix_sample(void **state) {
         (void) state;
         const char *data = getenv("SOCKFIX_TEST_DATA");
@@ -261,6 +310,7 @@ int main(void) {
                 cmocka_unit_test(test_abstract_and_idle),
                 cmocka_unit_test(test_load_many),
                 cmocka_unit_test(test_map_pids),
+                cmocka_unit_test(test_map_pids_many),
                 cmocka_unit_test(test_proc_net_unix_sample),
                 cmocka_unit_test(test_proc_net_unix_live),
         };
