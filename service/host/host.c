@@ -867,8 +867,12 @@ int host_check_current(Host *h) {
 }
 
 int host_refresh_sockets(Host *h) {
+        int r = unix_sockets_refresh_queues(&h->socks);
+        if (r != -EOPNOTSUPP)
+                return r < 0 ? r : r > 0 ? 0 : -ESTALE;
+        /* Without sock_diag: the socket set from /proc/net/unix (it has no queues). */
         _cleanup_(unix_sockets_done) UnixSocketTable now = {};
-        int r = unix_sockets_load(NULL, &now);
+        r = unix_sockets_load(NULL, &now);
         if (r < 0)
                 return r;
         if (now.n != h->socks.n)

@@ -129,7 +129,9 @@ static int sockdiag_name(const char *data, size_t len, char **ret) {
         return 0;
 }
 
-static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
+/* The listener a message describes, in s (path only when asked for and named; the
+ * caller owns it). 0: not a listening stream socket, 1: filled. */
+static int sockdiag_msg_socket(struct nlmsghdr *h, UnixSocket *s) {
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
                 return -EBADMSG;
 
@@ -138,7 +140,7 @@ static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
                 return 0;
 
         _cleanup_free_ char *path = NULL;
-        UnixSocket s = {
+        *s = (UnixSocket) {
                 .sock_ino = m->udiag_ino,
                 .listening = true,
         };
@@ -160,9 +162,9 @@ static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
                         if (plen < sizeof(vfs))
                                 return -EBADMSG;
                         memcpy(&vfs, RTA_DATA(a), sizeof(vfs));
-                        s.has_vfs = true;
-                        s.vfs_dev = kernel_dev_to_user(vfs.udiag_vfs_dev);
-                        s.vfs_ino = vfs.udiag_vfs_ino;
+                        s->has_vfs = true;
+                        s->vfs_dev = kernel_dev_to_user(vfs.udiag_vfs_dev);
+                        s->vfs_ino = vfs.udiag_vfs_ino;
                         break;
                 }
                 case UNIX_DIAG_RQLEN: {
@@ -170,8 +172,8 @@ static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
                         if (plen < sizeof(rq))
                                 return -EBADMSG;
                         memcpy(&rq, RTA_DATA(a), sizeof(rq));
-                        s.rqueue = rq.udiag_rqueue;
-                        s.backlog = rq.udiag_wqueue;
+                        s->rqueue = rq.udiag_rqueue;
+                        s->backlog = rq.udiag_wqueue;
                         break;
                 }
                 default:
@@ -179,12 +181,20 @@ static int sockdiag_parse_msg(struct nlmsghdr *h, UnixSocketTable *t) {
                 }
         }
 
-        s.path = TAKE_PTR(path);
-        return unix_sockets_push(t, &s);
+        s->path = TAKE_PTR(path);
+        return 1;
 }
 
+static int table_add_msg(struct nlmsghdr *h, void *userdata) {
+        UnixSocket s;
+        int r = sockdiag_msg_socket(h, &s);
+        return r <= 0 ? r : unix_sockets_push(userdata, &s);
+}
+
+#define SOCKDIAG_SHOW_ALL (UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN)
+
 /* A dump of every listener, or (sock_ino != 0) the one socket with that inode. */
-static int sockdiag_request(int fd, uint32_t sock_ino) {
+static int sockdiag_request(int fd, uint32_t sock_ino, uint32_t show) {
         struct {
                 struct nlmsghdr nlh;
                 struct unix_diag_req req;
@@ -201,7 +211,7 @@ static int sockdiag_request(int fd, uint32_t sock_ino) {
                         .udiag_ino = sock_ino,
                         /* No cookie: the inode alone names the socket. */
                         .udiag_cookie = { ~0u, ~0u },
-                        .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_RQLEN,
+                        .udiag_show = show,
                 },
         };
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
@@ -211,8 +221,10 @@ static int sockdiag_request(int fd, uint32_t sock_ino) {
         return 0;
 }
 
+typedef int (*sockdiag_msg_fn)(struct nlmsghdr *h, void *userdata);
+
 /* Returns 1 once NLMSG_DONE was seen, 0 if more parts follow. */
-static int sockdiag_parse_part(void *buf, size_t size, UnixSocketTable *t) {
+static int sockdiag_parse_part(void *buf, size_t size, sockdiag_msg_fn fn, void *userdata) {
         int len = (int) size;
 
         for (struct nlmsghdr *h = buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
@@ -226,21 +238,21 @@ static int sockdiag_parse_part(void *buf, size_t size, UnixSocketTable *t) {
                 }
                 if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
                         continue;
-                int r = sockdiag_parse_msg(h, t);
+                int r = fn(h, userdata);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int sockdiag_dump(const StrShare *share, UnixSocketTable *ret) {
-        _cleanup_(unix_sockets_done) UnixSocketTable t = { .share = share };
+/* Every listener, one message at a time, with the attributes show asks for. */
+static int sockdiag_dump(uint32_t show, sockdiag_msg_fn fn, void *userdata) {
         _cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         int r;
 
         if (fd < 0)
                 return -errno;
-        r = sockdiag_request(fd, 0);
+        r = sockdiag_request(fd, 0, show);
         if (r < 0)
                 return r;
 
@@ -261,14 +273,51 @@ static int sockdiag_dump(const StrShare *share, UnixSocketTable *ret) {
                         return -EPROTO;
                 if (mh.msg_flags & MSG_TRUNC)
                         return -EMSGSIZE;
-                r = sockdiag_parse_part(buf, (size_t) k, &t);
+                r = sockdiag_parse_part(buf, (size_t) k, fn, userdata);
                 if (r < 0)
                         return r;
         } while (r == 0);
-
-        *ret = t;
-        t = (UnixSocketTable) {};
         return 0;
+}
+
+static bool sockdiag_unavailable(int r) {
+        /* EPROTONOSUPPORT: no sock_diag; ENOENT: no unix_diag module; EACCES/EPERM:
+         * netlink denied by an LSM or seccomp. */
+        return r == -EPROTONOSUPPORT || r == -ENOENT || r == -EACCES || r == -EPERM;
+}
+
+typedef struct QueueRefresh {
+        UnixSocketTable *t;
+        size_t seen;
+        bool changed;
+} QueueRefresh;
+
+static int queue_refresh_msg(struct nlmsghdr *h, void *userdata) {
+        QueueRefresh *q = userdata;
+        UnixSocket now;
+        int r = sockdiag_msg_socket(h, &now);
+        if (r <= 0)
+                return r;
+        UnixSocket *s = hashmap_get_u64(q->t->by_sockino, now.sock_ino);
+        if (!s) {
+                q->changed = true;
+                return 0;
+        }
+        q->seen++;
+        s->rqueue = now.rqueue;
+        s->backlog = now.backlog;
+        return 0;
+}
+
+int unix_sockets_refresh_queues(UnixSocketTable *t) {
+        QueueRefresh q = { .t = t };
+        /* Queues only: no names or files to copy, a third of the dump's bytes. */
+        int r = sockdiag_dump(UDIAG_SHOW_RQLEN, queue_refresh_msg, &q);
+        if (sockdiag_unavailable(r))
+                return -EOPNOTSUPP;
+        if (r < 0)
+                return r;
+        return !q.changed && q.seen == t->n;
 }
 
 int unix_socket_query(int *nl_fd, uint32_t sock_ino, UnixSocket *ret) {
@@ -281,7 +330,7 @@ int unix_socket_query(int *nl_fd, uint32_t sock_ino, UnixSocket *ret) {
         if (*nl_fd < 0 && (*nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
                 return -errno;
         int fd = *nl_fd;
-        r = sockdiag_request(fd, sock_ino);
+        r = sockdiag_request(fd, sock_ino, SOCKDIAG_SHOW_ALL);
         if (r < 0)
                 return r;
         ssize_t k;
@@ -290,7 +339,7 @@ int unix_socket_query(int *nl_fd, uint32_t sock_ino, UnixSocket *ret) {
         while (k < 0 && errno == EINTR);
         if (k < 0)
                 return -errno;
-        r = sockdiag_parse_part(buf, (size_t) k, &t);
+        r = sockdiag_parse_part(buf, (size_t) k, table_add_msg, &t);
         if (r < 0)
                 return r;
         /* Gone, or no longer listening (the parser keeps listeners only). */
@@ -377,17 +426,11 @@ int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
         return parse_proc_net_unix(NULL, text, ret);
 }
 
-static bool sockdiag_unavailable(int r) {
-        /* EPROTONOSUPPORT: no sock_diag; ENOENT: no unix_diag module; EACCES/EPERM:
-         * netlink denied by an LSM or seccomp. */
-        return r == -EPROTONOSUPPORT || r == -ENOENT || r == -EACCES || r == -EPERM;
-}
-
 int unix_sockets_load(const StrShare *share, UnixSocketTable *ret) {
-        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        _cleanup_(unix_sockets_done) UnixSocketTable t = { .share = share };
         int r;
 
-        r = sockdiag_dump(share, &t);
+        r = sockdiag_dump(SOCKDIAG_SHOW_ALL, table_add_msg, &t);
         if (sockdiag_unavailable(r)) {
                 _cleanup_free_ char *text = NULL;
                 r = read_full_file("/proc/net/unix", &text, NULL);

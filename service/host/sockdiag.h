@@ -42,6 +42,10 @@ typedef struct UnixSocketTable {
 /* Loads all listening SOCK_STREAM unix sockets (sock_diag, else /proc/net/unix). A bind
  * path that share (may be NULL) finds is borrowed (path_shared). */
 int unix_sockets_load(const StrShare *share, UnixSocketTable *ret);
+/* For a table kept between calls: each listener's queue as the kernel has it now, from
+ * one dump that carries no names. 1: updated; 0: the kernel's listeners are no longer the
+ * table's (load a new one); -EOPNOTSUPP: sock_diag unavailable; negative errno. */
+int unix_sockets_refresh_queues(UnixSocketTable *t);
 /* Parses the text of /proc/net/unix into a table of its listening stream
  * sockets, taking each file's dev + inode from stat() of the bind path (has_vfs
  * only when that is a socket). rqueue and backlog stay 0: the file lacks them.

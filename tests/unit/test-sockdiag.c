@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -303,6 +304,59 @@ static void test_proc_net_unix_live(void **state) {
         assert_false(dir->has_vfs);
 }
 
+static int listen_at(const char *path, int backlog) {
+        socklen_t len;
+        struct sockaddr_un sa = address(path, &len);
+        int fd = stream_socket();
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, len), 0);
+        assert_int_equal(listen(fd, backlog), 0);
+        return fd;
+}
+
+/* A sweep's refresh of a kept table: each listener's queue as it is now, and a changed
+ * set of listeners noticed. In a network namespace of its own (unix sockets belong to
+ * one), where no other process's sockets come and go; it runs last, as the namespace is
+ * the whole process's. */
+static void test_refresh_queues(void **state) {
+        (void) state;
+        if (unshare(CLONE_NEWNET) < 0)
+                skip(); /* not root */
+        char dir[] = "/tmp/sockfix-refresh-XXXXXX", a[64], b[64];
+        assert_non_null(mkdtemp(dir));
+        snprintf(a, sizeof(a), "%s/a.sock", dir);
+        snprintf(b, sizeof(b), "%s/b.sock", dir);
+        int la = listen_at(a, 4);
+
+        _cleanup_(unix_sockets_done) UnixSocketTable t = {};
+        assert_int_equal(unix_sockets_load(NULL, &t), 0);
+        assert_int_equal(t.n, 1);
+        const UnixSocket *s = &t.socks[0];
+        assert_string_equal(s->path, a);
+        assert_int_equal(s->rqueue, 0);
+
+        socklen_t len;
+        struct sockaddr_un sa = address(a, &len);
+        int client = stream_socket();
+        assert_int_equal(connect(client, (struct sockaddr *) &sa, len), 0);
+        assert_int_equal(unix_sockets_refresh_queues(&t), 1);
+        assert_int_equal(s->rqueue, 1);
+        assert_int_equal(s->backlog, 4);
+
+        /* Another listener: the table no longer describes the kernel's listeners. */
+        int lb = listen_at(b, 1);
+        assert_int_equal(unix_sockets_refresh_queues(&t), 0);
+        close(lb);
+        assert_int_equal(unix_sockets_refresh_queues(&t), 1);
+        /* One gone: the same. */
+        close(client);
+        close(la);
+        assert_int_equal(unix_sockets_refresh_queues(&t), 0);
+
+        unlink(a);
+        unlink(b);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kernel_dev_to_user),
@@ -313,6 +367,7 @@ int main(void) {
                 cmocka_unit_test(test_map_pids_many),
                 cmocka_unit_test(test_proc_net_unix_sample),
                 cmocka_unit_test(test_proc_net_unix_live),
+                cmocka_unit_test(test_refresh_queues), /* last: it leaves the process in a network namespace of its own */
         };
         return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }
