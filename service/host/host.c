@@ -553,8 +553,12 @@ static const char *pool_copy_of(const char *path, void *userdata) {
         return p ? p->listen : NULL;
 }
 
+static const char *pool_listen(const void *p) {
+        return ((const Pool *) p)->listen;
+}
+
 static int host_index_pools(Host *h) {
-        h->pools_by_path = hashmap_new_str();
+        h->pools_by_path = hashmap_new_str_keyed(pool_listen);
         if (!h->pools_by_path)
                 return -ENOMEM;
         for (size_t i = 0; i < h->n_fpms; i++)
@@ -679,11 +683,16 @@ static int watch_dir(Host *h, const char *dir) {
         return 0;
 }
 
+/* A set of file names: each is its own key. */
+static const char *file_name_itself(const void *file) {
+        return file;
+}
+
 /* file is borrowed: it is a config's own file name, which lives as long as the host. */
 static int watch_file(Host *h, const char *file) {
         if (hashmap_get_str(h->watch_files, file))
                 return 0;
-        if (hashmap_put_str(h->watch_files, file, (void *) 1) < 0)
+        if (hashmap_put_str(h->watch_files, file, (void *) file) < 0)
                 return -ENOMEM;
         _cleanup_free_ char *dir = strndup(file, (size_t) (strrchr(file, '/') ? strrchr(file, '/') - file : 0));
         if (!dir)
@@ -702,7 +711,7 @@ static int host_watch(Host *h, bool defaults) {
         }
         h->watch_dirs = hashmap_new_u64();
         h->watch_dir_names = hashmap_new_str();
-        h->watch_files = hashmap_new_str();
+        h->watch_files = hashmap_new_str_keyed(file_name_itself);
         if (!h->watch_dirs || !h->watch_dir_names || !h->watch_files)
                 return -ENOMEM;
         int r = 0;

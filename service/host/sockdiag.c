@@ -65,6 +65,14 @@ void unix_sockets_done(UnixSocketTable *t) {
         *t = (UnixSocketTable) {};
 }
 
+static uint64_t socket_vfs_ino(const void *s) {
+        return ((const UnixSocket *) s)->vfs_ino;
+}
+
+static uint64_t socket_sock_ino(const void *s) {
+        return ((const UnixSocket *) s)->sock_ino;
+}
+
 static int unix_sockets_index(UnixSocketTable *t) {
         /* The table is kept in the host model: no spare slots (before any pointer into it). */
         UnixSocket *exact = t->n ? realloc(t->socks, t->n * sizeof(UnixSocket)) : NULL;
@@ -76,9 +84,9 @@ static int unix_sockets_index(UnixSocketTable *t) {
                 return -ENOMEM;
         t->by_file = fi;
 
-        fi->by_ino = hashmap_new_u64();
+        fi->by_ino = hashmap_new_u64_keyed(socket_vfs_ino);
         fi->next = calloc(t->n ? t->n : 1, sizeof(UnixSocket *));
-        t->by_sockino = hashmap_new_u64();
+        t->by_sockino = hashmap_new_u64_keyed(socket_sock_ino);
         if (!fi->by_ino || !fi->next || !t->by_sockino)
                 return -ENOMEM;
 

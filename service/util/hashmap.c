@@ -8,9 +8,9 @@
 
 /* Linear probing over a power-of-two table: a lookup is a mask and a short scan of
  * adjacent slots. Removal shifts the following entries back, so no tombstones are
- * needed either. Which slots are taken is a bitmap after the entries (one allocation):
+ * needed either. Which slots are taken is a bitmap after the slots (one allocation):
  * a flag in each entry made it 24 bytes instead of 16, and the host model of a large
- * host keeps several tables of thousands of entries. */
+ * host keeps several tables of thousands of entries (keyed maps go down to 8). */
 
 typedef struct Entry {
         union {
@@ -21,11 +21,16 @@ typedef struct Entry {
 } Entry;
 
 struct Hashmap {
-        Entry *entries;
-        uint64_t *used;  /* capacity bits, right after entries[capacity] */
+        void *slots;     /* Entry[capacity], or for a keyed map the values alone */
+        uint64_t *used;  /* capacity bits, right after the slots */
         size_t capacity; /* 0 or a power of two */
         size_t size;
         bool str_keys;
+        /* Keyed maps: the key is the value's own (a pool's path, a socket's inode), so a
+         * slot holds the value only: 8 bytes instead of 16, for the host model's tables
+         * of thousands of pools and sockets. */
+        const char *(*key_str)(const void *value);
+        uint64_t (*key_u64)(const void *value);
 };
 
 #define INITIAL_CAPACITY 16u
@@ -45,9 +50,23 @@ Hashmap *hashmap_new_str(void) {
         return hashmap_new(true);
 }
 
+Hashmap *hashmap_new_u64_keyed(uint64_t (*key_of)(const void *value)) {
+        Hashmap *h = hashmap_new(false);
+        if (h)
+                h->key_u64 = key_of;
+        return h;
+}
+
+Hashmap *hashmap_new_str_keyed(const char *(*key_of)(const void *value)) {
+        Hashmap *h = hashmap_new(true);
+        if (h)
+                h->key_str = key_of;
+        return h;
+}
+
 Hashmap *hashmap_free(Hashmap *h) {
         if (h) {
-                free(h->entries); /* and the bitmap */
+                free(h->slots); /* and the bitmap */
                 free(h);
         }
         return NULL;
@@ -66,6 +85,33 @@ static void slot_mark(Hashmap *h, size_t i, bool used) {
                 h->used[i / 64] |= UINT64_C(1) << (i % 64);
         else
                 h->used[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+static bool keyed(const Hashmap *h) {
+        return h->key_str || h->key_u64;
+}
+
+static size_t slot_size(const Hashmap *h) {
+        return keyed(h) ? sizeof(void *) : sizeof(Entry);
+}
+
+static Entry slot_entry(const Hashmap *h, size_t i) {
+        if (!keyed(h))
+                return ((const Entry *) h->slots)[i];
+        void *value = ((void *const *) h->slots)[i];
+        Entry e = { .value = value };
+        if (h->key_str)
+                e.key.str = h->key_str(value);
+        else
+                e.key.u64 = h->key_u64(value);
+        return e;
+}
+
+static void slot_store(Hashmap *h, size_t i, const Entry *e) {
+        if (keyed(h))
+                ((void **) h->slots)[i] = e->value;
+        else
+                ((Entry *) h->slots)[i] = *e;
 }
 
 size_t hashmap_size(const Hashmap *h) {
@@ -115,36 +161,40 @@ static bool key_equal(const Hashmap *h, const Entry *e, const Entry *probe) {
  * limit guarantees an empty slot exists. */
 static size_t find_slot(const Hashmap *h, const Entry *probe) {
         size_t mask = h->capacity - 1;
-        for (size_t i = entry_hash(h, probe) & mask;; i = (i + 1) & mask)
-                if (!slot_used(h, i) || key_equal(h, &h->entries[i], probe))
+        for (size_t i = entry_hash(h, probe) & mask;; i = (i + 1) & mask) {
+                if (!slot_used(h, i))
                         return i;
+                Entry e = slot_entry(h, i);
+                if (key_equal(h, &e, probe))
+                        return i;
+        }
 }
 
 static int hashmap_resize(Hashmap *h, size_t capacity) {
-        Entry *old = h->entries;
-        uint64_t *old_used = h->used;
-        size_t old_capacity = h->capacity, words = (capacity + 63) / 64;
+        Hashmap old = *h;
+        size_t words = (capacity + 63) / 64;
 
-        Entry *entries = calloc(1, capacity * sizeof(Entry) + words * sizeof(uint64_t));
-        if (!entries)
+        char *slots = calloc(1, capacity * slot_size(h) + words * sizeof(uint64_t));
+        if (!slots)
                 return -ENOMEM;
-        h->entries = entries;
-        h->used = (uint64_t *) (void *) (entries + capacity);
+        h->slots = slots;
+        h->used = (uint64_t *) (void *) (slots + capacity * slot_size(h));
         h->capacity = capacity;
-        for (size_t i = 0; i < old_capacity; i++)
-                if (bit_set(old_used, i)) {
-                        size_t j = find_slot(h, &old[i]);
-                        h->entries[j] = old[i];
+        for (size_t i = 0; i < old.capacity; i++)
+                if (slot_used(&old, i)) {
+                        Entry e = slot_entry(&old, i);
+                        size_t j = find_slot(h, &e);
+                        slot_store(h, j, &e);
                         slot_mark(h, j, true);
                 }
-        free(old);
+        free(old.slots);
         return 0;
 }
 
 static int hashmap_put(Hashmap *h, const Entry *probe) {
         /* Grow before inserting so the table never exceeds 70% load. */
         if ((h->size + 1) * 10 > h->capacity * 7) {
-                if (h->capacity > SIZE_MAX / 4 / sizeof(Entry))
+                if (h->capacity > SIZE_MAX / 4 / slot_size(h))
                         return -ENOMEM;
                 int r = hashmap_resize(h, h->capacity ? h->capacity * 2 : INITIAL_CAPACITY);
                 if (r < 0)
@@ -156,7 +206,7 @@ static int hashmap_put(Hashmap *h, const Entry *probe) {
                 h->size++;
                 slot_mark(h, i, true);
         }
-        h->entries[i] = *probe;
+        slot_store(h, i, probe);
         return 0;
 }
 
@@ -164,7 +214,7 @@ static void *hashmap_get(const Hashmap *h, const Entry *probe) {
         if (!h || h->size == 0)
                 return NULL;
         size_t i = find_slot(h, probe);
-        return slot_used(h, i) ? h->entries[i].value : NULL;
+        return slot_used(h, i) ? slot_entry(h, i).value : NULL;
 }
 
 int hashmap_put_u64(Hashmap *h, uint64_t key, void *value) {
@@ -191,16 +241,17 @@ static void *hashmap_remove(Hashmap *h, const Entry *probe) {
         size_t hole = find_slot(h, probe), mask = h->capacity - 1;
         if (!slot_used(h, hole))
                 return NULL;
-        void *value = h->entries[hole].value;
+        void *value = slot_entry(h, hole).value;
         for (size_t i = (hole + 1) & mask; slot_used(h, i); i = (i + 1) & mask) {
-                size_t home = entry_hash(h, &h->entries[i]) & mask;
+                Entry e = slot_entry(h, i);
+                size_t home = entry_hash(h, &e) & mask;
                 /* Distance from home to i versus from hole to i, cyclically. */
                 if (((i - home) & mask) >= ((i - hole) & mask)) {
-                        h->entries[hole] = h->entries[i];
+                        slot_store(h, hole, &e);
                         hole = i;
                 }
         }
-        h->entries[hole] = (Entry) {};
+        slot_store(h, hole, &(Entry) {});
         slot_mark(h, hole, false);
         h->size--;
         return value;

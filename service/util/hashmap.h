@@ -12,6 +12,11 @@ typedef struct Hashmap Hashmap;
 
 Hashmap *hashmap_new_u64(void);
 Hashmap *hashmap_new_str(void);
+/* Maps whose values carry their own key (a pool its socket path, a socket its inode):
+ * a slot holds only the value, half the memory. Values are never NULL, and the key put
+ * with a value is key_of(value). */
+Hashmap *hashmap_new_u64_keyed(uint64_t (*key_of)(const void *value));
+Hashmap *hashmap_new_str_keyed(const char *(*key_of)(const void *value));
 Hashmap *hashmap_free(Hashmap *h);
 static inline void hashmap_freep(Hashmap **h) {
         hashmap_free(*h);

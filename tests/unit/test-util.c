@@ -165,6 +165,63 @@ static void test_hashmap_remove(void **state) {
         hashmap_free(s);
 }
 
+/* Keyed maps (the value carries its key, the slot holds the value only) behave as the
+ * others: growth, lookups by content, a value replaced under an equal key, and removal
+ * that keeps keys probing past the removed one reachable. */
+typedef struct Item {
+        uint64_t ino;
+        char path[24];
+} Item;
+
+static uint64_t item_ino(const void *v) {
+        return ((const Item *) v)->ino;
+}
+
+static const char *item_path(const void *v) {
+        return ((const Item *) v)->path;
+}
+
+static void test_hashmap_keyed(void **state) {
+        (void) state;
+        _cleanup_(hashmap_freep) Hashmap *by_ino = hashmap_new_u64_keyed(item_ino);
+        _cleanup_(hashmap_freep) Hashmap *by_path = hashmap_new_str_keyed(item_path);
+        static Item items[3000], again;
+
+        assert_non_null(by_ino);
+        assert_non_null(by_path);
+        assert_null(hashmap_get_u64(by_ino, 1));
+        for (size_t i = 0; i < ELEMENTSOF(items); i++) {
+                items[i].ino = (uint64_t) i << 32; /* equal low bits: they collide */
+                snprintf(items[i].path, sizeof(items[i].path), "/run/php/p%zu.sock", i);
+                assert_int_equal(hashmap_put_u64(by_ino, items[i].ino, &items[i]), 0);
+                assert_int_equal(hashmap_put_str(by_path, items[i].path, &items[i]), 0);
+        }
+        assert_int_equal(hashmap_size(by_ino), ELEMENTSOF(items));
+        char probe[24];
+        for (size_t i = 0; i < ELEMENTSOF(items); i++) {
+                snprintf(probe, sizeof(probe), "/run/php/p%zu.sock", i);
+                assert_ptr_equal(hashmap_get_str(by_path, probe), &items[i]);
+                assert_ptr_equal(hashmap_get_u64(by_ino, (uint64_t) i << 32), &items[i]);
+        }
+        assert_null(hashmap_get_str(by_path, "/run/php/p3000.sock"));
+
+        again = items[7];
+        assert_int_equal(hashmap_put_str(by_path, again.path, &again), 0);
+        assert_ptr_equal(hashmap_get_str(by_path, items[7].path), &again);
+        assert_int_equal(hashmap_size(by_path), ELEMENTSOF(items));
+
+        for (size_t i = 0; i < ELEMENTSOF(items); i += 2) {
+                assert_non_null(hashmap_remove_u64(by_ino, items[i].ino));
+                assert_non_null(hashmap_remove_str(by_path, items[i].path));
+        }
+        assert_int_equal(hashmap_size(by_ino), ELEMENTSOF(items) / 2);
+        for (size_t i = 0; i < ELEMENTSOF(items); i++) {
+                const Item *want = i % 2 ? (i == 7 ? &again : &items[i]) : NULL;
+                assert_ptr_equal(hashmap_get_str(by_path, items[i].path), want);
+                assert_ptr_equal(hashmap_get_u64(by_ino, items[i].ino), i % 2 ? &items[i] : NULL);
+        }
+}
+
 static void test_hashmap_free_null(void **state) {
         (void) state;
         assert_null(hashmap_free(NULL));
@@ -181,6 +238,7 @@ int main(void) {
                 cmocka_unit_test(test_hashmap_u64_grow),
                 cmocka_unit_test(test_hashmap_str),
                 cmocka_unit_test(test_hashmap_remove),
+                cmocka_unit_test(test_hashmap_keyed),
                 cmocka_unit_test(test_hashmap_free_null),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
