@@ -51,7 +51,7 @@ for n in "${BENCH_NS[@]}"; do
 done
 REPS=${BENCH_REPS:-7}
 SHELL_BUDGET=${BENCH_SHELL_BUDGET:-60}
-CPU_CALLS=200 # calls per CPU-per-call figure (the kernel counts CPU in 10 ms ticks)
+CPU_CALLS=${BENCH_CPU_CALLS:-200} # calls per CPU-per-call figure (the kernel counts CPU in 10 ms ticks)
 # What a panel polling a large host asks DiagnoseAll for (the `fields` option), measured
 # beside the full reports: "which sites are broken" (the floor's question: one verdict per
 # socket), and "which, and why".

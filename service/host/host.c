@@ -646,13 +646,11 @@ static Host *host_free(Host *h);
 
 /* --- revalidation --- */
 
-/* The last pid the kernel allocated in our pid namespace (5th field of /proc/loadavg);
- * 0 if unknown, which makes every check scan. */
-static long read_last_pid(const char *proc_root) {
-        char path[PATH_MAX], buf[128];
-        snprintf(path, sizeof(path), "%s/loadavg", proc_root);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+/* The last pid the kernel allocated in our pid namespace (5th field of loadavg, an fd
+ * the model keeps); 0 if unknown, which makes every check scan. */
+static long read_last_pid(int loadavg_fd) {
+        char buf[128];
+        ssize_t k = loadavg_fd >= 0 ? pread(loadavg_fd, buf, sizeof(buf) - 1, 0) : -1;
         if (k <= 0)
                 return 0;
         buf[k] = 0;
@@ -763,28 +761,57 @@ static int check_watch(Host *h) {
         }
 }
 
-static bool same_running(Host *h, pid_t pid, uint64_t start) {
-        if (h->proc_fd < 0)
-                h->proc_fd = open(h->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return h->proc_fd >= 0 && proc_still_running_at(h->proc_fd, pid, start);
+static bool known_running(const Host *h, const KnownProcess *k) {
+        if (k->stat_fd >= 0)
+                return proc_stat_fd_running(k->stat_fd, k->start);
+        return h->proc_fd >= 0 && proc_still_running_at(h->proc_fd, k->pid, k->start);
 }
 
 static int check_known_processes(Host *h) {
-        for (size_t i = 0; i < h->n_fpms; i++)
-                if (h->fpms[i].master_pid > 0 && !same_running(h, h->fpms[i].master_pid, h->fpms[i].master_start))
+        for (size_t i = 0; i < h->n_known; i++)
+                if (!known_running(h, &h->known[i]))
                         return 0;
+        return 1;
+}
+
+/* A busy host's web servers may run hundreds of workers: past this many, the rest are
+ * looked up by pid, so the model never holds more than this many fds of /proc. */
+#define HOST_KEPT_STAT_FDS 64
+
+static int know_process(Host *h, pid_t pid, uint64_t start) {
+        KnownProcess *k = ARRAY_PUSH(h->known, h->n_known);
+        if (!k)
+                return -ENOMEM;
+        *k = (KnownProcess) { .pid = pid, .start = start, .stat_fd = -1 };
+        if (h->n_known <= HOST_KEPT_STAT_FDS && h->proc_fd >= 0) {
+                int fd = proc_stat_open(h->proc_fd, pid);
+                if (fd >= 0)
+                        k->stat_fd = fd;
+        }
+        /* Gone since the scan, or the pid is another process's by now. */
+        if (!known_running(h, k))
+                h->stale = true;
+        return 0;
+}
+
+/* The processes whose exit or replacement makes the model stale: every master, and the
+ * web workers (whose credentials are the consumers'). */
+static int host_know_processes(Host *h) {
+        for (size_t i = 0; i < h->n_fpms; i++)
+                if (h->fpms[i].master_pid > 0 && know_process(h, h->fpms[i].master_pid, h->fpms[i].master_start) < 0)
+                        return -ENOMEM;
         for (size_t i = 0; i < h->n_servers; i++) {
                 const WebServer *s = &h->servers[i];
-                if (s->master_pid > 0 && !same_running(h, s->master_pid, s->master_start))
-                        return 0;
+                if (s->master_pid > 0 && know_process(h, s->master_pid, s->master_start) < 0)
+                        return -ENOMEM;
                 for (size_t j = 0; j < s->n_workers; j++)
                         for (size_t k = 0; k < s->workers[j].n_pids; k++) {
                                 const Process *p = proc_table_find(&h->procs, s->workers[j].pids[k]);
-                                if (p && !same_running(h, p->pid, p->start_time))
-                                        return 0;
+                                if (p && know_process(h, p->pid, p->start_time) < 0)
+                                        return -ENOMEM;
                         }
         }
-        return 1;
+        return 0;
 }
 
 static bool pid_is_known_master(const Host *h, pid_t pid) {
@@ -830,15 +857,18 @@ static int new_process_is_harmless(Host *h, int rfd, long pid) {
 #define NEW_PIDS_ONE_BY_ONE 64
 
 static int check_new_processes(Host *h, long last) {
-        _cleanup_close_ int rfd = open(h->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rfd < 0)
-                return -errno;
+        if (h->proc_fd < 0)
+                return 0;
         if (last - h->last_pid <= NEW_PIDS_ONE_BY_ONE) {
                 for (long pid = h->last_pid + 1; pid <= last; pid++)
-                        if (!new_process_is_harmless(h, rfd, pid))
+                        if (!new_process_is_harmless(h, h->proc_fd, pid))
                                 return 0;
                 return 1;
         }
+        /* The listing needs an fd of its own: closedir() closes it. */
+        _cleanup_close_ int rfd = openat(h->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd < 0)
+                return -errno;
         _cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(rfd));
         if (!d)
                 return -errno;
@@ -862,7 +892,7 @@ int host_check_current(Host *h) {
                 return r;
         if (h->stale)
                 return 0;
-        long last = read_last_pid(h->proc_root);
+        long last = read_last_pid(h->loadavg_fd);
         if (last < h->last_pid) /* pids wrapped around: anything may have been reused */
                 return 0;
         if ((r = check_known_processes(h)) <= 0)
@@ -931,9 +961,12 @@ int host_load(const HostConfig *cfg, Host **ret) {
         h->inotify_fd = -1;
         h->sockdiag_fd = -1;
         h->proc_fd = -1;
+        h->loadavg_fd = -1;
         const char *proc_root = cfg && cfg->proc_root ? cfg->proc_root : "/proc";
+        h->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        h->loadavg_fd = h->proc_fd >= 0 ? openat(h->proc_fd, "loadavg", O_RDONLY | O_CLOEXEC) : -1;
         /* Read before the scan: whatever is created from now on makes the model suspect. */
-        h->last_pid = read_last_pid(proc_root);
+        h->last_pid = read_last_pid(h->loadavg_fd);
         h->cache = cfg ? cfg->cache : NULL;
         h->proc_root = strdup(proc_root);
         h->path_share = (StrShare) { .find = pool_copy_of, .userdata = h };
@@ -952,6 +985,8 @@ int host_load(const HostConfig *cfg, Host **ret) {
                 r = host_scan_default_servers(h);
         if (r >= 0)
                 r = host_collect_workers(h);
+        if (r >= 0)
+                r = host_know_processes(h);
         if (r >= 0)
                 r = unix_sockets_load(&h->path_share, &h->socks);
         if (r >= 0)
@@ -1006,6 +1041,12 @@ static Host *host_free(Host *h) {
                 close(h->sockdiag_fd);
         if (h->proc_fd >= 0)
                 close(h->proc_fd);
+        if (h->loadavg_fd >= 0)
+                close(h->loadavg_fd);
+        for (size_t i = 0; i < h->n_known; i++)
+                if (h->known[i].stat_fd >= 0)
+                        close(h->known[i].stat_fd);
+        free(h->known);
         hashmap_free(h->watch_dirs);
         hashmap_free(h->watch_dir_names);
         hashmap_free(h->watch_files);

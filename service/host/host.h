@@ -58,6 +58,14 @@ typedef struct WebServer {
         size_t n_workers;
 } WebServer;
 
+/* A process the model depends on (a php-fpm or web-server master, a web worker): its
+ * stat file kept open makes the check that it still runs one pread(). */
+typedef struct KnownProcess {
+        pid_t pid;
+        uint64_t start;
+        int stat_fd; /* -1: looked up by pid (beyond HOST_KEPT_STAT_FDS) */
+} KnownProcess;
+
 /* What outlives one call: facts that depend only on a file's identity. */
 typedef struct HostCache HostCache;
 HostCache *host_cache_new(void);
@@ -97,7 +105,10 @@ typedef struct Host {
         long last_pid;        /* /proc/loadavg's last allocated pid when the model was built */
         int inotify_fd;       /* watches the directories of every config file read; -1: none */
         int sockdiag_fd;      /* netlink socket for single-socket queries, opened on first use */
-        int proc_fd;          /* the proc root, for liveness checks; opened on first use */
+        int proc_fd;          /* the proc root, for liveness checks */
+        int loadavg_fd;       /* its loadavg, read at each check */
+        KnownProcess *known;  /* the masters and web workers the model was built from */
+        size_t n_known;
         Hashmap *watch_dirs;      /* watch descriptor -> directory path */
         Hashmap *watch_dir_names; /* directory paths watched */
         Hashmap *watch_files;     /* config file paths (borrowed from the configs) */

@@ -384,6 +384,24 @@ bool proc_still_running(const char *proc_root, pid_t pid, uint64_t start_time) {
         return rfd >= 0 && proc_still_running_at(rfd, pid, start_time);
 }
 
+int proc_stat_open(int rfd, pid_t pid) {
+        char name[32];
+        snprintf(name, sizeof(name), "%d/stat", (int) pid);
+        int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+bool proc_stat_fd_running(int stat_fd, uint64_t start_time) {
+        char text[4096];
+        Process p = {};
+        ssize_t k = pread(stat_fd, text, sizeof(text) - 1, 0);
+        if (k <= 0)
+                return false;
+        text[k] = 0;
+        /* A zombie has exited: only its parent has not reaped it yet. */
+        return proc_stat_parse(text, &p) >= 0 && p.start_time == start_time && p.state != 'Z';
+}
+
 bool proc_still_running_at(int rfd, pid_t pid, uint64_t start_time) {
         _cleanup_free_ char *text = NULL;
         char name[32];

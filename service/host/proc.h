@@ -47,6 +47,11 @@ const Process *proc_table_find(const ProcTable *t, pid_t pid);
 bool proc_still_running(const char *proc_root, pid_t pid, uint64_t start_time);
 /* Same, relative to an open directory fd of the proc root (no open of /proc per check). */
 bool proc_still_running_at(int proc_fd, pid_t pid, uint64_t start_time);
+/* /proc/PID/stat kept open: the file is bound to the process, not to its number (once it
+ * is reaped, reads fail with ESRCH even if the pid is reused), so whether it still runs
+ * is one pread() instead of a lookup, open, read and close. -errno on failure. */
+int proc_stat_open(int proc_fd, pid_t pid);
+bool proc_stat_fd_running(int stat_fd, uint64_t start_time);
 
 /* Whether the credential sets are identical (uid, gid, same group set in any order). */
 bool process_same_creds(const Process *a, const Process *b);
