@@ -98,9 +98,12 @@ typedef struct XattrPath {
         bool follow;     /* the magic link form must be followed, a NAME never */
         int dirfd;       /* >= 0: use getxattrat(dirfd, name) when the kernel has it */
         const char *name;
+        int fd;          /* >= 0: an fd opened for reading, fgetxattr() */
 } XattrPath;
 
 static ssize_t xattr_get(const XattrPath *x, const char *attr, void *buf, size_t size) {
+        if (x->fd >= 0)
+                return fgetxattr(x->fd, attr, buf, size);
         if (x->dirfd >= 0 && have_getxattrat) {
                 ssize_t k = xattr_get_at(x->dirfd, x->name, attr, buf, size);
                 if (k >= 0 || (errno != ENOSYS && errno != EPERM))
@@ -142,7 +145,7 @@ int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_de
         char p[PROC_FD_PATH_MAX];
         proc_fd_path(fd, p);
         /* The magic link /proc/self/fd/N must be followed: it is the inode itself. */
-        XattrPath x = { .p = p, .follow = true, .dirfd = -1 };
+        XattrPath x = { .p = p, .follow = true, .dirfd = -1, .fd = -1 };
         return acl_read_at(&x, is_dir, ret, n, has_default, ret_supported);
 }
 
@@ -151,7 +154,7 @@ int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_de
 static int acl_read_name(int dirfd, const char *name, bool is_dir, InodeInfo *i) {
         char p[PROC_FD_PATH_MAX + NAME_MAX + 1];
         snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", dirfd, name);
-        XattrPath x = { .p = p, .follow = false, .dirfd = dirfd, .name = name };
+        XattrPath x = { .p = p, .follow = false, .dirfd = dirfd, .name = name, .fd = -1 };
         return acl_read_at(&x, is_dir, &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl);
 }
 
@@ -227,6 +230,7 @@ void path_walk_done(PathWalk *pw) {
 /* One resolved directory: its pinned fd and the length of its path in Walker.res. */
 typedef struct Level {
         int fd;
+        bool readable;  /* opened O_RDONLY (a directory): its ACL is an fgetxattr() */
         size_t len;
         struct stat st; /* fstat of fd, taken once: the step that opened it needed it too */
         bool has_st;
@@ -270,7 +274,7 @@ static char *walker_join(Walker *w, const char *name, const char *rest) {
         return s;
 }
 
-static int walker_push(Walker *w, int fd, const char *name, const struct stat *st) {
+static int walker_push(Walker *w, int fd, bool readable, const char *name, const struct stat *st) {
         size_t len = walker_top(w)->len, need = len + 1 + strlen(name) + 1;
 
         if (need > w->res_cap) {
@@ -288,6 +292,7 @@ static int walker_push(Walker *w, int fd, const char *name, const struct stat *s
         if (!l)
                 return -ENOMEM;
         l->fd = fd;
+        l->readable = readable;
         l->len = len + 1 + strlen(name);
         l->st = *st;
         l->has_st = true;
@@ -308,11 +313,16 @@ static void walker_to_root(Walker *w) {
                 walker_pop(w);
 }
 
-static int inode_info_fill(InodeInfo *i, int fd, const char *path, const struct stat *st) {
+static int inode_info_fill(InodeInfo *i, int fd, bool readable, const char *path, const struct stat *st) {
         int r;
 
         i->st = *st;
-        if (!S_ISLNK(st->st_mode)) {
+        if (readable) {
+                XattrPath x = { .dirfd = -1, .fd = fd };
+                r = acl_read_at(&x, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl);
+                if (r < 0)
+                        return r;
+        } else if (!S_ISLNK(st->st_mode)) {
                 r = acl_read_fd_full(fd, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl,
                                      &i->fs_acl);
                 if (r < 0)
@@ -342,7 +352,7 @@ static int walker_record_search(Walker *w) {
         InodeInfo *i = ARRAY_PUSH(pw->dirs, pw->n_dirs);
         if (!i)
                 return -ENOMEM;
-        return inode_info_fill(i, top->fd, walker_path(w), st);
+        return inode_info_fill(i, top->fd, top->readable, walker_path(w), st);
 }
 
 static int walker_fail(Walker *w, int error, const char *name, const char *rest) {
@@ -355,7 +365,7 @@ static int walker_set_final(Walker *w, int fd, const char *path, const struct st
         PathWalk *pw = w->pw;
         int r;
 
-        r = inode_info_fill(&pw->final, fd, path, st);
+        r = inode_info_fill(&pw->final, fd, false, path, st);
         if (r < 0) {
                 close(fd);
                 return r;
@@ -442,7 +452,18 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
                 return r < 0 ? r : STEP_DONE;
         }
 
-        _cleanup_close_ int fd = openat(walker_top(w)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        /* A directory on the way is opened for reading where that is allowed: its ACL is
+         * then one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a
+         * single Diagnose). O_DIRECTORY fails before anything else could be opened; what
+         * is not a directory, or may not be read, is pinned with O_PATH as before. */
+        bool readable = false;
+        _cleanup_close_ int fd = -1;
+        if (!last) {
+                fd = openat(walker_top(w)->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                readable = fd >= 0;
+        }
+        if (fd < 0)
+                fd = openat(walker_top(w)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 r = walker_fail(w, errno, name, rest);
                 return r < 0 ? r : STEP_DONE;
@@ -478,7 +499,7 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
                 return r < 0 ? r : STEP_DONE;
         }
 
-        r = walker_push(w, fd, name, &st);
+        r = walker_push(w, fd, readable, name, &st);
         if (r < 0)
                 return r;
         TAKE_FD(fd);
@@ -538,7 +559,10 @@ int path_walk(const char *path, PathWalk *ret) {
                 return -ENOMEM;
         w.res_cap = 1;
 
-        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool readable = root >= 0;
+        if (root < 0)
+                root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return -errno;
         Level *l = ARRAY_PUSH(w.levels, w.n_levels);
@@ -546,7 +570,7 @@ int path_walk(const char *path, PathWalk *ret) {
                 close(root);
                 return -ENOMEM;
         }
-        *l = (Level) { .fd = root };
+        *l = (Level) { .fd = root, .readable = readable };
 
         r = walker_run(&w);
         if (r < 0) {

@@ -150,6 +150,20 @@ static void test_acls(void **state) {
         assert_int_equal(acl_read_fd(w.final_fd, false, &items, &n, &def), 0);
         assert_int_equal(n, w.final.n_acl);
         free(items);
+
+        /* A directory on the way is read through an fd opened for reading, the final one
+         * through its O_PATH fd: both give the same ACLs. */
+        PathWalk wb, wc;
+        assert_walk_ok(b, b, &wb);
+        assert_walk_ok(c, c, &wc);
+        assert_int_equal(wb.final.n_acl, ib->n_acl);
+        assert_int_equal(find_acl(&wb.final, ACL_TAG_USER, 65534)->perm, 1);
+        assert_int_equal(find_acl(&wb.final, ACL_TAG_MASK, 0)->perm, 1);
+        assert_false(wb.final.has_default_acl);
+        assert_int_equal(wc.final.n_acl, 0);
+        assert_true(wc.final.has_default_acl);
+        path_walk_done(&wb);
+        path_walk_done(&wc);
         path_walk_done(&w);
 
         run("setfacl -b '%s' '%s' && setfacl -k '%s'", b, sock, c);
