@@ -605,26 +605,12 @@ static int host_index_refs(Host *h) {
         for (size_t i = 0; i < h->n_servers; i++)
                 for (size_t j = 0; j < h->servers[i].config.n_refs; j++) {
                         RefList *l = hashmap_get_str(h->refs_by_path, h->servers[i].config.refs[j].path);
-                        if (l->n == 0) {
-                                l->first = i;
-                                l->servers = &l->first;
-                                l->n = 1;
-                                continue;
-                        }
                         bool seen = false;
                         for (size_t k = 0; k < l->n && !seen; k++)
                                 seen = l->servers[k] == i;
                         if (seen)
                                 continue;
-                        if (l->servers == &l->first) {
-                                /* A second server: the list gets an array of its own. */
-                                size_t *a = malloc(sizeof(size_t));
-                                if (!a)
-                                        return -ENOMEM;
-                                a[0] = l->first;
-                                l->servers = a;
-                        }
-                        size_t *slot = ARRAY_PUSH(l->servers, l->n);
+                        size_t *slot = INLINE_LIST_PUSH(l->servers, l->first, l->n);
                         if (!slot)
                                 return -ENOMEM;
                         *slot = i;

@@ -504,22 +504,8 @@ static int map_process_fds(UnixSocketTable *t, int rfd, pid_t pid) {
                 UnixSocket *s = hashmap_get_u64(t->by_sockino, ino);
                 if (!s || (s->n_pids > 0 && s->pids[s->n_pids - 1] == pid))
                         continue;
-                if (s->n_pids == 0) {
-                        s->pid0 = pid;
-                        s->pids = &s->pid0;
-                        s->n_pids = 1;
-                        continue;
-                }
-                if (s->pids == &s->pid0) {
-                        /* A second holder: the list gets an array of its own. */
-                        pid_t *a = malloc(sizeof(pid_t));
-                        if (!a)
-                                return -ENOMEM;
-                        a[0] = s->pid0;
-                        s->pids = a;
-                }
                 size_t n = s->n_pids;
-                pid_t *slot = ARRAY_PUSH(s->pids, n);
+                pid_t *slot = INLINE_LIST_PUSH(s->pids, s->pid0, n);
                 if (!slot)
                         return -ENOMEM;
                 *slot = pid;

@@ -90,6 +90,23 @@ void *array_grow(void **array, size_t *n, size_t sz) {
         return e;
 }
 
+void *inline_list_push(void **array, void *first, size_t *n, size_t sz) {
+        if (*n == 0) {
+                *array = first;
+                *n = 1;
+                return first;
+        }
+        if (*array == first) {
+                /* A one-element array: array_grow()'s capacity rule holds. */
+                void *a = malloc(sz);
+                if (!a)
+                        return NULL;
+                memcpy(a, first, sz);
+                *array = a;
+        }
+        return array_grow(array, n, sz);
+}
+
 char *strdup_or_null(const char *s) {
         return s ? strdup(s) : NULL;
 }

@@ -98,6 +98,13 @@ char *strv_join(char *const *l, const char *sep);
 /* Grows *array (of *n elements of size sz) by one zeroed element; returns it or NULL. */
 void *array_grow(void **array, size_t *n, size_t sz);
 #define ARRAY_PUSH(array, n) ((__typeof__(*(array)) *) array_grow((void **) &(array), &(n), sizeof(*(array))))
+/* A list whose first element lives inline, in first (most lists of a large host's model
+ * hold one: a socket's holder, a path's web server): array points at first until a
+ * second element moves the list to an array of its own. The caller frees array only
+ * when it is not first. */
+void *inline_list_push(void **array, void *first, size_t *n, size_t sz);
+#define INLINE_LIST_PUSH(array, first, n) \
+        ((__typeof__(*(array)) *) inline_list_push((void **) &(array), &(first), &(n), sizeof(*(array))))
 
 char *strdup_or_null(const char *s);
 /* Reads a whole (small) file into a NUL-terminated buffer; size optional. */

@@ -222,6 +222,32 @@ static void test_hashmap_keyed(void **state) {
         }
 }
 
+/* The first element inline, the rest in an array of the list's own. */
+static void test_inline_list(void **state) {
+        (void) state;
+        struct {
+                int *items;
+                size_t n;
+                int first;
+        } l = {};
+
+        int *slot = INLINE_LIST_PUSH(l.items, l.first, l.n);
+        assert_ptr_equal(slot, &l.first);
+        *slot = 10;
+        assert_ptr_equal(l.items, &l.first);
+        assert_int_equal(l.n, 1);
+        for (int v = 11; v < 20; v++) {
+                slot = INLINE_LIST_PUSH(l.items, l.first, l.n);
+                assert_non_null(slot);
+                *slot = v;
+        }
+        assert_ptr_not_equal(l.items, &l.first);
+        assert_int_equal(l.n, 10);
+        for (size_t i = 0; i < l.n; i++)
+                assert_int_equal(l.items[i], 10 + (int) i);
+        free(l.items);
+}
+
 static void test_hashmap_free_null(void **state) {
         (void) state;
         assert_null(hashmap_free(NULL));
@@ -239,6 +265,7 @@ int main(void) {
                 cmocka_unit_test(test_hashmap_str),
                 cmocka_unit_test(test_hashmap_remove),
                 cmocka_unit_test(test_hashmap_keyed),
+                cmocka_unit_test(test_inline_list),
                 cmocka_unit_test(test_hashmap_free_null),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
