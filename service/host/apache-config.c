@@ -310,13 +310,7 @@ finish:
         conf_guard_done(&P.guard);
         strv_free(P.defines);
         strv_free(P.envvars);
-        if (r < 0) {
-                web_config_done(&c);
-                return r;
-        }
-        c.share = NULL;
-        *ret = c;
-        return 0;
+        return web_config_finish(&c, r, ret);
 }
 
 int apache_config_load(const char *conf, const char *server_root, const char *envvars, const StrShare *share,

@@ -143,13 +143,7 @@ static int caddy_parse(const char *conf, const char *text, const StrShare *share
                          : parse_file(&P, conf);
         strv_free(P.snippets);
         conf_guard_done(&P.guard);
-        if (r < 0) {
-                web_config_done(&c);
-                return r;
-        }
-        c.share = NULL;
-        *ret = c;
-        return 0;
+        return web_config_finish(&c, r, ret);
 }
 
 int caddy_config_load(const char *conf, const StrShare *share, WebConfig *ret) {

@@ -402,6 +402,16 @@ int web_config_add_ref(WebConfig *c, const char *path, const char *directive, co
         return 0;
 }
 
+int web_config_finish(WebConfig *c, int r, WebConfig *ret) {
+        if (r < 0) {
+                web_config_done(c);
+                return r;
+        }
+        c->share = NULL; /* the loader's, lent for the parse only */
+        *ret = *c;
+        return 0;
+}
+
 void web_config_done(WebConfig *c) {
         if (!c)
                 return;

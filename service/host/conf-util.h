@@ -104,3 +104,5 @@ int conf_expand_vars(const char *s, bool bare_dollar, bool keep_unknown, conf_lo
  * and file the name the parse callback was given (the config's own copy), both kept
  * by pointer. */
 int web_config_add_ref(WebConfig *c, const char *path, const char *directive, const char *file, unsigned line);
+/* The end of every loader: the parsed config moves to ret, or is freed when r < 0. */
+int web_config_finish(WebConfig *c, int r, WebConfig *ret);

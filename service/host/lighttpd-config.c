@@ -272,13 +272,7 @@ static int lighttpd_parse(const char *conf, const char *text, const StrShare *sh
         free(P.base_dir);
         strv_free(P.vars);
         conf_guard_done(&P.guard);
-        if (r < 0) {
-                web_config_done(&c);
-                return r;
-        }
-        c.share = NULL;
-        *ret = c;
-        return 0;
+        return web_config_finish(&c, r, ret);
 }
 
 int lighttpd_config_load(const char *conf, const StrShare *share, WebConfig *ret) {

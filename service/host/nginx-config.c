@@ -403,13 +403,7 @@ static int nginx_parse(const char *conf, const char *prefix, const char *text, c
 
 finish:
         parser_done(&P);
-        if (r < 0) {
-                web_config_done(&c);
-                return r;
-        }
-        c.share = NULL;
-        *ret = c;
-        return 0;
+        return web_config_finish(&c, r, ret);
 }
 
 int nginx_config_load(const char *conf, const char *prefix, const StrShare *share, WebConfig *ret) {
