@@ -18,6 +18,9 @@ typedef struct FpmParser {
         int fatal;   /* -ELOOP / -E2BIG: php-fpm refuses the whole configuration */
         /* Hosting servers declare thousands of pools: look them up by hash. */
         Hashmap *pools_by_name; /* name -> index + 1 */
+        struct PoolParse *pp;   /* per pool: its draft while its keys are being set */
+        size_t n_pp;
+        ssize_t active;         /* the pool whose draft goes into its block once another pool gets a key */
 } FpmParser;
 
 static int parse_file(FpmParser *P, const char *path);
@@ -99,47 +102,117 @@ static const char *const kept_keys[] = {
 
 /* Each pool is one exact block: its keys, then their values, then its name. A host
  * with thousands of pools keeps them all between calls, and separate allocations with
- * spare slots were a quarter of that model. A key set while parsing builds the pool's
- * block anew (a pool keeps at most ELEMENTSOF(kept_keys) keys, so that stays cheap)
- * and frees the old one at once: parsing thousands of pool files leaves no holes of
- * freed memory behind, as building the blocks at the end did. The name index borrows
- * the name, so its key moves with the block. */
-static int pool_build(FpmParser *P, size_t i, const char *name, const FpmKey *set, const char *set_value) {
+ * spare slots were a quarter of that model. The name index borrows the name, so its key
+ * moves with the block. */
+static int pool_build(FpmParser *P, size_t i, const char *name, const FpmKey *keys, char *const *values,
+                      size_t n) {
         FpmPool *p = &P->c->pools[i];
-        const char *values[ELEMENTSOF(kept_keys)];
-        size_t n = p->n_keys, at = n;
-
-        for (size_t j = 0; j < n; j++) {
-                values[j] = fpm_key_value(p, &p->keys[j]);
-                if (set && p->keys[j].id == set->id)
-                        at = j;
-        }
-        size_t n_new = set && at == n ? n + 1 : n;
-        if (set)
-                values[at] = set_value;
-        size_t size = n_new * sizeof(FpmKey) + strlen(name) + 1;
-        for (size_t j = 0; j < n_new; j++)
+        size_t size = n * sizeof(FpmKey) + strlen(name) + 1;
+        for (size_t j = 0; j < n; j++)
                 size += strlen(values[j]) + 1;
         char *block = malloc(size);
         if (!block)
                 return -ENOMEM;
-        FpmKey *keys = (FpmKey *) (void *) block;
         if (n > 0)
-                memcpy(keys, p->keys, n * sizeof(FpmKey));
-        if (set)
-                keys[at] = *set;
-        char *w = block + n_new * sizeof(FpmKey);
-        for (size_t j = 0; j < n_new; j++)
+                memcpy(block, keys, n * sizeof(FpmKey));
+        char *w = block + n * sizeof(FpmKey);
+        for (size_t j = 0; j < n; j++)
                 w = stpcpy(w, values[j]) + 1;
         strcpy(w, name); /* name may point into the old block: copied before it is freed */
 
         if (p->keys)
                 hashmap_remove_str(P->pools_by_name, p->name);
         free(p->keys);
-        p->keys = keys;
-        p->n_keys = (unsigned) n_new;
+        p->keys = (FpmKey *) (void *) block;
+        p->n_keys = (unsigned) n;
         p->name = w;
         return hashmap_put_str(P->pools_by_name, p->name, (void *) (uintptr_t) (i + 1));
+}
+
+/* A pool whose keys are being set: its values apart, so that a key costs its own value,
+ * not a copy of the pool. It goes into the pool's block when another pool gets a key
+ * (so what parsing one pool allocated is freed before the next is parsed, and its memory
+ * reused: building every block at the end left a 5,000-pool host's heap full of freed
+ * holes), and at the end. A pool taken up again more than DRAFT_REOPEN_MAX times stays a
+ * draft until the end, so that a file alternating between pools with long values costs
+ * a bounded number of copies of each. */
+typedef struct Draft {
+        FpmKey keys[ELEMENTSOF(kept_keys)];
+        char *values[ELEMENTSOF(kept_keys)];
+        unsigned n_keys;
+} Draft;
+
+typedef struct PoolParse {
+        Draft *draft;
+        unsigned opened; /* drafts made of the pool so far */
+} PoolParse;
+
+#define DRAFT_REOPEN_MAX 4u
+
+static void draft_free(Draft *d) {
+        if (!d)
+                return;
+        for (unsigned j = 0; j < d->n_keys; j++)
+                free(d->values[j]);
+        free(d);
+}
+
+/* The draft into the pool's block; it stays a draft if it was taken up too often and
+ * the parse goes on (at_end: it does not). */
+static int draft_close(FpmParser *P, size_t i, bool at_end) {
+        PoolParse *pp = &P->pp[i];
+        if (!pp->draft || (!at_end && pp->opened > DRAFT_REOPEN_MAX))
+                return 0;
+        int r = pool_build(P, i, P->c->pools[i].name, pp->draft->keys, pp->draft->values, pp->draft->n_keys);
+        if (r < 0)
+                return r;
+        draft_free(pp->draft);
+        pp->draft = NULL;
+        return 0;
+}
+
+static Draft *draft_open(FpmParser *P, size_t i) {
+        if (i < P->n_pp && P->pp[i].draft)
+                return P->pp[i].draft;
+        if (P->active >= 0 && (size_t) P->active != i && draft_close(P, (size_t) P->active, false) < 0)
+                return NULL;
+        while (P->n_pp <= i)
+                if (!ARRAY_PUSH(P->pp, P->n_pp))
+                        return NULL;
+        const FpmPool *p = &P->c->pools[i];
+        Draft *d = calloc(1, sizeof(Draft));
+        if (!d)
+                return NULL;
+        for (unsigned j = 0; j < p->n_keys; j++) {
+                d->keys[j] = p->keys[j];
+                if (!(d->values[j] = strdup(fpm_key_value(p, &p->keys[j])))) {
+                        draft_free(d);
+                        return NULL;
+                }
+                d->n_keys = j + 1;
+        }
+        P->pp[i].draft = d;
+        P->pp[i].opened++;
+        P->active = (ssize_t) i;
+        return d;
+}
+
+/* At the end: every draft into its block. */
+static int drafts_close_all(FpmParser *P) {
+        for (size_t i = 0; i < P->n_pp; i++) {
+                int r = draft_close(P, i, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void drafts_free(FpmParser *P) {
+        for (size_t i = 0; i < P->n_pp; i++)
+                draft_free(P->pp[i].draft);
+        free(P->pp);
+        P->pp = NULL;
+        P->n_pp = 0;
 }
 
 /* Takes ownership of value. */
@@ -148,8 +221,19 @@ static int set_pool_key(FpmParser *P, const char *key, char *value, const char *
 
         for (size_t i = 0; i < ELEMENTSOF(kept_keys); i++)
                 if (streq_ptr(kept_keys[i], key)) {
-                        FpmKey k = { .file = file, .line = line, .id = (uint8_t) i };
-                        return pool_build(P, (size_t) P->cur, P->c->pools[P->cur].name, &k, v);
+                        Draft *d = draft_open(P, (size_t) P->cur);
+                        if (!d)
+                                return -ENOMEM;
+                        unsigned at = 0;
+                        while (at < d->n_keys && d->keys[at].id != i)
+                                at++;
+                        if (at == d->n_keys)
+                                d->n_keys++;
+                        else
+                                free(d->values[at]);
+                        d->keys[at] = (FpmKey) { .file = file, .line = line, .id = (uint8_t) i };
+                        d->values[at] = TAKE_PTR(v);
+                        return 0;
                 }
         return 0;
 }
@@ -177,7 +261,7 @@ static int enter_section(FpmParser *P, const char *name, const char *file, unsig
         p->file = file;
         p->line = line;
         P->cur = (ssize_t) c->n_pools - 1;
-        return pool_build(P, (size_t) P->cur, name, NULL, NULL);
+        return pool_build(P, (size_t) P->cur, name, NULL, NULL, 0);
 }
 
 static int include_glob(FpmParser *P, const char *pattern, const char *file, unsigned line) {
@@ -295,11 +379,14 @@ static int config_init(FpmConfig *c, const char *main_file) {
 }
 
 static int parser_init(FpmParser *P, FpmConfig *c) {
-        *P = (FpmParser) { .c = c, .cur = -1, .pools_by_name = hashmap_new_str() };
+        *P = (FpmParser) { .c = c, .cur = -1, .active = -1, .pools_by_name = hashmap_new_str() };
         return P->pools_by_name ? 0 : -ENOMEM;
 }
 
 static int finish(FpmParser *P, int r, FpmConfig *c, FpmConfig *ret) {
+        if (r >= 0)
+                r = drafts_close_all(P);
+        drafts_free(P);
         hashmap_free(P->pools_by_name);
         conf_guard_done(&P->guard);
         if (r >= 0 && P->fatal)

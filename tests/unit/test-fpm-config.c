@@ -116,6 +116,46 @@ static void test_string(void **state) {
         fpm_config_done(&c);
 }
 
+/* A file that goes back and forth between two pools, one with a long value: every key
+ * keeps its last value and line, whether its pool was built into its block at each
+ * switch or, taken up too often, kept apart until the end (which bounds the copies of
+ * the long value such a file can cause). */
+static void test_alternating(void **state) {
+        (void) state;
+        size_t rounds = 200, len = 4096;
+        _cleanup_free_ char *text = malloc(len + 200 + rounds * 80), *long_path = malloc(len + 16);
+        assert_non_null(text);
+        assert_non_null(long_path);
+        char *w = long_path;
+        w = stpcpy(w, "/run/");
+        memset(w, 'a', len);
+        strcpy(w + len, ".sock");
+        w = text;
+        w += sprintf(w, "[a]\nlisten = %s\n[b]\nlisten = /run/b.sock\n", long_path);
+        unsigned line = 4;
+        for (size_t i = 0; i < rounds; i++) {
+                w += sprintf(w, "[a]\ngroup = ga%zu\n[b]\ngroup = gb%zu\nuser = ub%zu\n", i, i, i);
+                line += 5;
+        }
+
+        FpmConfig c;
+        assert_int_equal(fpm_config_parse_string(text, "alt.conf", &c), 0);
+        assert_int_equal(c.n_pools, 2);
+        const FpmPool *a = pool(&c, "a"), *b = pool(&c, "b");
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(fpm_pool_unix_path(a), long_path);
+        assert_string_equal(fpm_pool_get(a, "group"), "ga199");
+        assert_int_equal(fpm_pool_key(a, "group")->line, line - 3);
+        assert_int_equal(a->n_keys, 2);
+        assert_string_equal(fpm_pool_unix_path(b), "/run/b.sock");
+        assert_string_equal(fpm_pool_get(b, "group"), "gb199");
+        assert_string_equal(fpm_pool_get(b, "user"), "ub199");
+        assert_int_equal(fpm_pool_key(b, "user")->line, line);
+        assert_int_equal(b->n_keys, 3);
+        fpm_config_done(&c);
+}
+
 static void test_garbage(void **state) {
         (void) state;
         /* 100k lines, a NUL byte and a huge line: a result, errors, no crash. */
@@ -154,7 +194,8 @@ static void test_debian(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fixture), cmocka_unit_test(test_missing), cmocka_unit_test(test_loop),
-                cmocka_unit_test(test_string),  cmocka_unit_test(test_garbage), cmocka_unit_test(test_debian),
+                cmocka_unit_test(test_string),  cmocka_unit_test(test_alternating), cmocka_unit_test(test_garbage),
+                cmocka_unit_test(test_debian),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
