@@ -30,13 +30,21 @@ static const char *lookup_env(const char *name, void *userdata) {
         return getenv(name);
 }
 
+/* No value sockfix reads (a socket path, user and group names, a mode, ACL lists) comes
+ * near this; $pool substitution could otherwise turn one line naming a long pool many
+ * times into gigabytes. */
+#define FPM_MAX_VALUE (64u << 10)
+
+/* -E2BIG: longer than FPM_MAX_VALUE once substituted. */
 static int replace_pool_name(const char *s, const char *pool, char **ret) {
         static const char token[] = "$pool";
-        size_t n = 0, plen = strlen(pool), tlen = strlen(token);
+        size_t n = 0, plen = strlen(pool), tlen = strlen(token), len = strlen(s);
 
         for (const char *p = strstr(s, token); p; p = strstr(p + tlen, token))
                 n++;
-        char *out = malloc(strlen(s) + n * plen + 1), *w = out;
+        if (len > FPM_MAX_VALUE || (plen > 0 && n > (FPM_MAX_VALUE - len) / plen))
+                return -E2BIG;
+        char *out = malloc(len + n * plen + 1), *w = out;
         if (!out)
                 return -ENOMEM;
         for (const char *p = s;;) {
@@ -215,26 +223,29 @@ static void drafts_free(FpmParser *P) {
         P->n_pp = 0;
 }
 
-/* Takes ownership of value. */
-static int set_pool_key(FpmParser *P, const char *key, char *value, const char *file, unsigned line) {
-        _cleanup_free_ char *v = value;
-
+/* Which of the kept keys, or -1. */
+static int kept_key_id(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(kept_keys); i++)
-                if (streq_ptr(kept_keys[i], key)) {
-                        Draft *d = draft_open(P, (size_t) P->cur);
-                        if (!d)
-                                return -ENOMEM;
-                        unsigned at = 0;
-                        while (at < d->n_keys && d->keys[at].id != i)
-                                at++;
-                        if (at == d->n_keys)
-                                d->n_keys++;
-                        else
-                                free(d->values[at]);
-                        d->keys[at] = (FpmKey) { .file = file, .line = line, .id = (uint8_t) i };
-                        d->values[at] = TAKE_PTR(v);
-                        return 0;
-                }
+                if (streq_ptr(kept_keys[i], key))
+                        return (int) i;
+        return -1;
+}
+
+/* Takes ownership of value. */
+static int set_pool_key(FpmParser *P, int id, char *value, const char *file, unsigned line) {
+        _cleanup_free_ char *v = value;
+        Draft *d = draft_open(P, (size_t) P->cur);
+        if (!d)
+                return -ENOMEM;
+        unsigned at = 0;
+        while (at < d->n_keys && d->keys[at].id != id)
+                at++;
+        if (at == d->n_keys)
+                d->n_keys++;
+        else
+                free(d->values[at]);
+        d->keys[at] = (FpmKey) { .file = file, .line = line, .id = (uint8_t) id };
+        d->values[at] = TAKE_PTR(v);
         return 0;
 }
 
@@ -337,11 +348,17 @@ static int parse_line(FpmParser *P, char *s, const char *file, unsigned line) {
         if (P->cur < 0)
                 return set_global(P, key, value);
 
+        int id = kept_key_id(key);
+        if (id < 0)
+                return 0;
         char *v;
         r = replace_pool_name(value, c->pools[P->cur].name, &v);
+        if (r == -E2BIG)
+                return conf_error(&c->errors, file, line, "%s: longer than %u bytes once $pool is substituted, not read",
+                                  key, FPM_MAX_VALUE);
         if (r < 0)
                 return r;
-        return set_pool_key(P, key, v, file, line);
+        return set_pool_key(P, id, v, file, line);
 }
 
 static int parse_text(FpmParser *P, char *text, size_t size, const char *file) {

@@ -156,6 +156,37 @@ static void test_alternating(void **state) {
         fpm_config_done(&c);
 }
 
+/* $pool substitution cannot turn a line into gigabytes: a kept value longer than 64 KiB
+ * once substituted is an error and not kept; keys sockfix does not read are not even
+ * substituted. */
+static void test_pool_name_blowup(void **state) {
+        (void) state;
+        size_t name_len = 1000, times = 100;
+        _cleanup_free_ char *text = malloc(name_len + 4 * times * 5 + 200);
+        assert_non_null(text);
+        char *w = text;
+        *w++ = '[';
+        memset(w, 'p', name_len);
+        w += name_len;
+        w = stpcpy(w, "]\nuser = $pool\nlisten = ");
+        for (size_t i = 0; i < times; i++)
+                w = stpcpy(w, "$pool");
+        w = stpcpy(w, "\nenv[X] = ");
+        for (size_t i = 0; i < 3 * times; i++)
+                w = stpcpy(w, "$pool");
+        strcpy(w, "\n");
+
+        FpmConfig c;
+        assert_int_equal(fpm_config_parse_string(text, "big.conf", &c), 0);
+        assert_int_equal(c.n_pools, 1);
+        const FpmPool *p = &c.pools[0];
+        assert_int_equal(strlen(fpm_pool_get(p, "user")), name_len);
+        assert_null(fpm_pool_get(p, "listen"));
+        assert_true(errors_contain(c.errors, "big.conf:3: listen: longer than 65536 bytes"));
+        assert_int_equal(strv_length(c.errors), 1);
+        fpm_config_done(&c);
+}
+
 static void test_garbage(void **state) {
         (void) state;
         /* 100k lines, a NUL byte and a huge line: a result, errors, no crash. */
@@ -194,8 +225,8 @@ static void test_debian(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fixture), cmocka_unit_test(test_missing), cmocka_unit_test(test_loop),
-                cmocka_unit_test(test_string),  cmocka_unit_test(test_alternating), cmocka_unit_test(test_garbage),
-                cmocka_unit_test(test_debian),
+                cmocka_unit_test(test_string),  cmocka_unit_test(test_alternating),
+                cmocka_unit_test(test_pool_name_blowup), cmocka_unit_test(test_garbage), cmocka_unit_test(test_debian),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
