@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "sys/safe-fs.h"
 #include "util/util.h"
@@ -349,6 +352,43 @@ static void test_no_permission_dirs(void **state) {
         path_walk_done(&w);
 }
 
+/* A directory the daemon may search but not read (root without CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH, as an LSM or a root-squashed NFS mount would leave it) is walked
+ * through an O_PATH fd, its ACL read through /proc/self/fd. In a child: the dropped
+ * capabilities are its own. */
+static void test_unreadable_dir(void **state) {
+        _cleanup_free_ char *q = tp("/q"), *s = tp("/q/sock");
+        (void) state;
+
+        run("mkdir -m 0711 '%s' && chown 65534 '%s' && setfacl -m u:65534:rwx '%s'", q, q, q);
+        bind_socket(s);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+                struct __user_cap_data_struct caps[2] = {};
+                if (syscall(SYS_capget, &hdr, caps) < 0)
+                        _exit(10);
+                caps[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+                if (syscall(SYS_capset, &hdr, caps) < 0)
+                        _exit(11);
+                /* The route under test: the directory cannot be opened for reading. */
+                int fd = open(q, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 || errno != EACCES)
+                        _exit(12);
+                PathWalk w;
+                if (path_walk(s, &w) < 0 || w.error != 0 || !w.have_final)
+                        _exit(13);
+                const InodeInfo *i = find_dir(&w, q);
+                /* 0711 with the ACL's mask rwx in the group bits */
+                _exit(!i ? 14 : i->n_acl != 5 ? 15 : (i->st.st_mode & 07777) != 0771 ? 16 : 0);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_fs_supports_acl(void **state) {
         (void) state;
         int fd = open("/proc/self", O_PATH | O_CLOEXEC);
@@ -418,6 +458,7 @@ int main(void) {
                 cmocka_unit_test(test_special_files),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_no_permission_dirs),
+                cmocka_unit_test(test_unreadable_dir),
                 cmocka_unit_test(test_fs_supports_acl),
                 cmocka_unit_test(test_cached_walk_is_the_same),
         };
