@@ -403,17 +403,8 @@ bool proc_stat_fd_running(int stat_fd, uint64_t start_time) {
 }
 
 bool proc_still_running_at(int rfd, pid_t pid, uint64_t start_time) {
-        _cleanup_free_ char *text = NULL;
-        char name[32];
-        Process p = {};
-
-        snprintf(name, sizeof(name), "%d/stat", (int) pid);
-        if (read_full_file_at(rfd, name, PROC_SMALL_FILE_MAX, &text, NULL) < 0)
-                return false;
-        if (proc_stat_parse(text, &p) < 0)
-                return false;
-        /* A zombie has exited: only its parent has not reaped it yet. */
-        return p.start_time == start_time && p.state != 'Z';
+        _cleanup_close_ int fd = proc_stat_open(rfd, pid);
+        return fd >= 0 && proc_stat_fd_running(fd, start_time);
 }
 
 bool process_same_creds(const Process *a, const Process *b) {
