@@ -105,6 +105,17 @@ static int unix_sockets_index(UnixSocketTable *t) {
         return 0;
 }
 
+/* The end of every load: indexed, the lent share dropped, moved to ret. */
+static int unix_sockets_finish(UnixSocketTable *t, UnixSocketTable *ret) {
+        int r = unix_sockets_index(t);
+        if (r < 0)
+                return r;
+        t->share = NULL;
+        *ret = *t;
+        *t = (UnixSocketTable) {};
+        return 0;
+}
+
 /* Takes ownership of s->path, also on failure. */
 static int unix_sockets_push(UnixSocketTable *t, UnixSocket *s) {
         UnixSocket *slot = ARRAY_PUSH(t->socks, t->n);
@@ -421,13 +432,7 @@ static int parse_proc_net_unix(const StrShare *share, const char *text, UnixSock
                 line = *eol ? eol + 1 : eol;
         }
 
-        r = unix_sockets_index(&t);
-        if (r < 0)
-                return r;
-        t.share = NULL;
-        *ret = t;
-        t = (UnixSocketTable) {};
-        return 0;
+        return unix_sockets_finish(&t, ret);
 }
 
 int unix_sockets_parse_proc_net_unix(const char *text, UnixSocketTable *ret) {
@@ -449,13 +454,7 @@ int unix_sockets_load(const StrShare *share, UnixSocketTable *ret) {
         if (r < 0)
                 return r;
 
-        r = unix_sockets_index(&t);
-        if (r < 0)
-                return r;
-        t.share = NULL;
-        *ret = t;
-        t = (UnixSocketTable) {};
-        return 0;
+        return unix_sockets_finish(&t, ret);
 }
 
 static bool errno_is_vanished(int e) {
