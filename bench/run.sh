@@ -330,18 +330,26 @@ bench_shell() {
         R[$n.shell_reps]=$reps
 }
 
-# perf_during NAME CMD...: samples sockfixd (DWARF call graphs: the release build has no
-# frame pointers) while CMD runs; writes NAME.self.txt (flat, self time) and
-# NAME.children.txt (inclusive time per function, sockfixd's own code).
-perf_during() {
-        local name=$1 dir=$BENCH_PROFILE_DIR perf_pid; shift
-        perf record --call-graph dwarf,32768 -F 999 -p "$BENCH_SFD_PID" -o "$dir/$name.data" \
-                > "$dir/$name.log" 2>&1 &
+# perf_record NAME PERF-RECORD-OPTIONS... -- CMD...: perf record with those options into
+# $BENCH_PROFILE_DIR/NAME.data while CMD runs (started half a second before it).
+perf_record() {
+        local name=$1 perf_pid opts=(); shift
+        while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+        shift
+        perf record "${opts[@]}" -o "$BENCH_PROFILE_DIR/$name.data" > "$BENCH_PROFILE_DIR/$name.log" 2>&1 &
         perf_pid=$!
         sleep 0.5
         "$@" > /dev/null 2>&1
         kill -INT "$perf_pid"
         wait "$perf_pid"
+}
+
+# perf_during NAME CMD...: samples sockfixd (DWARF call graphs: the release build has no
+# frame pointers) while CMD runs; writes NAME.self.txt (flat, self time) and
+# NAME.children.txt (inclusive time per function, sockfixd's own code).
+perf_during() {
+        local name=$1 dir=$BENCH_PROFILE_DIR; shift
+        perf_record "$name" --call-graph dwarf,32768 -F 999 -p "$BENCH_SFD_PID" -- "$@"
         perf report -i "$dir/$name.data" --no-children --sort symbol --percent-limit 0.7 --stdio -g none \
                 > "$dir/$name.self.txt" 2> /dev/null
         perf report -i "$dir/$name.data" --children --sort dso,symbol --percent-limit 1.5 --stdio -g none \
@@ -352,13 +360,8 @@ perf_during() {
 # perf_system NAME CMD...: every CPU while CMD runs (sockfixd, dbus-daemon and the client
 # share the call's time); NAME.comm.txt splits it by process, NAME.self.txt by function.
 perf_system() {
-        local name=$1 dir=$BENCH_PROFILE_DIR perf_pid; shift
-        perf record -a -g -F 1999 -o "$dir/$name.data" > "$dir/$name.log" 2>&1 &
-        perf_pid=$!
-        sleep 0.5
-        "$@" > /dev/null 2>&1
-        kill -INT "$perf_pid"
-        wait "$perf_pid"
+        local name=$1 dir=$BENCH_PROFILE_DIR; shift
+        perf_record "$name" -a -g -F 1999 -- "$@"
         perf report -i "$dir/$name.data" --no-children --sort comm --stdio -g none \
                 > "$dir/$name.comm.txt" 2> /dev/null
         perf report -i "$dir/$name.data" --no-children --sort comm,dso,symbol --percent-limit 0.5 \
