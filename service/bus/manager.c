@@ -103,9 +103,15 @@ static int method_diagnose_all(sd_bus_message *m, void *userdata, sd_bus_error *
         return reply_sweep(m, userdata, true, error);
 }
 
+static void prepared_diagnosis_freev(void *p) {
+        prepared_diagnosis_free(p);
+}
+
 static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(report_freep) Report *report = NULL;
+        _cleanup_(polkit_prepared_done) PolkitPrepared prepared = {};
+        PreparedDiagnosis *p;
         Manager *mgr = userdata;
         const char *socket;
         DiagnoseCall c;
@@ -122,13 +128,25 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
 
         const char *details[] = { "socket", socket, NULL };
-        r = bus_verify_polkit_async(m, SOCKFIX_ACTION_DIAGNOSE, details, mgr->polkit, error);
+        r = bus_verify_polkit_async_prepared(m, SOCKFIX_ACTION_DIAGNOSE, details, mgr->polkit, &prepared, error);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return 1; /* polkit is asking; we will be called again */
+        if (r == 0) {
+                /* polkit is asking, and we will be called again. Meanwhile the part of
+                 * the diagnosis that only reads runs on the CPU polkitd leaves idle; the
+                 * probe, a connection to the socket, waits for the answer. */
+                if (engine_diagnose_prepare(mgr->engine, socket, &c.o, &p) >= 0 &&
+                    bus_polkit_set_prepared(mgr->polkit, m, (PolkitPrepared) { p, prepared_diagnosis_freev }) >= 0)
+                        log_debug("Diagnosed %s for %s while polkit decides", socket,
+                                  strempty(sd_bus_message_get_sender(m)));
+                return 1;
+        }
 
-        r = engine_diagnose(mgr->engine, socket, &c.o, &report);
+        p = TAKE_PTR(prepared.data);
+        if (!p)
+                r = engine_diagnose_prepare(mgr->engine, socket, &c.o, &p);
+        if (r >= 0)
+                r = engine_diagnose_finish(p, &report);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to diagnose %s: %m", socket);
 

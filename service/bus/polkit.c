@@ -15,6 +15,7 @@
  * for all queries is armed when none is and left alone when answers come. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 
@@ -52,6 +53,9 @@ struct AsyncQuery {
         bool answered;
         int result;              /* > 0 authorized, < 0 refused with `error` */
         sd_bus_error error;
+
+        PolkitPrepared prepared; /* the handler's work while polkit decides */
+        uint64_t prepared_at;    /* CLOCK_MONOTONIC µs */
 };
 
 /* The uids of recent callers. A connection's uid never changes and the bus never
@@ -92,6 +96,7 @@ static AsyncQuery *async_query_free(AsyncQuery *q) {
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
         sd_bus_error_free(&q->error);
+        polkit_prepared_done(&q->prepared);
         free(q->action);
         free(q);
         return NULL;
@@ -433,11 +438,52 @@ static int async_query_start(sd_bus_message *call, const char *action, const cha
         return 0;
 }
 
-int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char *const *details,
-                            PolkitRegistry *reg, sd_bus_error *error) {
+void polkit_prepared_done(PolkitPrepared *p) {
+        if (p->data && p->free)
+                p->free(p->data);
+        *p = (PolkitPrepared) {};
+}
+
+int bus_polkit_set_prepared(PolkitRegistry *reg, sd_bus_message *call, PolkitPrepared prepared) {
+        AsyncQuery *q = registry_find(reg, call);
+        int r;
+
+        if (!q || q->answered || q->prepared.data) {
+                polkit_prepared_done(&prepared);
+                return -ESTALE; /* not asked, or asked twice: a programming error */
+        }
+        r = sd_event_now(sd_bus_get_event(sd_bus_message_get_bus(call)), CLOCK_MONOTONIC, &q->prepared_at);
+        if (r < 0) {
+                polkit_prepared_done(&prepared);
+                return r;
+        }
+        q->prepared = prepared;
+        return 0;
+}
+
+/* The prepared work of an authorized query, if still fresh (see polkit.h). */
+static void async_query_take_prepared(AsyncQuery *q, sd_bus_message *call, PolkitPrepared *ret) {
+        uint64_t now = 0;
+
+        if (!q->prepared.data)
+                return;
+        (void) sd_event_now(sd_bus_get_event(sd_bus_message_get_bus(call)), CLOCK_MONOTONIC, &now);
+        if (now >= q->prepared_at && now - q->prepared_at <= POLKIT_PREPARED_MAX_AGE_USEC) {
+                *ret = q->prepared;
+                q->prepared = (PolkitPrepared) {};
+                return;
+        }
+        log_debug("Authorization of %s came %" PRIu64 " ms after the work prepared meanwhile: doing it again",
+                  q->action, now >= q->prepared_at ? (now - q->prepared_at) / 1000 : 0);
+}
+
+int bus_verify_polkit_async_prepared(sd_bus_message *call, const char *action, const char *const *details,
+                                     PolkitRegistry *reg, PolkitPrepared *ret_prepared, sd_bus_error *error) {
         AsyncQuery *q;
         int r;
 
+        if (ret_prepared)
+                *ret_prepared = (PolkitPrepared) {};
         q = registry_find(reg, call);
         if (q) {
                 /* Called again: the answer is in. Only an unanswered query can be found
@@ -450,6 +496,8 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
                 r = q->result;
                 if (r < 0)
                         sd_bus_error_copy(error, &q->error);
+                else if (ret_prepared)
+                        async_query_take_prepared(q, call, ret_prepared);
                 async_query_free(q);
                 return r;
         }

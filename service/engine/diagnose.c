@@ -479,15 +479,16 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
         if (findings_classify(r, f, d->cf) < 0)
                 goto oom;
 
-        if (probe && (k = probe_consumers(h->proc_root, r, master)) < 0)
-                goto oom;
-
         if (o && o->evidence)
                 for (size_t i = 0; r->servers && i < h->n_servers; i++)
                         if (strv_contains(r->servers, h->servers[i].config.server) &&
                             evidence_collect(h->servers[i].config.error_logs, path, r->resolved, EVIDENCE_MAX_LINES,
                                              &r->evidence) < 0)
                                 goto oom;
+
+        /* Last: the one step with an effect on the system (engine_diagnose_prepare()). */
+        if (probe && (k = probe_consumers(h->proc_root, r, master)) < 0)
+                goto oom;
         return 0;
 oom:
         diagnosis_done(d);
@@ -546,19 +547,54 @@ static int engine_lookups(Engine *e, Lookup **lk, Owned **ow) {
         return 0;
 }
 
-int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
+struct PreparedDiagnosis {
+        Host *host; /* a reference: master points into it */
+        const Process *master;
+        Report *report;
+};
+
+PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
+        if (!p)
+                return NULL;
+        report_free(p->report);
+        host_unref(p->host);
+        free(p);
+        return NULL;
+}
+
+int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, PreparedDiagnosis **ret) {
         _cleanup_(host_unrefp) Host *h = NULL;
         Lookup *lk;
         Owned *ow;
         Diagnosis d = { .walk.final_fd = -1 };
         int r = engine_lookups(e, &lk, &ow);
         if (r >= 0)
-                r = engine_diagnosis(e, socket, o, true, &h, lk, ow, &d);
-        if (r >= 0) {
-                *ret = TAKE_PTR(d.report);
-                diagnosis_done(&d);
-        }
+                r = engine_diagnosis(e, socket, o, false, &h, lk, ow, &d);
+        if (r < 0)
+                return r;
+        PreparedDiagnosis *p = malloc(sizeof(*p));
+        if (p)
+                *p = (PreparedDiagnosis) { .host = TAKE_PTR(h), .master = d.master, .report = TAKE_PTR(d.report) };
+        /* The walk's fds are closed now: a prepared diagnosis may wait for polkit. */
+        diagnosis_done(&d);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret) {
+        int r = probe_consumers(p->host->proc_root, p->report, p->master);
+        if (r >= 0)
+                *ret = TAKE_PTR(p->report);
+        prepared_diagnosis_free(p);
         return r;
+}
+
+int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
+        PreparedDiagnosis *p;
+        int r = engine_diagnose_prepare(e, socket, o, &p);
+        return r < 0 ? r : engine_diagnose_finish(p, ret);
 }
 
 static int add_path(Hashmap *seen, const char ***paths, size_t *n, const char *p) {

@@ -31,6 +31,13 @@ Engine *engine_free(Engine *e);
 
 /* One socket, with the real connect probe. Fails only with -ENOMEM (every path gets a verdict). */
 int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret);
+/* engine_diagnose() in two steps, for a caller that has the first done while polkit
+ * decides. The first has no effect on the system it inspects (it reads); the second
+ * makes the one connection a Diagnose is allowed, the probe, and consumes p. */
+typedef struct PreparedDiagnosis PreparedDiagnosis;
+int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, PreparedDiagnosis **ret);
+int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
+PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 /* Every known socket, without connecting to any. Each report goes to cb as soon as
  * it is made and is freed after, so a sweep over thousands of pools holds one report
  * at a time (the reply is the only copy). A negative return of cb stops the sweep. */

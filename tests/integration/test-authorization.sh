@@ -18,7 +18,8 @@ h_init authorization
 
 # Per-run names: another session may run this test at the same time.
 panel=sfx-panel-$$ outsider=sfx-out-$$
-stack_up --owner www-data --group www-data --mode 0660
+# pm=ondemand: a connection to the pool forks a PHP worker, so a probe shows.
+stack_up --owner www-data --group www-data --mode 0660 --pm ondemand
 # The non-interactive authorization timeout, sd-bus's call timeout: 2 s, so that a 3 s
 # polkit rule below outlasts it. Set for the daemon only (clients keep 25 s).
 SYSTEMD_BUS_TIMEOUT=2 h_sockfix_up
@@ -203,6 +204,58 @@ sleep 1.2 # polkit's late answer arrives and must be ignored
 h_ok "sockfixd is still running after polkit's late answer" h_alive "$H_SOCKFIXD_PID"
 h_diagnose "$H_T/after-late.json" "$S_SOCK"
 h_json_is "$H_T/after-late.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers after the late answer"
+
+# sockfixd diagnoses while polkit decides, and probes only once granted: a refused
+# caller must not make it connect, with the socket open to nginx (0666) and a pool
+# that forks a worker on each connection.
+n_prepared() { grep -c "Diagnosed $S_SOCK for .* while polkit decides" "$H_T/sockfixd.log"; }
+n_workers() { stack_children "$S_FPM_PID" | wc -l; }
+chmod 0666 "$S_SOCK"
+h_is "$(n_workers)" 0 "php-fpm (ondemand) has no worker before the refused calls"
+before=$(n_prepared)
+sfcall "$H_T/out-open.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'
+h_ok "outsider: Diagnose of the open socket refused" is_auth_error "$(h_json "$H_T/out-open.json" 'r.get("error", "")')"
+h_ok "  sockfixd had diagnosed while polkit decided ($before -> $(n_prepared) such log lines)" \
+        test "$(n_prepared)" -gt "$before"
+sleep 0.3
+h_is "$(n_workers)" 0 "  and made no connection: php-fpm forked no worker"
+chmod 0660 "$S_SOCK"
+
+# An answer that
+# takes longer than a moment (here a rule that grants after 1 s, a person typing a
+# password) must not get the report made before it: the socket changes meanwhile, and
+# the report shows the socket as it is when the answer comes.
+late=sfx-late-$$
+h_ensure_user "$late"
+{
+        cat "$H_T/rules.js"
+        cat << JS
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.sockfix.SockFix1.diagnose" && subject.user == "$late") {
+        var t = Date.now();
+        while (Date.now() - t < 1000) {}
+        return polkit.Result.YES;
+    }
+});
+JS
+} > "$H_T/rules-late.js"
+h_install_rules "$H_T/rules-late.js"
+sleep 1.2 # polkitd has read the rules
+before=$(n_prepared)
+sfcall "$H_T/late.json" "$late" Diagnose "$(diag_json "$S_SOCK")" '{}' &
+late_pid=$!
+prepared() { (($(n_prepared) > before)); }
+h_ok "late-granted user: sockfixd diagnosed while polkit decided" h_wait_for 50 prepared
+chmod 0666 "$S_SOCK"
+wait "$late_pid"
+h_json_is "$H_T/late.json" 'r.get("mode", r.get("error"))' 438 \
+        "late-granted user: the report shows the socket as it was at polkit's answer (mode 0666, changed meanwhile)"
+h_file_like "$H_T/sockfixd.log" 'Authorization of org.sockfix.SockFix1.diagnose came [0-9]+ ms after the work prepared meanwhile: doing it again' \
+        "  sockfixd did the diagnosis again"
+h_wait_for 20 stack_has_children "$S_FPM_PID"
+h_is "$(n_workers)" 1 "  and probed once granted: php-fpm forked the worker for its connection"
+chmod 0660 "$S_SOCK"
+h_json_is "$H_T/panel.json" 'r.get("mode", r.get("error"))' 432 "panel account (answered at once): the report has the socket's mode 0660"
 h_install_rules "$H_T/rules.js"
 
 # --- polkitd gone
