@@ -16,10 +16,14 @@
  *                                                 printed as all_* without FIELDS, NAME_*
  *                                                 (default brief_*) with
  *   bench-client diagnose REPS SOCKET VERDICT     Diagnose(SOCKET) must answer VERDICT
- *   bench-client check-auth REPS USER SOCKET      polkit CheckAuthorization of the diagnose
+ *   bench-client check-auth REPS USER SOCKET [VERDICT]
+ *                                                 polkit CheckAuthorization of the diagnose
  *                                                 action for a bus connection of USER
  *                                                 (system-bus-name subject, as sockfixd
- *                                                 asks); root only
+ *                                                 asks); root only. With VERDICT, that
+ *                                                 connection calls Diagnose(SOCKET) after
+ *                                                 each check, which must answer VERDICT:
+ *                                                 both series side by side
  *   bench-client ready REPS EXE [ARGS...]         starts EXE REPS times and times exec to
  *                                                 the NameOwnerChanged that gives it the
  *                                                 name; stops it (SIGTERM) each time
@@ -480,13 +484,108 @@ static int cmd_diagnose_all(unsigned reps, const char *prefix, const char *truth
         return wrong || missing || unknown || odd_keys ? EXIT_WRONG : 0;
 }
 
+/* The child of check-auth, as USER: its connection is the subject. With a verdict
+ * to expect, each byte from the parent asks it for one timed Diagnose, answered with
+ * the time in ns (UINT64_MAX: failed or wrong). Exits when the parent closes. */
+static void check_auth_child(int to_parent, int to_child, const struct passwd *pw, const char *socket,
+                             const char *expect) {
+        Ctx c = { .socket = socket, .expect = expect };
+        const char *unique;
+        char ch;
+
+        if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+            setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                _exit(3);
+        if (sd_bus_open_system(&c.bus) < 0 || sd_bus_get_unique_name(c.bus, &unique) < 0)
+                _exit(4);
+        if (!bench_write_full(to_parent, unique, strlen(unique)) || !bench_write_full(to_parent, "\n", 1))
+                _exit(5);
+        for (;;) {
+                ssize_t k = read(to_child, &ch, 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                uint64_t t0 = bench_now_ns(), ns;
+                int wrong = c.wrong;
+                ns = expect && once_diagnose(&c) >= 0 && c.wrong == wrong ? bench_now_ns() - t0 : UINT64_MAX;
+                if (!bench_write_full(to_parent, &ns, sizeof(ns)))
+                        break;
+        }
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        _exit(0);
+}
+
+/* Reads up to the newline the child ends its name with. */
+static int read_name(int fd, char *name, size_t size) {
+        size_t got = 0;
+
+        while (got < size - 1) {
+                ssize_t k = read(fd, name + got, 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -EPROTO;
+                if (name[got] == '\n')
+                        break;
+                got++;
+        }
+        name[got] = 0;
+        return got > 0 ? 0 : -EPROTO;
+}
+
+/* Asks the child for one Diagnose; its time in ns. */
+static int child_diagnose(int to_child, int from_child, uint64_t *ret_ns) {
+        if (!bench_write_full(to_child, "d", 1))
+                return -EPIPE;
+        for (size_t got = 0; got < sizeof(*ret_ns);) {
+                ssize_t k = read(from_child, (char *) ret_ns + got, sizeof(*ret_ns) - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -EPROTO;
+                got += (size_t) k;
+        }
+        return *ret_ns == UINT64_MAX ? -EBADMSG : 0; /* the child said why */
+}
+
+/* REPS pairs, back to back (one warm-up pair first): a CheckAuthorization, then a
+ * Diagnose by the subject itself. */
+static int run_pairs(Ctx *c, int to_child, int from_child, unsigned reps) {
+        uint64_t *check = calloc(reps, sizeof(uint64_t)), *diag = calloc(reps, sizeof(uint64_t));
+        int r = check && diag ? 0 : -ENOMEM;
+
+        for (unsigned i = 0; r >= 0 && i <= reps; i++) {
+                uint64_t t0, ns;
+
+                t0 = bench_now_ns();
+                r = once_check_auth(c);
+                if (r < 0)
+                        break;
+                ns = bench_now_ns() - t0;
+                r = child_diagnose(to_child, from_child, &diag[i > 0 ? i - 1 : 0]);
+                if (i > 0)
+                        check[i - 1] = ns;
+        }
+        if (r >= 0) {
+                bench_print_series("checkauth", check, reps);
+                bench_print_series("diagnose", diag, reps);
+        }
+        free(check);
+        free(diag);
+        return r;
+}
+
 /* A child holding USER's credentials keeps a bus connection open while the parent,
- * root, asks polkit about it: the subject sockfixd would send for that caller. */
-static int cmd_check_auth(unsigned reps, const char *user, const char *socket) {
+ * root, asks polkit about it: the subject sockfixd would send for that caller. With
+ * EXPECT, the child also calls Diagnose(SOCKET) after each CheckAuthorization, so
+ * the two series are measured side by side (polkitd's own time drifts by a third
+ * between series a few seconds apart) and the caller is the very subject asked about. */
+static int cmd_check_auth(unsigned reps, const char *user, const char *socket, const char *expect) {
         int to_parent[2], to_child[2], status, r;
         struct passwd *pw;
         char name[256] = "";
-        size_t got = 0;
         Ctx c = { .socket = socket, .subject = name };
         pid_t pid;
 
@@ -499,50 +598,30 @@ static int cmd_check_auth(unsigned reps, const char *user, const char *socket) {
         if (pid < 0)
                 return fail("fork", errno);
         if (pid == 0) {
-                sd_bus *bus = NULL;
-                const char *unique;
-                char ch;
-
                 close(to_parent[0]);
                 close(to_child[1]);
-                if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-                    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-                        _exit(3);
-                if (sd_bus_open_system(&bus) < 0 || sd_bus_get_unique_name(bus, &unique) < 0)
-                        _exit(4);
-                if (!bench_write_full(to_parent[1], unique, strlen(unique)))
-                        _exit(5);
-                close(to_parent[1]);
-                while (read(to_child[0], &ch, 1) < 0 && errno == EINTR)
-                        ; /* until the parent closes its end */
-                sd_bus_flush_close_unref(bus);
-                _exit(0);
+                check_auth_child(to_parent[1], to_child[0], pw, socket, expect);
         }
         close(to_parent[1]);
         close(to_child[0]);
-        for (;;) {
-                ssize_t k = read(to_parent[0], name + got, sizeof(name) - 1 - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                got += (size_t) k;
-        }
-        close(to_parent[0]);
-        name[got] = 0;
 
-        r = got == 0 ? -EPROTO : 0;
+        r = read_name(to_parent[0], name, sizeof(name));
         if (r == 0 && open_bus(&c.bus) != 0)
                 r = -ENOTCONN;
         if (r == 0)
-                r = run_series(&c, once_check_auth, reps, "checkauth", false);
+                r = expect ? run_pairs(&c, to_child[1], to_parent[0], reps)
+                           : run_series(&c, once_check_auth, reps, "checkauth", false);
 
         close(to_child[1]);
+        close(to_parent[0]);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         sd_bus_message_unref(c.last);
         sd_bus_flush_close_unref(c.bus);
+        if (r == -EBADMSG) {
+                printf("diagnose_wrong=1\n");
+                return EXIT_WRONG;
+        }
         if (r < 0)
                 return fail("CheckAuthorization", r);
         printf("checkauth_subject=%s checkauth_uid=%u checkauth_wrong=%d\n", name, (unsigned) pw->pw_uid,
@@ -677,7 +756,7 @@ static void usage(const char *p) {
                 "usage: %s ping REPS\n"
                 "       %s diagnose-all REPS PREFIX TRUTH-FILE [FIELD,... [NAME]]\n"
                 "       %s diagnose REPS SOCKET VERDICT\n"
-                "       %s check-auth REPS USER SOCKET\n"
+                "       %s check-auth REPS USER SOCKET [VERDICT]\n"
                 "       %s ready REPS EXE [ARGS...]\n", p, p, p, p, p);
 }
 
@@ -700,8 +779,8 @@ int main(int argc, char *argv[]) {
                                         argc == 7 ? argv[6] : "brief");
         if (strcmp(argv[1], "diagnose") == 0 && argc == 5)
                 return cmd_diagnose(reps, argv[3], argv[4]);
-        if (strcmp(argv[1], "check-auth") == 0 && argc == 5)
-                return cmd_check_auth(reps, argv[3], argv[4]);
+        if (strcmp(argv[1], "check-auth") == 0 && (argc == 5 || argc == 6))
+                return cmd_check_auth(reps, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
         if (strcmp(argv[1], "ready") == 0 && argc >= 4)
                 return cmd_ready(reps, argv + 3);
         usage(argv[0]);
