@@ -154,21 +154,26 @@ h_log "panel groups now: $(id -nG "$panel" 2>&1); rules: $(ls /etc/polkit-1/rule
 # A caller that leaves while polkit is still deciding: its query is dropped then, not
 # when polkit answers. A rule that takes 3 s over its answer stands in for a person
 # at a password prompt (polkitd runs rules on its own thread, with a 15 s limit).
-slow=sfx-slow-$$
-h_ensure_user "$slow"
-{
-        cat "$H_T/rules.js"
-        cat << JS
+# install_slow_rule USER MS: the rules above, plus one that grants USER the diagnose
+# action after MS milliseconds of polkit's time.
+install_slow_rule() {
+        {
+                cat "$H_T/rules.js"
+                cat << JS
 polkit.addRule(function(action, subject) {
-    if (action.id == "org.sockfix.SockFix1.diagnose" && subject.user == "$slow") {
+    if (action.id == "org.sockfix.SockFix1.diagnose" && subject.user == "$1") {
         var t = Date.now();
-        while (Date.now() - t < 3000) {}
+        while (Date.now() - t < $2) {}
         return polkit.Result.YES;
     }
 });
 JS
-} > "$H_T/rules-slow.js"
-h_install_rules "$H_T/rules-slow.js"
+        } > "$H_T/rules-$1.js"
+        h_install_rules "$H_T/rules-$1.js"
+}
+slow=sfx-slow-$$
+h_ensure_user "$slow"
+install_slow_rule "$slow" 3000
 as "$slow" "$H_PY" -c '
 import dbus, dbus.lowlevel, os, sys, time
 c = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
@@ -221,25 +226,12 @@ sleep 0.3
 h_is "$(n_workers)" 0 "  and made no connection: php-fpm forked no worker"
 chmod 0660 "$S_SOCK"
 
-# An answer that
-# takes longer than a moment (here a rule that grants after 1 s, a person typing a
-# password) must not get the report made before it: the socket changes meanwhile, and
-# the report shows the socket as it is when the answer comes.
+# An answer that takes longer than a moment (here a rule that grants after 1 s, a
+# person typing a password) must not get the report made before it: the socket changes
+# meanwhile, and the report shows the socket as it is when the answer comes.
 late=sfx-late-$$
 h_ensure_user "$late"
-{
-        cat "$H_T/rules.js"
-        cat << JS
-polkit.addRule(function(action, subject) {
-    if (action.id == "org.sockfix.SockFix1.diagnose" && subject.user == "$late") {
-        var t = Date.now();
-        while (Date.now() - t < 1000) {}
-        return polkit.Result.YES;
-    }
-});
-JS
-} > "$H_T/rules-late.js"
-h_install_rules "$H_T/rules-late.js"
+install_slow_rule "$late" 1000
 sleep 1.2 # polkitd has read the rules
 before=$(n_prepared)
 sfcall "$H_T/late.json" "$late" Diagnose "$(diag_json "$S_SOCK")" '{}' &
