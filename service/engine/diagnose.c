@@ -591,12 +591,6 @@ int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret) {
         return r;
 }
 
-int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret) {
-        PreparedDiagnosis *p;
-        int r = engine_diagnose_prepare(e, socket, o, &p);
-        return r < 0 ? r : engine_diagnose_finish(p, ret);
-}
-
 static int add_path(Hashmap *seen, const char ***paths, size_t *n, const char *p) {
         if (hashmap_get_str(seen, p))
                 return 0;

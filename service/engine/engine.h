@@ -29,11 +29,10 @@ typedef struct DiagnoseOptions {
 int engine_new(const EngineConfig *cfg, Engine **ret);
 Engine *engine_free(Engine *e);
 
-/* One socket, with the real connect probe. Fails only with -ENOMEM (every path gets a verdict). */
-int engine_diagnose(Engine *e, const char *socket, const DiagnoseOptions *o, Report **ret);
-/* engine_diagnose() in two steps, for a caller that has the first done while polkit
- * decides. The first has no effect on the system it inspects (it reads); the second
- * makes the one connection a Diagnose is allowed, the probe, and consumes p. */
+/* One socket, with the real connect probe, in two steps so that a caller can have the
+ * first done while polkit decides. The first has no effect on the system it inspects
+ * (it reads); the second makes the one connection a Diagnose is allowed, the probe, and
+ * consumes p. Both fail only with -ENOMEM (every path gets a verdict). */
 typedef struct PreparedDiagnosis PreparedDiagnosis;
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, PreparedDiagnosis **ret);
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
