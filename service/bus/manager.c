@@ -133,18 +133,24 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
         if (r == 0) {
                 /* polkit is asking, and we will be called again. Meanwhile the part of
-                 * the diagnosis that only reads runs on the CPU polkitd leaves idle; the
-                 * probe, a connection to the socket, waits for the answer. */
-                if (engine_diagnose_prepare(mgr->engine, socket, &c.o, &p) >= 0 &&
-                    bus_polkit_set_prepared(mgr->polkit, m, (PolkitPrepared) { p, prepared_diagnosis_freev }) >= 0)
-                        log_debug("Diagnosed %s for %s while polkit decides", socket,
-                                  strempty(sd_bus_message_get_sender(m)));
+                 * the diagnosis that only reads runs on the CPU polkitd leaves idle, as
+                 * far as it costs no more than the check: a caller polkit refuses must
+                 * not make sockfixd rebuild its model or read logs. The probe, a
+                 * connection to the socket, waits for the answer. */
+                const char *sender = strempty(sd_bus_message_get_sender(m));
+                r = engine_diagnose_prepare(mgr->engine, socket, &c.o, true, &p);
+                if (r >= 0 && bus_polkit_set_prepared(mgr->polkit, m,
+                                                      (PolkitPrepared) { p, prepared_diagnosis_freev }) >= 0)
+                        log_debug("Diagnosed %s for %s while polkit decides", socket, sender);
+                else if (r == -EAGAIN)
+                        log_debug("Diagnosis of %s for %s waits for polkit's answer: it costs more than a check",
+                                  socket, sender);
                 return 1;
         }
 
         p = TAKE_PTR(prepared.data);
         if (!p)
-                r = engine_diagnose_prepare(mgr->engine, socket, &c.o, &p);
+                r = engine_diagnose_prepare(mgr->engine, socket, &c.o, false, &p);
         if (r >= 0)
                 r = engine_diagnose_finish(p, &report);
         if (r < 0)

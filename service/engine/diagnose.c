@@ -396,8 +396,12 @@ void diagnosis_done(Diagnosis *d) {
         *d = (Diagnosis) { .walk.final_fd = -1 };
 }
 
-int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
-                  Diagnosis *d) {
+int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, DiagnosisFlags flags, Lookup *lk,
+                  Owned *ow, Diagnosis *d) {
+        bool cheap = flags & DIAGNOSIS_CHEAP;
+
+        if (cheap && o && o->evidence)
+                return -EAGAIN; /* a megabyte of each error log */
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
         SocketFacts *f = &d->facts;
@@ -433,13 +437,19 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
         const UnixSocket *us = NULL;
         if (is_socket && lk->walk)
                 us = host_listener_for(h, w->final.st.st_dev, w->final.st.st_ino);
-        else if (is_socket && (k = host_listener_now(h, w->final.st.st_dev, w->final.st.st_ino, &us)) < 0) {
+        else if (is_socket && (k = host_listener_now(h, w->final.st.st_dev, w->final.st.st_ino, !cheap, &us)) < 0) {
                 diagnosis_done(d);
                 return k; /* -ESTALE: the model predates this socket; the caller rebuilds it */
         }
-        /* Held by no app server: find out who holds it (docker, D-Bus...), once per call. */
-        if (us && us->n_pids == 0 && host_map_all_pids(h) < 0)
-                goto oom;
+        /* Held by no app server: find out who holds it (docker, D-Bus...), once per model. */
+        if (us && us->n_pids == 0) {
+                if (cheap && !host_all_pids_mapped(h)) {
+                        diagnosis_done(d);
+                        return -EAGAIN;
+                }
+                if (host_map_all_pids(h) < 0)
+                        goto oom;
+        }
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
         d->listener_sock_ino = us ? us->sock_ino : 0;
         const Pool *pool = d->pool = host_pool_by_path(h, path);
@@ -487,7 +497,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool prob
                                 goto oom;
 
         /* Last: the one step with an effect on the system (engine_diagnose_prepare()). */
-        if (probe && (k = probe_consumers(h->proc_root, r, master)) < 0)
+        if ((flags & DIAGNOSIS_PROBE) && (k = probe_consumers(h->proc_root, r, master)) < 0)
                 goto oom;
         return 0;
 oom:
@@ -495,10 +505,9 @@ oom:
         return -ENOMEM;
 }
 
-static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
-                        Report **ret) {
+static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, Lookup *lk, Owned *ow, Report **ret) {
         Diagnosis d = { .walk.final_fd = -1 };
-        int r = diagnosis_run(h, path, o, probe, lk, ow, &d);
+        int r = diagnosis_run(h, path, o, 0, lk, ow, &d);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d.report);
@@ -506,18 +515,32 @@ static int diagnose_one(Host *h, const char *path, const DiagnoseOptions *o, boo
         return 0;
 }
 
-int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool probe, Host **ret_host, Lookup *lk,
-                     Owned *ow, Diagnosis *d) {
+/* The kept model if it is current, without building one: -EAGAIN otherwise. */
+static int engine_current_host(Engine *e, Host **ret) {
+        int r = e->host ? host_check_current(e->host) : 0;
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EAGAIN;
+        *ret = host_ref(e->host);
+        return 0;
+}
+
+int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, DiagnosisFlags flags, Host **ret_host,
+                     Lookup *lk, Owned *ow, Diagnosis *d) {
+        bool cheap = flags & DIAGNOSIS_CHEAP;
         int r = -ESTALE;
         /* A model that turns out stale for this socket is rebuilt once. */
         for (int attempt = 0; attempt < 2 && r == -ESTALE; attempt++) {
-                r = engine_load_host(e, false, ret_host);
+                r = cheap ? engine_current_host(e, ret_host) : engine_load_host(e, false, ret_host);
                 if (r >= 0)
-                        r = diagnosis_run(*ret_host, path, o, probe, lk, ow, d);
-                if (r == -ESTALE) {
+                        r = diagnosis_run(*ret_host, path, o, flags, lk, ow, d);
+                if (r == -ESTALE || r == -EAGAIN)
                         *ret_host = host_unref(*ret_host);
+                if (r == -ESTALE && cheap)
+                        return -EAGAIN;
+                if (r == -ESTALE)
                         engine_drop_host(e);
-                }
         }
         return r;
 }
@@ -562,14 +585,15 @@ PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
         return NULL;
 }
 
-int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, PreparedDiagnosis **ret) {
+int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
+                            PreparedDiagnosis **ret) {
         _cleanup_(host_unrefp) Host *h = NULL;
         Lookup *lk;
         Owned *ow;
         Diagnosis d = { .walk.final_fd = -1 };
         int r = engine_lookups(e, &lk, &ow);
         if (r >= 0)
-                r = engine_diagnosis(e, socket, o, false, &h, lk, ow, &d);
+                r = engine_diagnosis(e, socket, o, cheap ? DIAGNOSIS_CHEAP : 0, &h, lk, ow, &d);
         if (r < 0)
                 return r;
         PreparedDiagnosis *p = malloc(sizeof(*p));
@@ -633,7 +657,7 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
                 r = sweep_paths(h, &paths, &n_paths);
         for (size_t i = 0; r >= 0 && i < n_paths; i++) {
                 Report *rep = NULL;
-                r = diagnose_one(h, paths[i], o, false, &lk, &ow, &rep);
+                r = diagnose_one(h, paths[i], o, &lk, &ow, &rep);
                 if (r >= 0)
                         r = cb(rep, userdata);
                 report_free(rep);

@@ -43,13 +43,23 @@ int engine_load_host(Engine *e, bool sweep, Host **ret);
 /* After -ESTALE from diagnosis_run(): the next engine_load_host() rebuilds. */
 void engine_drop_host(Engine *e);
 
+/* How a diagnosis may go about it. */
+typedef enum DiagnosisFlags {
+        DIAGNOSIS_PROBE = 1 << 0, /* the real connect: the one step with an effect on the system */
+        /* Before the caller is authorized: only what costs about as little as polkit's
+         * check itself. The model as it is; anything that would rebuild it, read the whole
+         * socket table, map every process's fds or read the error logs is -EAGAIN, left
+         * for after the grant, so that callers polkit refuses cannot make sockfixd work. */
+        DIAGNOSIS_CHEAP = 1 << 1,
+} DiagnosisFlags;
+
 /* -ESTALE: the host model is out of date for this socket (a listener it does not know,
  * or one that went away); rebuild it and run again. */
-int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, bool probe, Lookup *lk, Owned *ow,
-                  Diagnosis *d);
+int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, DiagnosisFlags flags, Lookup *lk,
+                  Owned *ow, Diagnosis *d);
 void diagnosis_done(Diagnosis *d);
 int probe_consumers(const char *proc_root, Report *r, const Process *master);
 /* engine_load_host() + diagnosis_run() for one socket, rebuilding a model that is stale
- * for it once. *ret_host is a reference for the caller. */
-int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, bool probe, Host **ret_host, Lookup *lk,
-                     Owned *ow, Diagnosis *d);
+ * for it once (with DIAGNOSIS_CHEAP: -EAGAIN instead). *ret_host is a reference for the caller. */
+int engine_diagnosis(Engine *e, const char *path, const DiagnoseOptions *o, DiagnosisFlags flags, Host **ret_host,
+                     Lookup *lk, Owned *ow, Diagnosis *d);

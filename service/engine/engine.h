@@ -32,9 +32,13 @@ Engine *engine_free(Engine *e);
 /* One socket, with the real connect probe, in two steps so that a caller can have the
  * first done while polkit decides. The first has no effect on the system it inspects
  * (it reads); the second makes the one connection a Diagnose is allowed, the probe, and
- * consumes p. Both fail only with -ENOMEM (every path gets a verdict). */
+ * consumes p. Both fail only with -ENOMEM (every path gets a verdict), except that a
+ * cheap first step, for a caller not yet authorized, is -EAGAIN where it would cost
+ * more than the authorization (rebuilding the host model, reading the error logs...):
+ * it is then done in full after the grant. */
 typedef struct PreparedDiagnosis PreparedDiagnosis;
-int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, PreparedDiagnosis **ret);
+int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
+                            PreparedDiagnosis **ret);
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 /* Every known socket, without connecting to any. Each report goes to cb as soon as

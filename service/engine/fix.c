@@ -198,7 +198,7 @@ static int job_verify(FixJob *j) {
         DiagnoseOptions o = { .consumer = j->consumer };
         int r = lookup_init(&lk);
         if (r >= 0)
-                r = engine_diagnosis(j->e, j->d.report->socket, &o, true, &h, &lk, &ow, &d);
+                r = engine_diagnosis(j->e, j->d.report->socket, &o, DIAGNOSIS_PROBE, &h, &lk, &ow, &d);
         if (r >= 0) {
                 j->res.have_verdict_after = true;
                 j->res.verdict_after = d.report->verdict;
@@ -293,7 +293,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
 
         DiagnoseOptions dop = { .consumer = j->consumer };
         if ((r = lookup_init(&j->lk)) < 0 ||
-            (r = engine_diagnosis(e, socket, &dop, false, &j->host, &j->lk, &j->ow, &j->d)) < 0)
+            (r = engine_diagnosis(e, socket, &dop, 0, &j->host, &j->lk, &j->ow, &j->d)) < 0)
                 return r;
         j->res.verdict_before = j->d.report->verdict;
 

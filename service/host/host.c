@@ -912,7 +912,7 @@ int host_refresh_sockets(Host *h) {
         return 0;
 }
 
-int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret) {
+int host_listener_now(Host *h, dev_t dev, ino_t ino, bool may_load, const UnixSocket **ret) {
         UnixSocket *s = (UnixSocket *) unix_sockets_by_file(&h->socks, dev, ino);
         if (s) {
                 UnixSocket now;
@@ -929,6 +929,8 @@ int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret) {
                 return 0;
         }
         /* Unknown to the model: something may have started listening there since. */
+        if (!may_load)
+                return -EAGAIN;
         _cleanup_(unix_sockets_done) UnixSocketTable t = {};
         int r = unix_sockets_load(NULL, &t);
         if (r < 0)
@@ -999,6 +1001,10 @@ Host *host_unref(Host *h) {
         if (h && --h->n_ref == 0)
                 host_free(h);
         return NULL;
+}
+
+bool host_all_pids_mapped(const Host *h) {
+        return h->all_pids_mapped;
 }
 
 int host_map_all_pids(Host *h) {

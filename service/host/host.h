@@ -142,8 +142,9 @@ int host_check_current(Host *h);
  * model does not know means -ESTALE (rebuild). */
 int host_refresh_sockets(Host *h);
 /* For one socket: the listener bound to (dev, ino) as the kernel has it now, queue
- * included; NULL if none. -ESTALE when the model is out of date for it. */
-int host_listener_now(Host *h, dev_t dev, ino_t ino, const UnixSocket **ret);
+ * included; NULL if none. -ESTALE when the model is out of date for it. A socket the
+ * model does not know takes a read of the whole socket table: without may_load, -EAGAIN. */
+int host_listener_now(Host *h, dev_t dev, ino_t ino, bool may_load, const UnixSocket **ret);
 
 const Pool *host_pool_by_path(const Host *h, const char *path);
 const RefList *host_refs_by_path(const Host *h, const char *path);
@@ -153,6 +154,7 @@ const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino);
 /* Listeners found by host_load() are those of app servers; a socket held by anything
  * else gets its holders once this reads every process's fds (done at most once). */
 int host_map_all_pids(Host *h);
+bool host_all_pids_mapped(const Host *h);
 /* The topmost process holding the socket (the master), or NULL. */
 const Process *host_listener_master(const Host *h, const UnixSocket *s);
 /* Whether a program is a FastCGI/application server that sockfix may change sockets of. */

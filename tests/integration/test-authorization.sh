@@ -225,6 +225,31 @@ h_ok "  sockfixd had diagnosed while polkit decided ($before -> $(n_prepared) su
 sleep 0.3
 h_is "$(n_workers)" 0 "  and made no connection: php-fpm forked no worker"
 chmod 0660 "$S_SOCK"
+# Before the answer, only what costs about as much as polkit's check: a listener the
+# host model does not know (it would take a rebuild), or the evidence option (a
+# megabyte of each error log), waits for the answer, so the outsider makes sockfixd do
+# nothing of it.
+n_waits() { grep -c "Diagnosis of $1 for .* waits for polkit's answer" "$H_T/sockfixd.log"; }
+"$H_PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print("listening", flush=True)
+time.sleep(60)' "$H_T/new.sock" > "$H_T/new.out" &
+new_pid=$!
+listening() { grep -q listening "$H_T/new.out"; }
+h_wait_for 50 listening
+sfcall "$H_T/out-new.json" "$outsider" Diagnose "$(diag_json "$H_T/new.sock")" '{}'
+h_ok "outsider: Diagnose of a new listener refused" is_auth_error "$(h_json "$H_T/out-new.json" 'r.get("error", "")')"
+h_is "$(n_waits "$H_T/new.sock")" 1 "  sockfixd left it for after the answer: the model does not know that listener"
+sfcall "$H_T/out-ev.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{"evidence": true}'
+h_ok "outsider: Diagnose with evidence refused" is_auth_error "$(h_json "$H_T/out-ev.json" 'r.get("error", "")')"
+h_is "$(n_waits "$S_SOCK")" 1 "  sockfixd left it for after the answer: evidence reads the error logs"
+h_diagnose "$H_T/root-new.json" "$H_T/new.sock"
+h_json_is "$H_T/root-new.json" 'r.get("listener", {}).get("program", r.get("error"))' python3 \
+        "root: Diagnose of the new listener finds its program, python3 (the model rebuilt for root)"
+kill "$new_pid"; wait "$new_pid" 2>/dev/null
 
 # An answer that takes longer than a moment (here a rule that grants after 1 s, a
 # person typing a password) must not get the report made before it: the socket changes
