@@ -48,8 +48,9 @@ typedef enum DiagnosisFlags {
         DIAGNOSIS_PROBE = 1 << 0, /* the real connect: the one step with an effect on the system */
         /* Before the caller is authorized: only what costs about as little as polkit's
          * check itself. The model as it is; anything that would rebuild it, read the whole
-         * socket table, map every process's fds or read the error logs is -EAGAIN, left
-         * for after the grant, so that callers polkit refuses cannot make sockfixd work. */
+         * socket table, map every process's fds, read the error logs or walk more than a
+         * socket path's few directories is -EAGAIN, left for after the grant, so that
+         * callers polkit refuses cannot make sockfixd work. */
         DIAGNOSIS_CHEAP = 1 << 1,
 } DiagnosisFlags;
 

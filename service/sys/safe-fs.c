@@ -243,6 +243,7 @@ typedef struct Walker {
         char *res;      /* resolved path of the deepest level, "" for "/" */
         size_t res_cap;
         char *todo;     /* components still to walk, symlink targets spliced in */
+        unsigned steps, max_steps;
 } Walker;
 
 static void walker_done(Walker *w) {
@@ -277,6 +278,8 @@ static char *walker_join(Walker *w, const char *name, const char *rest) {
 static int walker_push(Walker *w, int fd, bool readable, const char *name, const struct stat *st) {
         size_t len = walker_top(w)->len, need = len + 1 + strlen(name) + 1;
 
+        if (w->n_levels >= WALK_MAX_DEPTH)
+                return -E2BIG;
         if (need > w->res_cap) {
                 size_t cap = need * 2;
                 char *n = realloc(w->res, cap);
@@ -532,6 +535,8 @@ static int walker_run(Walker *w) {
                 memcpy(name, p, len);
                 name[len] = 0;
 
+                if (++w->steps > w->max_steps)
+                        return -E2BIG;
                 pos = (size_t) (rest - w->todo);
                 r = walker_step(w, name, rest, last, last && rest != after);
                 if (r < 0)
@@ -544,7 +549,11 @@ static int walker_run(Walker *w) {
 }
 
 int path_walk(const char *path, PathWalk *ret) {
-        _cleanup_(walker_done) Walker w = {};
+        return path_walk_bounded(path, WALK_MAX_STEPS, ret);
+}
+
+int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret) {
+        _cleanup_(walker_done) Walker w = { .max_steps = max_steps < WALK_MAX_STEPS ? max_steps : WALK_MAX_STEPS };
         int r;
 
         *ret = (PathWalk) { .final_fd = -1 };

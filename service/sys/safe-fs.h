@@ -50,10 +50,19 @@ typedef struct PathWalk {
         bool dirs_borrowed;  /* dirs belong to the WalkCache that made this walk (read only) */
 } PathWalk;
 
+/* The walk holds an fd on each directory it stands in (".." goes back through them,
+ * never through a path), and the kernel bounds a lookup only by its 40 links of up to
+ * PATH_MAX each: a crafted path could make one walk take a thousand fds or tens of
+ * thousands of lookups. No socket is that deep, so a walk gives up beyond these. */
+#define WALK_MAX_DEPTH 256u  /* directories open at once */
+#define WALK_MAX_STEPS 4096u /* components looked up, those of followed links included */
+
 /* Walks path. Returns 0 when the walk itself could run (check pw->error for what
- * connect() would meet), negative errno only for -EINVAL (not absolute, too long)
- * or -ENOMEM. Reads ACLs of every component (libacl through /proc/self/fd). */
+ * connect() would meet), negative errno only for -EINVAL (not absolute, too long),
+ * -E2BIG (beyond WALK_MAX_DEPTH or max_steps) or -ENOMEM. Reads ACLs of every
+ * component (libacl through /proc/self/fd). path_walk() allows WALK_MAX_STEPS. */
 int path_walk(const char *path, PathWalk *ret);
+int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret);
 void path_walk_done(PathWalk *pw);
 
 /* A sweep walks thousands of sockets in a few directories: the cache walks each

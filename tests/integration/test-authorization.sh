@@ -226,9 +226,9 @@ sleep 0.3
 h_is "$(n_workers)" 0 "  and made no connection: php-fpm forked no worker"
 chmod 0660 "$S_SOCK"
 # Before the answer, only what costs about as much as polkit's check: a listener the
-# host model does not know (it would take a rebuild), or the evidence option (a
-# megabyte of each error log), waits for the answer, so the outsider makes sockfixd do
-# nothing of it.
+# host model does not know (it would take a rebuild), the evidence option (a megabyte
+# of each error log) or a path of many directories waits for the answer, so the
+# outsider makes sockfixd do nothing of it.
 n_waits() { grep -c "Diagnosis of $1 for .* waits for polkit's answer" "$H_T/sockfixd.log"; }
 "$H_PY" -c '
 import socket, sys, time
@@ -246,6 +246,18 @@ h_is "$(n_waits "$H_T/new.sock")" 1 "  sockfixd left it for after the answer: th
 sfcall "$H_T/out-ev.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{"evidence": true}'
 h_ok "outsider: Diagnose with evidence refused" is_auth_error "$(h_json "$H_T/out-ev.json" 'r.get("error", "")')"
 h_is "$(n_waits "$S_SOCK")" 1 "  sockfixd left it for after the answer: evidence reads the error logs"
+deep=$H_T/deep$(printf '/d%.0s' {1..70})
+mkdir -p "$deep"
+sfcall "$H_T/out-deep.json" "$outsider" Diagnose "$(diag_json "$deep/php.sock")" '{}'
+h_ok "outsider: Diagnose of a path more than 70 directories deep refused" is_auth_error "$(h_json "$H_T/out-deep.json" 'r.get("error", "")')"
+h_is "$(n_waits "$deep/php.sock")" 1 "  sockfixd left it for after the answer: more lookups than a socket path needs"
+# Deeper than any walk goes (300 directories; it would hold an fd on each): root gets
+# a verdict, and sockfixd keeps serving.
+deeper=$H_T/deeper$(printf '/d%.0s' {1..300})
+mkdir -p "$deeper"
+h_diagnose "$H_T/root-deeper.json" "$deeper/php.sock"
+h_json_is "$H_T/root-deeper.json" 'r.get("verdict", r.get("error"))' not-a-socket \
+        "root: a path 300 directories deep is not walked: verdict not-a-socket"
 h_diagnose "$H_T/root-new.json" "$H_T/new.sock"
 h_json_is "$H_T/root-new.json" 'r.get("listener", {}).get("program", r.get("error"))' python3 \
         "root: Diagnose of the new listener finds its program, python3 (the model rebuilt for root)"

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -339,6 +340,104 @@ static void test_invalid(void **state) {
         path_walk_done(&w);
 }
 
+/* The number of fds this process holds. */
+static unsigned count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        assert_non_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+/* DIR/a/a/.../a, depth levels below DIR, with a socket s at the bottom; the bottom's path. */
+static char *deep_tree(const char *dir, unsigned depth) {
+        char *p = strdup(dir);
+        assert_non_null(p);
+        for (unsigned i = 0; i < depth; i++) {
+                char *q;
+                assert_true(asprintf(&q, "%s/a", p) > 0);
+                free(p);
+                p = q;
+        }
+        run("mkdir -p '%s'", p);
+        /* Bound from inside: the path is longer than sun_path. */
+        int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(cwd >= 0);
+        assert_int_equal(chdir(p), 0);
+        bind_socket("s");
+        assert_int_equal(fchdir(cwd), 0);
+        close(cwd);
+        return p;
+}
+
+static void test_too_deep(void **state) {
+        _cleanup_free_ char *dir = tp("/deep"), *ok = NULL, *over = NULL, *ok_sock = NULL, *over_sock = NULL;
+        PathWalk w;
+        (void) state;
+
+        ok = deep_tree(dir, WALK_MAX_DEPTH - 10);
+        assert_true(asprintf(&ok_sock, "%s/s", ok) > 0);
+        assert_walk_ok(ok_sock, ok_sock, &w);
+        assert_int_equal(w.n_dirs, WALK_MAX_DEPTH - 10 + 4); /* and /, /tmp, T, deep */
+        path_walk_done(&w);
+
+        /* Deeper: the walk gives up, every fd it opened closed again (a path 1,500
+         * levels deep used to end at EMFILE with a thousand fds held). */
+        over = deep_tree(dir, WALK_MAX_DEPTH + 10);
+        assert_true(asprintf(&over_sock, "%s/s", over) > 0);
+        unsigned fds = count_fds();
+        assert_int_equal(path_walk(over_sock, &w), -E2BIG);
+        assert_int_equal(w.final_fd, -1);
+        assert_false(w.have_final);
+        path_walk_done(&w);
+        assert_int_equal(count_fds(), fds);
+}
+
+static void test_too_many_steps(void **state) {
+        _cleanup_free_ char *dir = tp("/steps"), *bottom = NULL, *sock = NULL;
+        PathWalk w;
+        (void) state;
+
+        /* /tmp/T/steps + 120 levels: the socket is 124 lookups deep. bottom/x -> bottom,
+         * so each x spells the whole path again: 124 lookups with its own. Through 30 of
+         * them a walk takes 3,844 lookups (allowed), through 34 of them 4,340. */
+        bottom = deep_tree(dir, 120);
+        run("ln -s '%s' '%s/x'", bottom, bottom);
+        assert_true(asprintf(&sock, "%s/s", bottom) > 0);
+        for (unsigned links = 30; links <= 34; links += 4) {
+                _cleanup_free_ char *p = strdup(bottom);
+                assert_non_null(p);
+                for (unsigned i = 0; i < links; i++) {
+                        char *q;
+                        assert_true(asprintf(&q, "%s/x", p) > 0);
+                        free(p);
+                        p = q;
+                }
+                char *q;
+                assert_true(asprintf(&q, "%s/s", p) > 0);
+                free(p);
+                p = q;
+                if (links == 30) {
+                        assert_walk_ok(p, sock, &w);
+                        assert_int_equal(w.symlinks, 30);
+                } else
+                        assert_int_equal(path_walk(p, &w), -E2BIG);
+                path_walk_done(&w);
+        }
+
+        /* A bound of its own (a caller not yet authorized gets 64). */
+        assert_int_equal(path_walk_bounded(sock, 64, &w), -E2BIG);
+        path_walk_done(&w);
+        assert_int_equal(path_walk_bounded(sock, 123, &w), -E2BIG);
+        path_walk_done(&w);
+        assert_int_equal(path_walk_bounded(sock, 124, &w), 0);
+        assert_true(w.have_final);
+        path_walk_done(&w);
+}
+
 static void test_no_permission_dirs(void **state) {
         _cleanup_free_ char *z = tp("/z"), *s = tp("/z/inner/sock");
         PathWalk w;
@@ -457,6 +556,8 @@ int main(void) {
                 cmocka_unit_test(test_enoent_enotdir),
                 cmocka_unit_test(test_special_files),
                 cmocka_unit_test(test_invalid),
+                cmocka_unit_test(test_too_deep),
+                cmocka_unit_test(test_too_many_steps),
                 cmocka_unit_test(test_no_permission_dirs),
                 cmocka_unit_test(test_unreadable_dir),
                 cmocka_unit_test(test_fs_supports_acl),
