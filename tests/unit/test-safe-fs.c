@@ -352,16 +352,22 @@ static unsigned count_fds(void) {
         return n;
 }
 
+/* base followed by n times part, then tail. */
+static char *repeat(const char *base, const char *part, unsigned n, const char *tail) {
+        size_t lb = strlen(base), lp = strlen(part), lt = strlen(tail);
+        char *p = malloc(lb + n * lp + lt + 1);
+
+        assert_non_null(p);
+        memcpy(p, base, lb);
+        for (unsigned i = 0; i < n; i++)
+                memcpy(p + lb + i * lp, part, lp);
+        memcpy(p + lb + n * lp, tail, lt + 1);
+        return p;
+}
+
 /* DIR/a/a/.../a, depth levels below DIR, with a socket s at the bottom; the bottom's path. */
 static char *deep_tree(const char *dir, unsigned depth) {
-        char *p = strdup(dir);
-        assert_non_null(p);
-        for (unsigned i = 0; i < depth; i++) {
-                char *q;
-                assert_true(asprintf(&q, "%s/a", p) > 0);
-                free(p);
-                p = q;
-        }
+        char *p = repeat(dir, "/a", depth, "");
         run("mkdir -p '%s'", p);
         /* Bound from inside: the path is longer than sun_path. */
         int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -408,18 +414,7 @@ static void test_too_many_steps(void **state) {
         run("ln -s '%s' '%s/x'", bottom, bottom);
         assert_true(asprintf(&sock, "%s/s", bottom) > 0);
         for (unsigned links = 30; links <= 34; links += 4) {
-                _cleanup_free_ char *p = strdup(bottom);
-                assert_non_null(p);
-                for (unsigned i = 0; i < links; i++) {
-                        char *q;
-                        assert_true(asprintf(&q, "%s/x", p) > 0);
-                        free(p);
-                        p = q;
-                }
-                char *q;
-                assert_true(asprintf(&q, "%s/s", p) > 0);
-                free(p);
-                p = q;
+                _cleanup_free_ char *p = repeat(bottom, "/x", links, "/s");
                 if (links == 30) {
                         assert_walk_ok(p, sock, &w);
                         assert_int_equal(w.symlinks, 30);
