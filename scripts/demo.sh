@@ -72,7 +72,7 @@ for f in r.get("findings", []):
 PY
 
 step "What would the fix change? (a dry run changes nothing)"
-run "$ctl" fix --dry-run "$S_SOCK"
+run "$ctl" fix --dry-run "$S_SOCK" || status=1
 
 cp "$S_POOL_CONF" "$H_T/pool.conf.before"
 step "Fix it: least privilege, live and persistent, no restart"

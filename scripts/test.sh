@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The test command (README; .ci/run execs it). As root on Debian 12: installs the
 # dependencies, builds a debug build with ASan and UBSan in build-ci (and a release
-# build, for its warnings), and runs every suite (unit, integration, e2e) verbosely,
+# build, for its warnings), and runs every suite (unit, integration, e2e, fuzz) verbosely,
 # so cmocka's own per-test lines and summaries show.
 # Exits non-zero on any failure. Extra arguments go to `meson test` (e.g. --suite unit).
 set -euo pipefail
