@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The bus contract v1 (shared/DESIGN.md), shared by sockfixd and sockfixctl.
- * Add names; never rename or change one. */
+/* The bus contract v1 (dbus/org.sockfix.SockFix1.xml, sockfixd(8)), shared by sockfixd
+ * and sockfixctl. Add names; never rename or change one. */
 
 #define SOCKFIX_BUS_NAME "org.sockfix.SockFix1"
 #define SOCKFIX_OBJECT_PATH "/org/sockfix/SockFix1"

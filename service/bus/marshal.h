@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Engine reports -> the bus contract's a{sv} records (shared/DESIGN.md), written
- * straight into the reply. A value the report does not have is left out. */
+/* Engine reports -> the bus contract's a{sv} records (dbus/org.sockfix.SockFix1.xml,
+ * sockfixd(8)), written straight into the reply. A value the report does not have is
+ * left out. */
 
 #include <stdint.h>
 #include <systemd/sd-bus.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What the engine answers, in the bus contract's terms (shared/DESIGN.md): a
- * report per socket with its verdict, consumers and findings. The bus adapter
+/* What the engine answers, in the bus contract's terms (dbus/org.sockfix.SockFix1.xml,
+ * sockfixd(8)): a report per socket with its verdict, consumers and findings. The bus adapter
  * marshals these field by field; a field that is "unset" is left out of the
  * a{sv}, never sent as zero. */
 

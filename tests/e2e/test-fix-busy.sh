@@ -80,7 +80,7 @@ h_ok "the second Fix answered promptly (${ms} ms < 2000)" test "$ms" -lt 2000
 h_json_ok "$H_T/fix2.json" "'$S_SOCK' in r.get('message', '')" "the Busy message names the socket"
 
 # refresh is what the diagnosis now lists (the old worker lacks the new group); an explicit
-# strategy no finding lists would answer StrategyUnavailable first (DESIGN.md's order).
+# strategy no finding lists would answer StrategyUnavailable first: Fix checks the strategy before Busy.
 h_fix "$H_T/fix3.json" "$S_SOCK" refresh
 h_is "$(h_answer_of "$H_T/fix3.json")" org.sockfix.SockFix1.Error.Busy "a second Fix(refresh) on the same socket: Busy"
 h_fix "$H_T/fix4.json" "$S_SOCK_DIR/alias.sock" auto

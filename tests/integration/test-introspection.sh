@@ -47,7 +47,7 @@ if diff -u "$H_T/expected.txt" "$H_T/busctl.txt" > "$H_T/diff"; then h_pass "bus
 if diff -u "$H_T/expected.txt" "$H_T/gdbus.txt" > "$H_T/diff"; then h_pass "gdbus introspection matches the XML"; else
         h_fail "gdbus introspection matches the XML"; sed 's/^/#   /' "$H_T/diff"; fi
 
-# The contract's v1 surface must be there (DESIGN.md), whatever the XML grew since.
+# The contract's v1 surface must be there, whatever the XML grew since.
 for m in 'ListSockets(in:a{sv} out:aa{sv})' 'Diagnose(in:s in:a{sv} out:a{sv})' 'DiagnoseAll(in:a{sv} out:aa{sv})'; do
         h_ok "the XML has method $m" grep -qxF "method $m" "$H_T/expected.txt"
 done

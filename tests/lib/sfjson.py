@@ -18,7 +18,7 @@ import sys
 BUS_NAME = "org.sockfix.SockFix1"
 OBJECT = "/org/sockfix/SockFix1"
 IFACE = "org.sockfix.SockFix1.Manager"
-# The bus contract v1 (shared/DESIGN.md): in-signatures of every method.
+# The bus contract v1 (dbus/org.sockfix.SockFix1.xml, sockfixd(8)): in-signatures of every method.
 SIGNATURES = {
     "ListSockets": "a{sv}",
     "Diagnose": "sa{sv}",
