@@ -500,12 +500,7 @@ static void check_auth_child(int to_parent, int to_child, const struct passwd *p
                 _exit(4);
         if (!bench_write_full(to_parent, unique, strlen(unique)) || !bench_write_full(to_parent, "\n", 1))
                 _exit(5);
-        for (;;) {
-                ssize_t k = read(to_child, &ch, 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
+        while (bench_read_full(to_child, &ch, 1)) {
                 uint64_t t0 = bench_now_ns(), ns;
                 int wrong = c.wrong;
                 ns = expect && once_diagnose(&c) >= 0 && c.wrong == wrong ? bench_now_ns() - t0 : UINT64_MAX;
@@ -539,14 +534,8 @@ static int read_name(int fd, char *name, size_t size) {
 static int child_diagnose(int to_child, int from_child, uint64_t *ret_ns) {
         if (!bench_write_full(to_child, "d", 1))
                 return -EPIPE;
-        for (size_t got = 0; got < sizeof(*ret_ns);) {
-                ssize_t k = read(from_child, (char *) ret_ns + got, sizeof(*ret_ns) - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -EPROTO;
-                got += (size_t) k;
-        }
+        if (!bench_read_full(from_child, ret_ns, sizeof(*ret_ns)))
+                return -EPROTO;
         return *ret_ns == UINT64_MAX ? -EBADMSG : 0; /* the child said why */
 }
 
@@ -557,16 +546,18 @@ static int run_pairs(Ctx *c, int to_child, int from_child, unsigned reps) {
         int r = check && diag ? 0 : -ENOMEM;
 
         for (unsigned i = 0; r >= 0 && i <= reps; i++) {
-                uint64_t t0, ns;
+                uint64_t t0, check_ns, diag_ns;
 
                 t0 = bench_now_ns();
                 r = once_check_auth(c);
                 if (r < 0)
                         break;
-                ns = bench_now_ns() - t0;
-                r = child_diagnose(to_child, from_child, &diag[i > 0 ? i - 1 : 0]);
-                if (i > 0)
-                        check[i - 1] = ns;
+                check_ns = bench_now_ns() - t0;
+                r = child_diagnose(to_child, from_child, &diag_ns);
+                if (r >= 0 && i > 0) {
+                        check[i - 1] = check_ns;
+                        diag[i - 1] = diag_ns;
+                }
         }
         if (r >= 0) {
                 bench_print_series("checkauth", check, reps);

@@ -37,6 +37,22 @@ static inline bool bench_write_full(int fd, const void *buf, size_t n) {
         return true;
 }
 
+/* Reads exactly n bytes, through EINTR and short reads: false on EOF or failure first. */
+static inline bool bench_read_full(int fd, void *buf, size_t n) {
+        char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = read(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return false;
+                p += k;
+                n -= (size_t) k;
+        }
+        return true;
+}
+
 static inline int bench_cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
 

@@ -169,7 +169,6 @@ static int read_creds(pid_t pid, Creds *c) {
 
 /* One result byte per socket: '1' writable, '0' not. */
 static int check_as(const Creds *c, const Sockets *s, char *results) {
-        size_t got = 0;
         int pfd[2], status;
         pid_t pid;
 
@@ -190,18 +189,11 @@ static int check_as(const Creds *c, const Sockets *s, char *results) {
                 _exit(bench_write_full(pfd[1], out, s->n) ? 0 : 4);
         }
         close(pfd[1]);
-        while (got < s->n) {
-                ssize_t k = read(pfd[0], results + got, s->n - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                got += (size_t) k;
-        }
+        bool got = bench_read_full(pfd[0], results, s->n);
         close(pfd[0]);
         if (waitpid(pid, &status, 0) < 0)
                 return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != s->n)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !got)
                 return -EPROTO;
         return 0;
 }
