@@ -233,13 +233,13 @@ static size_t dir_len(const char *p) {
         return s ? (size_t) (s - p) : 0;
 }
 
-static int find_candidates(const Host *h, const char *path, char ***ret) {
+static int find_candidates(const UnixSocketTable *t, const char *path, char ***ret) {
         char want[256], have[256];
         name_skeleton(path, want, sizeof(want));
         /* Two passes: same name apart from version digits first (php8.1 -> php8.2), then same directory. */
         for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < h->socks.n && strv_length(*ret) < CANDIDATES_MAX; i++) {
-                        const char *c = h->socks.socks[i].path;
+                for (size_t i = 0; i < t->n && strv_length(*ret) < CANDIDATES_MAX; i++) {
+                        const char *c = t->socks[i].path;
                         if (!c || streq_ptr(c, path) || strv_contains(*ret, c))
                                 continue;
                         name_skeleton(c, have, sizeof(have));
@@ -419,7 +419,8 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         f->sssd_running = h->sssd_running;
         /* Before a grant, a walk may take no more lookups than a real socket path needs. */
         k = cheap ? path_walk_bounded(path, CHEAP_WALK_STEPS, w) : path_walk_cached(path, lk->walk, w);
-        if (k == -E2BIG && cheap) {
+        /* A missing path reads the socket table for its candidates (below). */
+        if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
                 diagnosis_done(d);
                 return -EAGAIN;
         }
@@ -492,8 +493,23 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
             add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
                 goto oom;
 
-        if (w->error == ENOENT && find_candidates(h, path, &r->candidates) < 0)
-                goto oom;
+        if (w->error == ENOENT) {
+                /* Sockets start and stop listening without making the kept model stale, so
+                 * its table may name one gone or miss one new: a sweep refreshed it, one
+                 * socket reads the kernel's now (a missing path is rare; the list is its
+                 * answer). */
+                _cleanup_(unix_sockets_done) UnixSocketTable now = {};
+                const UnixSocketTable *t = &h->socks;
+                if (!lk->walk) {
+                        k = unix_sockets_load(NULL, &now);
+                        if (k == -ENOMEM)
+                                goto oom;
+                        if (k >= 0)
+                                t = &now; /* else the model's table, the best there is */
+                }
+                if (find_candidates(t, path, &r->candidates) < 0)
+                        goto oom;
+        }
 
         if (findings_classify(r, f, d->cf) < 0)
                 goto oom;

@@ -26,4 +26,24 @@ h_json_ok "$r" "'$S_NGINX_SOCK' not in r.get('candidates', [])" "candidates do n
 h_json_ok "$r" "any(c.get('user') == 'nginx' for c in r.get('consumers', []))" "nginx is a consumer (its config names the path)"
 stack_snapshot after
 h_assert_unchanged before after "the diagnosis changed nothing"
+
+# The list is the kernel's at the call, not the kept model's: a socket that starts
+# listening after the model was built is named, and one that stopped is not.
+newer=$H_T/run/php8.3-fpm.sock
+h_spawn "listener on $newer" "$H_T/newer.out" "$H_PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print("listening", flush=True)
+time.sleep(60)' "$newer"
+newer_pid=$H_LAST_PID
+listening() { grep -q listening "$H_T/newer.out"; }
+h_ok "a listener on php8.3-fpm.sock started after the model was built" h_wait_for 50 listening
+stack_diagnose report-newer "$S_NGINX_SOCK"
+h_json_ok "$H_T/report-newer.json" "'$newer' in r.get('candidates', [])" "candidates name the new listener"
+h_stop "$newer_pid"
+stack_diagnose report-gone "$S_NGINX_SOCK"
+h_json_ok "$H_T/report-gone.json" "'$newer' not in r.get('candidates', [])" "and not once it stopped listening (the file stays)"
+h_json_ok "$H_T/report-gone.json" "'$S_SOCK' in r.get('candidates', [])" "  the pool's socket is still named"
 h_done

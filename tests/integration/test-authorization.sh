@@ -215,8 +215,13 @@ h_json_is "$H_T/after-late.json" 'r.get("verdict", r.get("error"))' denied "root
 # that forks a worker on each connection.
 n_prepared() { grep -c "Diagnosed $S_SOCK for .* while polkit decides" "$H_T/sockfixd.log"; }
 n_workers() { stack_children "$S_FPM_PID" | wc -l; }
+# A refused caller's work waits when the kept model is stale, and the pid counter
+# (pid_max 32768 here) wrapping since the last call makes it stale. Root's Diagnose of
+# a missing path rebuilds the model without a probe (no worker forked).
+current_model() { h_diagnose "$H_T/refresh.json" "$H_T/missing.sock"; }
 chmod 0666 "$S_SOCK"
 h_is "$(n_workers)" 0 "php-fpm (ondemand) has no worker before the refused calls"
+current_model
 before=$(n_prepared)
 sfcall "$H_T/out-open.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'
 h_ok "outsider: Diagnose of the open socket refused" is_auth_error "$(h_json "$H_T/out-open.json" 'r.get("error", "")')"
@@ -254,6 +259,9 @@ mkdir -p "$deep"
 sfcall "$H_T/out-deep.json" "$outsider" Diagnose "$(diag_json "$deep/php.sock")" '{}'
 h_ok "outsider: Diagnose of a path more than 70 directories deep refused" is_auth_error "$(h_json "$H_T/out-deep.json" 'r.get("error", "")')"
 h_is "$(n_waits "$deep/php.sock")" 1 "  sockfixd left it for after the answer: more lookups than a socket path needs"
+sfcall "$H_T/out-missing.json" "$outsider" Diagnose "$(diag_json "$H_T/run/php7.4-fpm.sock")" '{}'
+h_ok "outsider: Diagnose of a missing path refused" is_auth_error "$(h_json "$H_T/out-missing.json" 'r.get("error", "")')"
+h_is "$(n_waits "$H_T/run/php7.4-fpm.sock")" 1 "  sockfixd left it for after the answer: its candidates read the socket table"
 # Deeper than any walk goes (300 directories; it would hold an fd on each): root gets
 # a verdict, and sockfixd keeps serving.
 deeper=$H_T/deeper$(printf '/d%.0s' {1..300})
@@ -273,6 +281,7 @@ late=sfx-late-$$
 h_ensure_user "$late"
 install_slow_rule "$late" 1000
 sleep 1.2 # polkitd has read the rules
+current_model
 before=$(n_prepared)
 sfcall "$H_T/late.json" "$late" Diagnose "$(diag_json "$S_SOCK")" '{}' &
 late_pid=$!
