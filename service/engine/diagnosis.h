@@ -17,9 +17,11 @@ struct Engine {
         char *runtime_dir;
         bool scan_distro_defaults;
         struct Journal *journal;
-        Hashmap *busy; /* resolved socket path -> running FixJob */
+        Hashmap *busy; /* resolved socket path, and transaction id -> running FixJob */
         HostCache *host_cache;
         Host *host; /* the model, reused while host_check_current() says it is */
+        Host *strategies_host; /* the model strategies were worked out from (a reference) */
+        char **strategies;     /* the Strategies property, see engine_strategies() */
         Lookup nss; /* names and group lists for single Diagnoses, see engine_lookups() */
         Owned nss_owned;
         uint64_t nss_sig[9];

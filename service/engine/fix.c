@@ -25,6 +25,7 @@
 struct FixJob {
         Engine *e;
         char *busy_key;
+        char *busy_tx; /* its transaction id, also a key of e->busy: a Revert of it waits */
         char *strategy;
         char *consumer;
         FixOptions opts;
@@ -127,6 +128,11 @@ static void job_release(FixJob *j) {
                 hashmap_remove_str(j->e->busy, j->busy_key);
                 free(j->busy_key);
                 j->busy_key = NULL;
+        }
+        if (j->busy_tx) {
+                hashmap_remove_str(j->e->busy, j->busy_tx);
+                free(j->busy_tx);
+                j->busy_tx = NULL;
         }
 }
 
@@ -245,6 +251,10 @@ static int job_apply(FixJob *j) {
         if (r < 0)
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("cannot open a transaction in the journal"));
         if (set_str(&j->res.transaction, journal_tx_id(j->tx)) < 0 || plan_changes(&j->plan, &j->res) < 0)
+                return -ENOMEM;
+        /* The record names the socket as the caller wrote it, the busy key is the resolved
+         * path: a Revert finds the running fix by its id. */
+        if (!(j->busy_tx = strdup(journal_tx_id(j->tx))) || hashmap_put_str(j->e->busy, j->busy_tx, j) < 0)
                 return -ENOMEM;
 
         r = apply_changes(&j->d, &j->plan, j->tx, &j->held, &msg);
@@ -396,8 +406,8 @@ RevertResult *revert_result_free(RevertResult *r) {
         return NULL;
 }
 
-static bool revert_busy(Engine *e, const char *socket) {
-        return socket && hashmap_get_str(e->busy, socket);
+static bool revert_busy(Engine *e, const char *id, const char *socket) {
+        return hashmap_get_str(e->busy, id) || (socket && hashmap_get_str(e->busy, socket));
 }
 
 int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret) {
@@ -429,7 +439,7 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
                 goto out;
         }
         /* A fix still running on this socket owns the record. */
-        if (revert_busy(e, en.socket)) {
+        if (revert_busy(e, id, en.socket)) {
                 res->error = ENGINE_ERROR_BUSY;
                 r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
                 goto out;

@@ -8,9 +8,10 @@
 #    does not hold the fix up: Fix(member) answers applied, verified, while that worker is
 #    still alive, and when it answers that worker no longer listens (ss -ltnp): every
 #    request from then on reaches a new worker and gets HTTP 200.
-# B. The nginx master stopped (SIGSTOP) so the reload cannot happen yet: the Fix(member)
-#    waits. Meanwhile a second Fix on the same socket (auto, refresh, through a symlink)
-#    answers Busy, promptly; Diagnose, ListSockets and ListTransactions answer in < 2 s.
+# B. The nginx master stopped (SIGSTOP) so the reload cannot happen yet: the Fix(member),
+#    asked through a symlink, waits. Meanwhile a second Fix on the same socket (auto,
+#    refresh, through the symlink) and a Revert of the running transaction answer Busy,
+#    promptly; Diagnose, ListSockets and ListTransactions answer in < 2 s.
 #    SIGCONT: the first Fix answers applied, verified; HTTP 200. Busy is gone: Revert
 #    answers reverted, then a dry run answers planned.
 # C. The old worker stopped (SIGSTOP) before it could handle nginx's quit signal: it still
@@ -61,7 +62,9 @@ h_is "$(h_http_status "$S_URL")" 502 "HTTP 502 again"
 old_workers=$(stack_worker_pids | paste -sd' ' -)
 kill -STOP "$S_NGINX_PID"
 h_at_exit "kill -CONT '$S_NGINX_PID' 2> /dev/null; true"
-h_fix_async "$H_T/fix1.json" "$S_SOCK" member
+# Through the symlink: the journal names the socket as written, the running fix holds
+# the resolved path; a Revert of its transaction must still find it running.
+h_fix_async "$H_T/fix1.json" "$S_SOCK_DIR/alias.sock" member
 fix1_pid=$H_LAST_PID
 # It has applied its changes and sent SIGHUP once its record is in the journal.
 running() {
@@ -105,6 +108,10 @@ h_call "$H_T/tx-during.json" ListTransactions '{}'
 h_is "$?" 0 "ListTransactions answered"
 h_json_is "$H_T/tx-during.json" '[t["outcome"] for t in r]' '["reverted", "incomplete"]' \
         "ListTransactions: part A's, and the running fix's record, not finished yet (incomplete)"
+running_tx=$(h_json "$H_T/tx-during.json" 'r[-1].get("transaction", "")')
+h_revert "$H_T/revert-running.json" "$running_tx"
+h_is "$(h_answer_of "$H_T/revert-running.json")" org.sockfix.SockFix1.Error.Busy \
+        "Revert of the running fix's transaction (started through the symlink): Busy"
 h_ok "the first Fix is still waiting after all that" h_alive "$fix1_pid"
 
 # --- let it finish
