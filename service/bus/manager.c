@@ -409,12 +409,12 @@ static int property_get_strategies(sd_bus *bus, const char *path, const char *in
                                    const char *property, sd_bus_message *reply, void *userdata,
                                    sd_bus_error *error) {
         Manager *mgr = userdata;
-        _cleanup_strv_free_ char **l = NULL;
 
         (void) bus, (void) path, (void) interface, (void) property, (void) error;
 
-        l = engine_strategies(mgr->engine);
-        return sd_bus_message_append_strv(reply, l);
+        /* NULL (no model could be built) is an empty list, as before any pool was found. */
+        char *const *l = engine_strategies(mgr->engine);
+        return sd_bus_message_append_strv(reply, (char **) l);
 }
 
 /* Every method is UNPRIVILEGED: sd-bus would otherwise refuse non-root callers

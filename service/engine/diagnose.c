@@ -68,6 +68,7 @@ Engine *engine_free(Engine *e) {
         free(e->runtime_dir);
         journal_free(e->journal);
         host_unref(e->host);
+        strv_free(e->strategies);
         lookup_done(&e->nss, &e->nss_owned);
         hashmap_free(e->busy);
         host_cache_free(e->host_cache);
@@ -92,6 +93,7 @@ int engine_load_host(Engine *e, bool sweep, Host **ret) {
         int r = host_load(&hc, &e->host);
         if (r < 0)
                 return r;
+        e->host_generation++;
         *ret = host_ref(e->host);
         return 0;
 }
@@ -693,12 +695,12 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         return r < 0 ? r : 0;
 }
 
-char **engine_strategies(Engine *e) {
-        Host *h = NULL;
+/* Anyone may read a property (polkit is not asked), so the answer comes from the model
+ * the last call kept, current or not, and is worked out once per model: a reader can
+ * make sockfixd build one only when it has none (at start). */
+static char **strategies_of(const Host *h) {
         char **l = NULL;
         bool acl = false;
-        if (engine_load_host(e, false, &h) < 0)
-                return NULL;
         for (size_t i = 0; i < h->n_pools && !acl; i++) {
                 if (!h->pools[i].fpm->acl_supported)
                         continue;
@@ -712,6 +714,23 @@ char **engine_strategies(Engine *e) {
         bool ok = strv_extend(&l, "auto") >= 0 && (!acl || strv_extend(&l, "pool-acl") >= 0) &&
                   (h->n_pools == 0 || strv_extend(&l, "pool-group") >= 0) && strv_extend(&l, "member") >= 0 &&
                   strv_extend(&l, "dir-search") >= 0 && strv_extend(&l, "refresh") >= 0;
-        host_unref(h);
         return ok ? l : strv_free(l);
+}
+
+char *const *engine_strategies(Engine *e) {
+        Host *h = NULL;
+        if (e->host)
+                h = host_ref(e->host);
+        else if (engine_load_host(e, false, &h) < 0)
+                return NULL;
+        if (!e->strategies || e->strategies_generation != e->host_generation) {
+                char **l = strategies_of(h);
+                if (l) {
+                        strv_free(e->strategies);
+                        e->strategies = l;
+                        e->strategies_generation = e->host_generation;
+                }
+        }
+        host_unref(h);
+        return e->strategies;
 }

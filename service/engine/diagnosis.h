@@ -20,8 +20,9 @@ struct Engine {
         Hashmap *busy; /* resolved socket path, and transaction id -> running FixJob */
         HostCache *host_cache;
         Host *host; /* the model, reused while host_check_current() says it is */
-        Host *strategies_host; /* the model strategies were worked out from (a reference) */
-        char **strategies;     /* the Strategies property, see engine_strategies() */
+        uint64_t host_generation;       /* counts the models built */
+        uint64_t strategies_generation; /* the model strategies were worked out from */
+        char **strategies;              /* the Strategies property, see engine_strategies() */
         Lookup nss; /* names and group lists for single Diagnoses, see engine_lookups() */
         Owned nss_owned;
         uint64_t nss_sig[9];

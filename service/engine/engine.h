@@ -47,8 +47,10 @@ PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Report *r, void *userdata),
                          void *userdata);
 
-/* Strategy names usable for at least one pool on this host (the Strategies property). */
-char **engine_strategies(Engine *e);
+/* Strategy names usable for at least one pool on this host (the Strategies property),
+ * as of the model sockfixd keeps. Owned by the engine, valid until the next call; NULL
+ * on failure. */
+char *const *engine_strategies(Engine *e);
 
 /* --- the write half: Fix, Revert, ListTransactions --- */
 
