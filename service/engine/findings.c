@@ -95,6 +95,15 @@ static int classify_blocked(Report *r, const SocketFacts *f, const Consumer *c, 
                 if (asprintf(&s, "%s workers (user %s) cannot search directory %s (mode %04o, %u:%u)", c->server,
                              c->user, d->path, d->st.st_mode & 07777, d->st.st_uid, d->st.st_gid) < 0)
                         return -ENOMEM;
+                /* Crossed only for ".." or a symlink: the path, not the directory, is what to mend. */
+                if (!path_walk_holds(w, d)) {
+                        fd = report_add_finding(r, "dir-no-search", SEVERITY_ERROR, c->user, d->path, NULL, "%s", s);
+                        return fd && finding_set_detail(fd, "the path crosses %s only through '..' or a symbolic link: "
+                                                            "point the web server at %s",
+                                                        d->path, sock) >= 0
+                                       ? 0
+                                       : -ENOMEM;
+                }
                 return add_with_remedies(r, f, "dir-no-search", SEVERITY_ERROR, c->user, d->path,
                                          REMEDIES("dir-search"), s) ? 0 : -ENOMEM;
         }

@@ -343,7 +343,7 @@ static int plan_member(Planner *x, bool *usable, EngineError *err) {
 }
 
 /* dir-search: u:USER:x on each directory that stops the consumer, nothing else. */
-static int plan_dir_search(Planner *x) {
+static int plan_dir_search(Planner *x, EngineError *err, char **msg) {
         const PathWalk *w = &x->d->walk;
         for (size_t i = 0; i < x->n_targets; i++) {
                 Creds cr = creds_of(x->targets[i]);
@@ -351,6 +351,17 @@ static int plan_dir_search(Planner *x) {
                         AccessClass cls;
                         if (access_inode(&w->dirs[j], &cr, ACCESS_EXEC, &cls) == 0)
                                 continue;
+                        /* A directory crossed only for ".." or a symlink (/root in
+                         * /root/../run/php/x.sock) is no business of the socket's: opening it
+                         * would follow whatever path a caller or a link's owner wrote. */
+                        if (!path_walk_holds(w, &w->dirs[j])) {
+                                *err = ENGINE_ERROR_UNSAFE_PATH;
+                                return set_text(msg,
+                                                "%s: %s workers cannot search %s, which the path crosses only through "
+                                                "'..' or a symbolic link; sockfix opens only the directories that hold "
+                                                "the socket: point the web server at %s",
+                                                x->r->socket, x->targets[i]->server, w->dirs[j].path, x->r->resolved);
+                        }
                         Step *s = add_step(x, STEP_DIR_ACL, w->dirs[j].path);
                         if (!s || set_text(&s->before, "%u:%u %04o", w->dirs[j].st.st_uid, w->dirs[j].st.st_gid,
                                            w->dirs[j].st.st_mode & 07777) < 0 ||
@@ -427,8 +438,8 @@ static int plan_auto(Planner *x, EngineError *err, char **msg) {
                         return k;
                 need_socket = need_socket || socket_blocks(x, x->targets[i]);
         }
-        if (strv_contains(x->p->strategies, "dir-search") && plan_dir_search(x) < 0)
-                return -ENOMEM;
+        if (strv_contains(x->p->strategies, "dir-search") && ((k = plan_dir_search(x, err, msg)) < 0 || *err))
+                return k;
         /* Warnings alone (world-writable, config-drift) are mended by a pool strategy too. */
         if (need_socket || x->r->verdict == VERDICT_OK)
                 return plan_socket_auto(x, err, msg);
@@ -453,8 +464,11 @@ static int plan_explicit(Planner *x, const char *strategy, EngineError *err, cha
                         *err = e;
                         return set_text(msg, "%s", x->why);
                 }
-        } else if (streq_ptr(strategy, "dir-search"))
-                k = plan_dir_search(x);
+        } else if (streq_ptr(strategy, "dir-search")) {
+                k = plan_dir_search(x, err, msg);
+                if (k >= 0 && *err != ENGINE_OK)
+                        return k;
+        }
         else if (streq_ptr(strategy, "refresh"))
                 k = plan_refresh(x, &ok);
         if (k < 0)
@@ -490,6 +504,64 @@ static int explain(Planner *x) {
         else if (strv_contains(x->p->strategies, "dir-search"))
                 why = "dir-search gives search on the blocking directory only";
         return s ? set_text(&x->p->reason, "%s: %s (verdict %s)", s, why, verdict_to_string(r->verdict)) : -ENOMEM;
+}
+
+/* What Fix writes, or runs as root to test, must be root's own: in a directory another
+ * user can write, a pool file can be swapped for a link to any file between the check
+ * and the write, and a binary or configuration of theirs run as root is their code. */
+static int check_root_file(const char *what, const char *path, bool may_be_missing, EngineError *err, char **msg) {
+        _cleanup_free_ char *why = NULL;
+        int r = path_only_root_can_change(path, &why);
+        if (r > 0 || (r == -ENOENT && may_be_missing))
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        *err = ENGINE_ERROR_UNSAFE_PATH;
+        if (r == 0)
+                return set_text(msg, "%s %s: %s; sockfix tests and edits only what no one but root can change", what,
+                                path, why);
+        return set_text(msg, "%s %s: %s", what, path, strerror(-r));
+}
+
+static int check_trust(Planner *x, EngineError *err, char **msg) {
+        const Plan *p = x->p;
+        bool edits = false;
+        int k = 0;
+        for (size_t i = 0; i < p->n_steps && k >= 0 && *err == ENGINE_OK; i++)
+                if (p->steps[i].kind == STEP_POOL_EDIT) {
+                        edits = true;
+                        k = check_root_file("pool file", p->steps[i].file, false, err, msg);
+                }
+        const FpmInstance *f = x->d->pool ? x->d->pool->fpm : NULL;
+        if (k >= 0 && *err == ENGINE_OK && edits && f) {
+                if (f->user_run) {
+                        *err = ENGINE_ERROR_UNSAFE_PATH;
+                        return set_text(msg, "%s: its php-fpm master (pid %d) does not run as root; sockfix edits no "
+                                             "configuration of a php-fpm a user runs",
+                                        x->r->socket, (int) f->master_pid);
+                }
+                if (f->config.main_file)
+                        k = check_root_file("php-fpm configuration", f->config.main_file, false, err, msg);
+                if (k >= 0 && *err == ENGINE_OK && f->exe)
+                        k = check_root_file("php-fpm binary", f->exe, true, err, msg);
+        }
+        for (size_t i = 0; i < p->n_reloads && k >= 0 && *err == ENGINE_OK; i++) {
+                const WebServer *s = p->reloads[i].server;
+                if (!streq_ptr(s->config.server, "nginx"))
+                        continue; /* only nginx's configuration is tested (nginx -t) before a reload */
+                if (s->config.main_file)
+                        k = check_root_file("nginx configuration", s->config.main_file, false, err, msg);
+                if (k >= 0 && *err == ENGINE_OK && s->exe)
+                        k = check_root_file("nginx binary", s->exe, true, err, msg);
+        }
+        return k;
+}
+
+/* A web server whose master a user runs is reported, never granted: its workers are
+ * that user's, and access to a pool lets them run code as the pool's user. */
+static bool consumer_user_run(const Planner *x, const Consumer *c) {
+        const WebServer *s = server_of(x, c);
+        return c->n_pids > 0 && (!s || s->user_run);
 }
 
 int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
@@ -542,17 +614,32 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
         x.targets = calloc(r->n_consumers, sizeof(Consumer *));
         if (!x.targets)
                 return -ENOMEM;
+        size_t n_user_run = 0;
         for (size_t i = 0; i < r->n_consumers; i++)
-                if (r->consumers[i].error == EACCES)
+                if (r->consumers[i].error != EACCES)
+                        continue;
+                else if (consumer_user_run(&x, &r->consumers[i]))
+                        n_user_run++;
+                else
                         x.targets[x.n_targets++] = &r->consumers[i];
-        if (x.n_targets == 0) /* warnings only: every consumer is granted by name before other-write goes */
+        if (x.n_targets == 0 && n_user_run == 0) /* warnings only: every consumer is granted by name before other-write goes */
                 for (size_t i = 0; i < r->n_consumers; i++)
-                        x.targets[x.n_targets++] = &r->consumers[i];
+                        if (!consumer_user_run(&x, &r->consumers[i]))
+                                x.targets[x.n_targets++] = &r->consumers[i];
+        if (x.n_targets == 0) {
+                free(x.targets);
+                *err = ENGINE_ERROR_UNSAFE_PATH;
+                return set_text(msg, "%s: its consumers are web servers that users run, not root; sockfix "
+                                     "grants access only to web servers root runs",
+                                path);
+        }
         for (size_t i = 0; i < x.n_targets && k >= 0; i++)
                 k = strv_extend(&plan->targets, x.targets[i]->user);
 
         if (k >= 0)
                 k = streq_ptr(strategy, "auto") ? plan_auto(&x, err, msg) : plan_explicit(&x, strategy, err, msg);
+        if (k >= 0 && *err == ENGINE_OK)
+                k = check_trust(&x, err, msg);
         if (k >= 0 && *err == ENGINE_OK)
                 k = explain(&x);
         free(x.targets);

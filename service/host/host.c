@@ -228,6 +228,7 @@ static int host_add_fpm(Host *h, const Process *master, const char *conf) {
                 f->mnt_ns = master->mnt_ns;
                 f->program = strdup(strempty(master->comm));
                 f->exe = strdup_or_null(master->exe);
+                f->user_run = master->ruid != 0 || master->euid != 0;
         } else {
                 f->exe = fpm_exe_for_config(conf);
                 f->program = strdup(base_name(strempty(f->exe)));
@@ -414,6 +415,7 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->master_start = master->start_time;
                 s->exe = strdup_or_null(master->exe);
                 s->master_argv = TAKE_PTR(words);
+                s->user_run = master->ruid != 0 || master->euid != 0;
         }
         return server_load_config(s, kind, conf, prefix, &h->path_share);
 }

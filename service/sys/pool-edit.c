@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "sys/atomic-file.h"
+#include "sys/safe-fs.h"
 #include "util/util.h"
 
 #define POOL_FILE_MAX (4u << 20)
@@ -306,6 +307,10 @@ static int pool_file_open(const char *file, PoolFile *f) {
         f->path = realpath(file, NULL);
         if (!f->path)
                 return -errno;
+        /* The names below are trusted only where no one but root can swap them. */
+        int r = path_only_root_can_change(f->path, NULL);
+        if (r <= 0)
+                return r < 0 ? r : -EPERM;
         _cleanup_free_ char *d1 = strdup(f->path), *d2 = strdup(f->path);
         if (!d1 || !d2)
                 return -ENOMEM;

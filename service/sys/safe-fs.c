@@ -590,6 +590,54 @@ int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret) {
         return 0;
 }
 
+bool path_walk_holds(const PathWalk *pw, const InodeInfo *dir) {
+        const char *d = dir ? dir->path : NULL;
+        if (!d || !pw->resolved)
+                return false;
+        if (streq_ptr(d, "/"))
+                return true;
+        return startswith(pw->resolved, d) && pw->resolved[strlen(d)] == '/';
+}
+
+/* NULL when only root can change st's inode, else why not. */
+static const char *root_only_why(const struct stat *st) {
+        if (st->st_uid != 0)
+                return "is not owned by root";
+        if (st->st_mode & S_IWOTH)
+                return "is writable by others";
+        if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+                return "is writable by its group";
+        return NULL;
+}
+
+int path_only_root_can_change(const char *path, char **ret_why) {
+        _cleanup_(path_walk_done) PathWalk w = { .final_fd = -1 };
+        int r = path_walk(path, &w);
+        if (r < 0)
+                return r;
+        if (w.error != 0)
+                return -w.error;
+        if (!w.have_final)
+                return -ENOENT;
+        const InodeInfo *bad = NULL;
+        const char *why = NULL;
+        for (size_t i = 0; i < w.n_dirs && !why; i++)
+                if ((why = root_only_why(&w.dirs[i].st)))
+                        bad = &w.dirs[i];
+        if (!why && !S_ISREG(w.final.st.st_mode)) {
+                why = "is not a regular file";
+                bad = &w.final;
+        }
+        if (!why && (why = root_only_why(&w.final.st)))
+                bad = &w.final;
+        if (!why)
+                return 1;
+        if (ret_why && asprintf(ret_why, "%s (uid %u, gid %u, mode %04o) %s", strempty(bad->path), bad->st.st_uid,
+                                bad->st.st_gid, bad->st.st_mode & 07777, why) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* --- the sweep cache --- */
 
 typedef struct CachedDir {

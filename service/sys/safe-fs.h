@@ -65,6 +65,19 @@ int path_walk(const char *path, PathWalk *ret);
 int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret);
 void path_walk_done(PathWalk *pw);
 
+/* Whether dir is one of the directories that hold the walk's final component (an
+ * ancestor of pw->resolved), not one searched only on the way through ".." or to a
+ * symlink. */
+bool path_walk_holds(const PathWalk *pw, const InodeInfo *dir);
+
+/* Whether only root can change what path names: the file it resolves to, and every
+ * directory searched to reach it, are owned by root and writable by no other user or
+ * group (the group root aside). A file sockfixd edits or a binary and configuration
+ * it runs as root must be such: in a directory another user can write, the name can
+ * be swapped for a link to any file between the check and the use. 1 yes, 0 no with
+ * *ret_why naming the component and why (optional), -errno if it cannot be walked. */
+int path_only_root_can_change(const char *path, char **ret_why);
+
 /* A sweep walks thousands of sockets in a few directories: the cache walks each
  * parent directory once and looks up only the last component per socket. For
  * inspection only: a change is always made through a fresh path_walk(). */

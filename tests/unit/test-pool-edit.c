@@ -150,15 +150,16 @@ static void test_repeated_sections(void **state) {
                     "[www]\nlisten.mode = 0600\ngroup = g\n[x]\nlisten.mode = 0644\n[www]\nlisten.mode = \"0640\" ; effective\nuser = a\n");
 }
 
-/* Files: T/pool.d/www.conf (65534:65534 0640) and T/alt.conf -> pool.d/www.conf */
-static char T[] = "/tmp/test-pool-edit.XXXXXX";
+/* Files: T/pool.d/www.conf (0:65534 0640) and T/alt.conf -> pool.d/www.conf. Under
+ * /run, not /tmp: sockfixd edits only files no one but root can swap. */
+static char T[] = "/run/test-pool-edit.XXXXXX";
 static char conf[256], link_path[256], pool_dir[256];
 
 static void write_file(const char *p, const char *text) {
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         assert_true(fd >= 0);
         assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        assert_int_equal(fchown(fd, 65534, 65534), 0);
+        assert_int_equal(fchown(fd, 0, 65534), 0);
         assert_int_equal(fchmod(fd, 0640), 0);
 }
 
@@ -208,7 +209,7 @@ static void test_file_atomic_same_owner_mode(void **state) {
         assert_int_equal(pool_file_edit(conf, e, 2, &r), 0);
         assert_int_equal(stat(conf, &b), 0);
         assert_int_not_equal(a.st_ino, b.st_ino); /* replaced by rename, not rewritten in place */
-        assert_int_equal(b.st_uid, 65534);
+        assert_int_equal(b.st_uid, 0);
         assert_int_equal(b.st_gid, 65534);
         assert_int_equal(b.st_mode & 07777, 0640);
         assert_int_equal(count_dir_entries(), 1); /* no temp file left */
@@ -311,8 +312,38 @@ static void test_restore_byte_exact(void **state) {
         assert_string_equal(back, odd);
         struct stat st;
         assert_int_equal(stat(conf, &st), 0);
-        assert_int_equal(st.st_uid, 65534);
+        assert_int_equal(st.st_gid, 65534);
         assert_int_equal(st.st_mode & 07777, 0640);
+        pool_file_edit_done(&r);
+}
+
+/* A file another user could change, or swap through its directory, is not edited,
+ * nor restored: each refusal leaves it byte for byte as it was. */
+static void expect_refused(const char *path, const char *text) {
+        const PoolEdit e = { "www", "listen.mode", "0660" };
+        PoolFileEdit r = {};
+        assert_int_equal(pool_file_edit(path, &e, 1, &r), -EPERM);
+        assert_int_equal(pool_file_restore_content(path, text, "[www]\n"), -EPERM);
+        _cleanup_free_ char *now = slurp(conf);
+        assert_string_equal(now, text);
+}
+
+static void test_untrusted_files_refused(void **state) {
+        (void) state;
+        write_file(conf, www);
+        assert_int_equal(chown(conf, 65534, 65534), 0);
+        expect_refused(conf, www);
+        assert_int_equal(chown(conf, 0, 65534), 0);
+        assert_int_equal(chmod(conf, 0660), 0);
+        expect_refused(conf, www);
+        assert_int_equal(chmod(conf, 0640), 0);
+        /* The symlink's directory is root's, the target's is not. */
+        assert_int_equal(chmod(pool_dir, 0777), 0);
+        expect_refused(link_path, www);
+        assert_int_equal(chmod(pool_dir, 0755), 0);
+        const PoolEdit e = { "www", "listen.mode", "0660" };
+        PoolFileEdit r = {};
+        assert_int_equal(pool_file_edit(link_path, &e, 1, &r), 0);
         pool_file_edit_done(&r);
 }
 
@@ -326,6 +357,7 @@ int main(void) {
                 cmocka_unit_test(test_symlink_target_edited),
                 cmocka_unit_test(test_restore_keys_and_conflict),
                 cmocka_unit_test(test_restore_byte_exact),
+                cmocka_unit_test(test_untrusted_files_refused),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
