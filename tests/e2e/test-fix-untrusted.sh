@@ -10,7 +10,9 @@
 #      link to any file between the check and the write): no pool edit, no php-fpm -t;
 #      once the directory is root's again, the same Fix applies (HTTP 200);
 #  (d) a second nginx that a user runs, whose config names the socket: reported as a
-#      consumer, never granted (its workers would run PHP as the pool's user).
+#      consumer, never granted (its workers would run PHP as the pool's user);
+#  (e) a php-fpm that a user runs, behind an nginx of root's: no edit of its
+#      configuration, even one only root can change.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-untrusted
@@ -83,25 +85,8 @@ h_is "$(h_http_status "$S_URL")" 502 "  HTTP 502 again"
 evil=sfx-unt-ev-$$
 h_ensure_user "$evil"
 ed=$H_T/evil-nginx
-mkdir -p "$ed/logs"
 evil_port=$(h_free_port)
-cat > "$ed/nginx.conf" << EOF
-pid $ed/nginx.pid;
-error_log $ed/logs/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path $ed/body;
-    proxy_temp_path $ed/proxy;
-    fastcgi_temp_path $ed/fastcgi;
-    uwsgi_temp_path $ed/uwsgi;
-    scgi_temp_path $ed/scgi;
-    server {
-        listen 127.0.0.1:$evil_port;
-        location / { fastcgi_pass unix:$S_SOCK; }
-    }
-}
-EOF
+nginx_conf "$ed/nginx.conf" "$ed" "$evil" "$evil_port" "$S_SOCK"
 chown -R "$evil" "$ed"
 h_spawn "nginx run by $evil" "$ed/stdout.log" runuser -u "$evil" -- nginx -c "$ed/nginx.conf" -p "$ed/" -g 'daemon off;'
 h_ok "nginx run by $evil listens on $evil_port" h_wait_for 100 h_port_listening "$evil_port"
@@ -114,5 +99,27 @@ h_ok "  the pool file does not name $evil" bash -c "! grep -q '$evil' '$S_POOL_C
 h_ok "  the socket's ACL does not name $evil" bash -c "! getfacl -cp '$S_SOCK' 2>/dev/null | grep -q '$evil'"
 h_is "$(h_http_status "$S_URL")" 200 "  HTTP 200 through root's nginx"
 h_is "$(h_http_status "http://127.0.0.1:$evil_port/index.php")" 502 "  HTTP 502 through $evil's"
+
+# --- (e) a php-fpm a user runs, from a configuration only root can change, behind a
+# second nginx of root's: its socket gets no edit (that php-fpm is the user's, and so
+# is whatever it would make of the file at its next start).
+ef=$H_T/evil-fpm
+mkdir -p "$ef/run"
+chown "$evil" "$ef/run"
+printf '%s\n' "[global]" "error_log = $ef/run/php-fpm.log" "daemonize = no" "[evil]" \
+        "listen = $ef/run/php.sock" "listen.mode = 0600" "pm = ondemand" "pm.max_children = 1" > "$ef/php-fpm.conf"
+h_spawn "php-fpm run by $evil" "$ef/stdout.log" runuser -u "$evil" -- php-fpm8.2 -F -y "$ef/php-fpm.conf"
+h_ok "php-fpm run by $evil listens on $ef/run/php.sock" h_wait_for 100 test -S "$ef/run/php.sock"
+port2=$(h_free_port)
+nginx_conf "$H_T/nginx2/nginx.conf" "$H_T/nginx2" "$S_WEB_USER" "$port2" "$ef/run/php.sock"
+h_spawn "second nginx (root)" "$H_T/nginx2/stdout.log" nginx -c "$H_T/nginx2/nginx.conf" -p "$H_T/nginx2/" -g 'daemon off;'
+h_ok "root's second nginx listens on $port2" h_wait_for 100 h_port_listening "$port2"
+h_is "$(h_http_status "http://127.0.0.1:$port2/index.php")" 502 "HTTP 502 through it"
+h_snapshot before-e "$ef/php-fpm.conf" "$ef/run/php.sock"
+h_fix "$H_T/fix-userfpm.json" "$ef/run/php.sock" auto
+h_is "$(h_answer_of "$H_T/fix-userfpm.json")" org.sockfix.SockFix1.Error.UnsafePath "Fix(auto) of its socket: UnsafePath"
+h_json_ok "$H_T/fix-userfpm.json" "'does not run as root' in r.get('message', '')" "  saying its php-fpm does not run as root"
+h_snapshot after-e "$ef/php-fpm.conf" "$ef/run/php.sock"
+h_assert_unchanged before-e after-e "  its configuration and socket are unchanged"
 h_ok "sockfixd still owns its name" h_has_name org.sockfix.SockFix1
 h_done
