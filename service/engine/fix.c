@@ -406,8 +406,13 @@ RevertResult *revert_result_free(RevertResult *r) {
         return NULL;
 }
 
+/* A running fix holds its transaction id and the resolved path of its socket; the
+ * record names the socket as its caller wrote it, maybe through a symlink. */
 static bool revert_busy(Engine *e, const char *id, const char *socket) {
-        return hashmap_get_str(e->busy, id) || (socket && hashmap_get_str(e->busy, socket));
+        if (hashmap_get_str(e->busy, id) || (socket && hashmap_get_str(e->busy, socket)))
+                return true;
+        _cleanup_free_ char *resolved = socket ? realpath(socket, NULL) : NULL;
+        return resolved && hashmap_get_str(e->busy, resolved);
 }
 
 int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret) {
