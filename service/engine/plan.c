@@ -525,14 +525,22 @@ static int check_root_file(const char *what, const char *path, bool may_be_missi
 
 static int check_trust(Planner *x, EngineError *err, char **msg) {
         const Plan *p = x->p;
+        const FpmInstance *f = x->d->pool ? x->d->pool->fpm : NULL;
+        const Process *m = x->d->master;
         bool edits = false;
         int k = 0;
         for (size_t i = 0; i < p->n_steps && k >= 0 && *err == ENGINE_OK; i++)
                 if (p->steps[i].kind == STEP_POOL_EDIT) {
                         edits = true;
                         k = check_root_file("pool file", p->steps[i].file, false, err, msg);
+                } else if (p->steps[i].kind == STEP_MEMBER && ((f && f->user_run) || (m && (m->ruid || m->euid)))) {
+                        /* The group is the listener's choice: one of a user's own groups
+                         * (ssl-cert, say) would be handed to every site's PHP. */
+                        *err = ENGINE_ERROR_UNSAFE_PATH;
+                        return set_text(msg, "%s: its listener (pid %d) does not run as root; sockfix adds no one to a "
+                                             "group a user's server chose",
+                                        x->r->socket, m ? (int) m->pid : f ? (int) f->master_pid : 0);
                 }
-        const FpmInstance *f = x->d->pool ? x->d->pool->fpm : NULL;
         if (k >= 0 && *err == ENGINE_OK && edits && f) {
                 if (f->user_run) {
                         *err = ENGINE_ERROR_UNSAFE_PATH;

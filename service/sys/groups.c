@@ -12,7 +12,8 @@
 
 #define GPASSWD_TIMEOUT_MS (30 * 1000) /* it waits for the /etc/group lock */
 
-/* Each of these grants root-equivalent power or reads secrets:
+/* Each of these grants root-equivalent power or reads secrets (the web server's user
+ * in one of them would hand it to every site's PHP):
  * root: gid 0 owns most of the system's files;
  * sudo, wheel, admin: sudo/su to root by policy;
  * adm: reads every log (and their secrets) in /var/log;
@@ -25,10 +26,13 @@
  * utmp: rewrites login records; tty: writes to other users' terminals;
  * sys: system files on some distributions;
  * lpadmin: administers printers (root-run filters);
- * libvirt, kvm: start virtual machines with host devices and disks. */
+ * libvirt, kvm: start virtual machines with host devices and disks;
+ * ssl-cert: reads TLS private keys (/etc/ssl/private);
+ * crontab: edits crontabs; input, video: every keystroke, the screen. */
 static const char *const privileged_groups[] = {
         "root", "sudo", "wheel", "adm", "admin", "shadow", "disk", "docker", "lxd",
         "kmem", "systemd-journal", "staff", "utmp", "tty", "sys", "lpadmin", "libvirt", "kvm",
+        "ssl-cert", "crontab", "input", "video",
 };
 
 bool group_is_privileged(gid_t gid, const char *name) {

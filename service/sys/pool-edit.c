@@ -304,13 +304,14 @@ static void pool_file_close(PoolFile *f) {
 
 /* Fills f in place; the caller's cleanup frees whatever was set on failure. */
 static int pool_file_open(const char *file, PoolFile *f) {
+        /* The names below are trusted only where no one but root can swap them: the
+         * file as named, so a symlink's own directory counts too. */
+        int r = path_only_root_can_change(file, NULL);
+        if (r <= 0)
+                return r < 0 ? r : -EPERM;
         f->path = realpath(file, NULL);
         if (!f->path)
                 return -errno;
-        /* The names below are trusted only where no one but root can swap them. */
-        int r = path_only_root_can_change(f->path, NULL);
-        if (r <= 0)
-                return r < 0 ? r : -EPERM;
         _cleanup_free_ char *d1 = strdup(f->path), *d2 = strdup(f->path);
         if (!d1 || !d2)
                 return -ENOMEM;

@@ -599,14 +599,19 @@ bool path_walk_holds(const PathWalk *pw, const InodeInfo *dir) {
         return startswith(pw->resolved, d) && pw->resolved[strlen(d)] == '/';
 }
 
-/* NULL when only root can change st's inode, else why not. */
-static const char *root_only_why(const struct stat *st) {
-        if (st->st_uid != 0)
+/* NULL when only root can change the inode, else why not. With an ACL the group
+ * bits are the mask, so a named entry with write shows as group write too; the
+ * entries are looked at anyway, for the one that names someone. */
+static const char *root_only_why(const InodeInfo *i) {
+        if (i->st.st_uid != 0)
                 return "is not owned by root";
-        if (st->st_mode & S_IWOTH)
+        if (i->st.st_mode & S_IWOTH)
                 return "is writable by others";
-        if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
-                return "is writable by its group";
+        if (i->st.st_mode & S_IWGRP)
+                return "is writable by a group";
+        for (size_t k = 0; k < i->n_acl; k++)
+                if ((i->acl[k].tag == ACL_TAG_USER || i->acl[k].tag == ACL_TAG_GROUP) && (i->acl[k].perm & 2))
+                        return "has an ACL entry that grants write";
         return NULL;
 }
 
@@ -622,13 +627,13 @@ int path_only_root_can_change(const char *path, char **ret_why) {
         const InodeInfo *bad = NULL;
         const char *why = NULL;
         for (size_t i = 0; i < w.n_dirs && !why; i++)
-                if ((why = root_only_why(&w.dirs[i].st)))
+                if ((why = root_only_why(&w.dirs[i])))
                         bad = &w.dirs[i];
         if (!why && !S_ISREG(w.final.st.st_mode)) {
                 why = "is not a regular file";
                 bad = &w.final;
         }
-        if (!why && (why = root_only_why(&w.final.st)))
+        if (!why && (why = root_only_why(&w.final)))
                 bad = &w.final;
         if (!why)
                 return 1;

@@ -71,8 +71,8 @@ void path_walk_done(PathWalk *pw);
 bool path_walk_holds(const PathWalk *pw, const InodeInfo *dir);
 
 /* Whether only root can change what path names: the file it resolves to, and every
- * directory searched to reach it, are owned by root and writable by no other user or
- * group (the group root aside). A file sockfixd edits or a binary and configuration
+ * directory searched to reach it (a symlink's own included), are owned by root and
+ * writable by no group, no one else, and no ACL entry. A file sockfixd edits or a binary and configuration
  * it runs as root must be such: in a directory another user can write, the name can
  * be swapped for a link to any file between the check and the use. 1 yes, 0 no with
  * *ret_why naming the component and why (optional), -errno if it cannot be walked. */

@@ -73,6 +73,17 @@ unchanged after-c before-c "  nothing changed: pool file, socket, nginx config"
 h_call "$H_T/tx-c.json" ListTransactions '{}'
 h_json_is "$H_T/tx-c.json" 'len(r)' 0 "  and no transaction was recorded"
 chmod 0755 "$H_T/fpm"
+# An ACL entry that lets one user write shows as group write (the mask): refused too.
+snap before-acl
+setfacl -m u:nobody:rwx "$H_T/fpm"
+h_fix "$H_T/fix-acl-dir.json" "$S_SOCK" auto
+h_is "$(h_answer_of "$H_T/fix-acl-dir.json")" org.sockfix.SockFix1.Error.UnsafePath "pool directory with u:nobody:rwx: UnsafePath"
+setfacl -b "$H_T/fpm"
+setfacl -m u:nobody:rw "$S_POOL_CONF"
+h_fix "$H_T/fix-acl-file.json" "$S_SOCK" auto
+h_is "$(h_answer_of "$H_T/fix-acl-file.json")" org.sockfix.SockFix1.Error.UnsafePath "pool file with u:nobody:rw: UnsafePath"
+setfacl -b "$S_POOL_CONF"
+unchanged after-acl before-acl "  nothing changed"
 h_fix "$H_T/fix-root.json" "$S_SOCK" auto
 h_is "$(h_answer_of "$H_T/fix-root.json")" applied "the directory root's again: Fix(auto) applied"
 h_is "$(h_http_status "$S_URL")" 200 "  HTTP 200"
@@ -107,18 +118,19 @@ ef=$H_T/evil-fpm
 mkdir -p "$ef/run"
 chown "$evil" "$ef/run"
 printf '%s\n' "[global]" "error_log = $ef/run/php-fpm.log" "daemonize = no" "[evil]" \
-        "listen = $ef/run/php.sock" "listen.mode = 0600" "pm = ondemand" "pm.max_children = 1" > "$ef/php-fpm.conf"
+        "listen = $ef/run/php.sock" "listen.mode = 0660" "pm = ondemand" "pm.max_children = 1" > "$ef/php-fpm.conf"
 h_spawn "php-fpm run by $evil" "$ef/stdout.log" runuser -u "$evil" -- php-fpm8.2 -F -y "$ef/php-fpm.conf"
 h_ok "php-fpm run by $evil listens on $ef/run/php.sock" h_wait_for 100 test -S "$ef/run/php.sock"
-port2=$(h_free_port)
-nginx_conf "$H_T/nginx2/nginx.conf" "$H_T/nginx2" "$S_WEB_USER" "$port2" "$ef/run/php.sock"
-h_spawn "second nginx (root)" "$H_T/nginx2/stdout.log" nginx -c "$H_T/nginx2/nginx.conf" -p "$H_T/nginx2/" -g 'daemon off;'
-h_ok "root's second nginx listens on $port2" h_wait_for 100 h_port_listening "$port2"
-h_is "$(h_http_status "http://127.0.0.1:$port2/index.php")" 502 "HTTP 502 through it"
+stack_extra_nginx nginx2 "$S_WEB_USER" "$ef/run/php.sock"
+h_is "$(h_http_status "$X_URL")" 502 "HTTP 502 through root's second nginx"
 h_snapshot before-e "$ef/php-fpm.conf" "$ef/run/php.sock"
 h_fix "$H_T/fix-userfpm.json" "$ef/run/php.sock" auto
 h_is "$(h_answer_of "$H_T/fix-userfpm.json")" org.sockfix.SockFix1.Error.UnsafePath "Fix(auto) of its socket: UnsafePath"
 h_json_ok "$H_T/fix-userfpm.json" "'does not run as root' in r.get('message', '')" "  saying its php-fpm does not run as root"
+h_fix "$H_T/fix-userfpm-member.json" "$ef/run/php.sock" member
+h_is "$(h_answer_of "$H_T/fix-userfpm-member.json")" org.sockfix.SockFix1.Error.UnsafePath \
+        "Fix(member) of its socket: UnsafePath (the group would be the user's choice)"
+h_ok "  the web user is not in $evil's group" bash -c "! id -nG '$S_WEB_USER' | tr ' ' '\n' | grep -qx '$evil'"
 h_snapshot after-e "$ef/php-fpm.conf" "$ef/run/php.sock"
 h_assert_unchanged before-e after-e "  its configuration and socket are unchanged"
 h_ok "sockfixd still owns its name" h_has_name org.sockfix.SockFix1

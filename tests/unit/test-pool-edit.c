@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
 
 #include "sys/pool-edit.h"
@@ -336,6 +337,22 @@ static void test_untrusted_files_refused(void **state) {
         assert_int_equal(chown(conf, 0, 65534), 0);
         assert_int_equal(chmod(conf, 0660), 0);
         expect_refused(conf, www);
+        /* Group write is refused for the group root too, and so is a named ACL entry
+         * with write, even one the mask holds back today. */
+        assert_int_equal(chown(conf, 0, 0), 0);
+        expect_refused(conf, www);
+        acl_t acl = acl_from_text("u::rw-,u:65534:rw-,g::r--,m::r--,o::---");
+        assert_non_null(acl);
+        assert_int_equal(acl_set_file(conf, ACL_TYPE_ACCESS, acl), 0);
+        acl_free(acl);
+        struct stat st;
+        assert_int_equal(stat(conf, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        expect_refused(conf, www);
+        acl = acl_from_text("u::rw-,g::r--,o::---");
+        assert_int_equal(acl_set_file(conf, ACL_TYPE_ACCESS, acl), 0);
+        acl_free(acl);
+        assert_int_equal(chown(conf, 0, 65534), 0);
         assert_int_equal(chmod(conf, 0640), 0);
         /* The symlink's directory is root's, the target's is not. */
         assert_int_equal(chmod(pool_dir, 0777), 0);
