@@ -184,10 +184,13 @@ static int reply_fix(sd_bus_message *call, const FixResult *res) {
         if (res->error != ENGINE_OK) {
                 /* The engine's one-line message, led by the path as asked where it does not name it. */
                 bool named = res->message && res->socket && strstr(res->message, res->socket);
+                /* It may quote a resolved path of any bytes: the bus takes UTF-8 only. */
+                _cleanup_free_ char *msg = utf8_escape_invalid(strempty(res->message));
+                if (!msg)
+                        return -ENOMEM;
 
                 return sd_bus_reply_method_errorf(call, bus_engine_error_name(res->error), "%s%s%s",
-                                                  named ? "" : strempty(res->socket), named ? "" : ": ",
-                                                  strempty(res->message));
+                                                  named ? "" : strempty(res->socket), named ? "" : ": ", msg);
         }
 
         if (!isempty(res->transaction)) {
@@ -351,8 +354,10 @@ static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = engine_revert(mgr->engine, id, uid, sd_bus_message_get_sender(m), &res);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to revert transaction %s: %m", id);
-        if (res->error != ENGINE_OK)
-                return sd_bus_error_setf(error, bus_engine_error_name(res->error), "%s", strempty(res->message));
+        if (res->error != ENGINE_OK) {
+                _cleanup_free_ char *msg = utf8_escape_invalid(strempty(res->message));
+                return msg ? sd_bus_error_setf(error, bus_engine_error_name(res->error), "%s", msg) : -ENOMEM;
+        }
 
         r = emit_transaction_finished(m, res->transaction, res->socket, res->outcome);
         if (r < 0)

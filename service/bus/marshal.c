@@ -51,10 +51,28 @@ static int append_basic_entry(sd_bus_message *m, const char *key, char type, con
         return close_entry(m);
 }
 
+/* A string any user may have chosen the bytes of (a path, a program name, a log
+ * line): one that is not UTF-8 goes escaped, or sd-bus would refuse the whole reply
+ * and one socket would break a sweep of the host. */
+static int append_text(sd_bus_message *m, const char *s) {
+        if (utf8_is_valid(s))
+                return sd_bus_message_append_basic(m, 's', s);
+        _cleanup_free_ char *e = utf8_escape_invalid(s);
+        return e ? sd_bus_message_append_basic(m, 's', e) : -ENOMEM;
+}
+
 static int append_str(sd_bus_message *m, const char *key, const char *value) {
+        int r;
+
         if (!value)
                 return 0;
-        return append_basic_entry(m, key, 's', value);
+        r = open_entry(m, key, "s");
+        if (r < 0)
+                return r;
+        r = append_text(m, value);
+        if (r < 0)
+                return r;
+        return close_entry(m);
 }
 
 static int append_u32(sd_bus_message *m, const char *key, uint32_t value) {
@@ -82,7 +100,12 @@ static int append_strv(sd_bus_message *m, const char *key, char **l, bool keep_e
         r = open_entry(m, key, "as");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(m, l);
+        r = sd_bus_message_open_container(m, 'a', "s");
+        for (char **s = l; r >= 0 && s && *s; s++)
+                r = append_text(m, *s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
         return close_entry(m);

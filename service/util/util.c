@@ -173,3 +173,54 @@ bool parse_socket_fd_link(const char *target, uint32_t *ret) {
         *ret = (uint32_t) v;
         return true;
 }
+
+/* The length of the valid UTF-8 sequence at s, or 0. Valid as sd-bus checks a
+ * string: shortest form, no surrogates, nothing above U+10FFFF, no noncharacters
+ * (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF). */
+static size_t utf8_sequence(const unsigned char *s) {
+        if (s[0] < 0x80)
+                return 1;
+        size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? (s[0] <= 0xef ? 3 : 0) : s[0] >= 0xc2 ? 2 : 0;
+        if (n == 0)
+                return 0;
+        uint32_t c = s[0] & (0x7f >> n);
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = c << 6 | (s[i] & 0x3f);
+        }
+        static const uint32_t shortest[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (c < shortest[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || (c >= 0xfdd0 && c <= 0xfdef) ||
+            (c & 0xfffe) == 0xfffe)
+                return 0;
+        return n;
+}
+
+bool utf8_is_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = utf8_sequence(p);
+                if (n == 0)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+char *utf8_escape_invalid(const char *s) {
+        size_t len = strlen(s);
+        char *out = malloc(len * 4 + 1), *o = out; /* every byte may become \xHH */
+        if (!out)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = utf8_sequence(p);
+                if (n == 0) {
+                        o += sprintf(o, "\\x%02x", *p++);
+                        continue;
+                }
+                memcpy(o, p, n);
+                o += n;
+                p += n;
+        }
+        *o = 0;
+        return out;
+}

@@ -111,6 +111,11 @@ char *strdup_or_null(const char *s);
 int read_full_file(const char *path, char **ret, size_t *size);
 int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *size);
 char *strstrip(char *s);
+/* Strings on the bus must be valid UTF-8 (sd-bus refuses the whole message otherwise),
+ * but paths, program names and log lines are bytes any user can choose. */
+bool utf8_is_valid(const char *s);
+/* A copy with each byte outside a valid sequence written as \xHH; NULL on ENOMEM. */
+char *utf8_escape_invalid(const char *s);
 /* The kernel's __SO_ACCEPTCON (include/linux/net.h), which is not exported to
  * userspace: set in /proc/net/unix Flags for sockets that called listen(). */
 #define PROC_NET_UNIX_ACCEPTCON 0x10000u

@@ -93,4 +93,29 @@ h_json_is "$H_T/ctl-brief.json" 'sorted(r)' '["findings", "socket", "verdict"]' 
 "$ctl" diagnose --fields=verdicts "$S_SOCK" > /dev/null 2> "$H_T/ctl-badfield.txt"
 h_is "$?" 5 "sockfixctl --fields with an unknown key: exit 5 (bad input)"
 h_like "$(cat "$H_T/ctl-badfield.txt")" "Unknown report field 'verdicts'" "  naming the key"
+
+# Any user can bind a socket at a path that is not UTF-8 from a process named php-fpm:
+# the bus takes only UTF-8, and that one socket must not take the sweeps down with it.
+odd=sfx-swp-odd-$$
+h_ensure_user "$odd"
+mkdir -m 1777 "$H_T/tmp"
+runuser -u "$odd" -- "$H_PY" -c '
+import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, b"php-fpm", 0, 0, 0)
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1].encode() + b"/caf\xe9.sock")
+s.listen()
+print("listening", flush=True)
+time.sleep(60)' "$H_T/tmp" > "$H_T/odd.out" 2>&1 &
+H_PIDS+=($!)
+odd_listening() { grep -q listening "$H_T/odd.out"; }
+h_ok "$odd's php-fpm listens on $H_T/tmp/caf\xe9.sock" h_wait_for 50 odd_listening
+for m in ListSockets DiagnoseAll; do
+        h_call "$H_T/odd-$m.json" "$m" '{}'
+        h_is "$?" 0 "$m still answers"
+        h_json_ok "$H_T/odd-$m.json" "any(s.get('path', s.get('socket')) == '$H_T/tmp/caf\\\\xe9.sock' for s in r)" \
+                "  with the odd socket's path, its byte escaped as \\xe9"
+done
+"$ctl" list > "$H_T/odd-ctl.txt" 2>&1
+h_ok "sockfixctl list still answers" test "$?" -le 1
 h_done

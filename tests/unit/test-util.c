@@ -254,6 +254,29 @@ static void test_hashmap_free_null(void **state) {
         assert_int_equal(hashmap_size(NULL), 0);
 }
 
+/* What sd-bus would refuse is escaped byte by byte; what it takes stays as it is. */
+static void expect_utf8(const char *in, bool valid, const char *escaped) {
+        assert_int_equal(utf8_is_valid(in), valid);
+        _cleanup_free_ char *e = utf8_escape_invalid(in);
+        assert_non_null(e);
+        assert_string_equal(e, escaped);
+        assert_true(utf8_is_valid(e));
+}
+
+static void test_utf8(void **state) {
+        (void) state;
+        expect_utf8("/run/php/php8.2-fpm.sock", true, "/run/php/php8.2-fpm.sock");
+        expect_utf8("/run/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80.sock", true,
+                    "/run/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80.sock");
+        expect_utf8("caf\xe9.sock", false, "caf\\xe9.sock");                    /* Latin-1 */
+        expect_utf8("\xc0\xaf", false, "\\xc0\\xaf");                          /* overlong '/' */
+        expect_utf8("\xed\xa0\x80", false, "\\xed\\xa0\\x80");               /* a surrogate */
+        expect_utf8("\xef\xbf\xbe", false, "\\xef\\xbf\\xbe");               /* U+FFFE */
+        expect_utf8("\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80");    /* above U+10FFFF */
+        expect_utf8("ab\xe2\x82", false, "ab\\xe2\\x82");                      /* cut short */
+        expect_utf8("", true, "");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strv_extend_and_contains),
@@ -267,6 +290,7 @@ int main(void) {
                 cmocka_unit_test(test_hashmap_keyed),
                 cmocka_unit_test(test_inline_list),
                 cmocka_unit_test(test_hashmap_free_null),
+                cmocka_unit_test(test_utf8),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
