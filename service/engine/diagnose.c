@@ -408,6 +408,12 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
 
         if (cheap && o && o->evidence)
                 return -EAGAIN; /* a megabyte of each error log */
+        /* Before a grant, only a path the host itself names (a pool's listen, a web
+         * server's fastcgi_pass): one lookup blocks as long as its file system takes to
+         * answer (a hung NFS or FUSE mount, an automount), and a caller polkit may refuse
+         * must not hold the daemon on one of its choosing. */
+        if (cheap && !host_pool_by_path(h, path) && !host_refs_by_path(h, path))
+                return -EAGAIN;
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
         SocketFacts *f = &d->facts;

@@ -230,11 +230,20 @@ h_ok "  sockfixd had diagnosed while polkit decided ($before -> $(n_prepared) su
 sleep 0.3
 h_is "$(n_workers)" 0 "  and made no connection: php-fpm forked no worker"
 chmod 0660 "$S_SOCK"
-# Before the answer, only what costs about as much as polkit's check: a listener the
-# host model does not know (it would take a rebuild), the evidence option (a megabyte
-# of each error log) or a path of many directories waits for the answer, so the
-# outsider makes sockfixd do nothing of it.
+# Before the answer, only what costs about as much as polkit's check, and only on a
+# path the host's configs name: a path none names (a lookup there could block on a hung
+# mount), a listener the host model does not know (it would take a rebuild), the
+# evidence option (a megabyte of each error log), a path of many directories or a
+# missing one (its candidates read the socket table) waits for the answer, so the
+# outsider makes sockfixd do nothing of it. Three more nginx name those paths.
 n_waits() { grep -c "Diagnosis of $1 for .* waits for polkit's answer" "$H_T/sockfixd.log"; }
+deep=$H_T/deep$(printf '/d%.0s' {1..70})
+mkdir -p "$deep"
+ln -s "$deep/php.sock" "$H_T/deeplink.sock"
+for named in new.sock deeplink.sock run/php7.4-fpm.sock; do
+        stack_extra_nginx "nginx-${named//\//-}" "$S_WEB_USER" "$H_T/$named"
+done
+current_model
 "$H_PY" -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
@@ -254,11 +263,13 @@ before=$(n_waits "$S_SOCK")
 sfcall "$H_T/out-ev.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{"evidence": true}'
 h_ok "outsider: Diagnose with evidence refused" is_auth_error "$(h_json "$H_T/out-ev.json" 'r.get("error", "")')"
 h_is "$(n_waits "$S_SOCK")" $((before + 1)) "  sockfixd left it for after the answer: evidence reads the error logs"
-deep=$H_T/deep$(printf '/d%.0s' {1..70})
-mkdir -p "$deep"
-sfcall "$H_T/out-deep.json" "$outsider" Diagnose "$(diag_json "$deep/php.sock")" '{}'
-h_ok "outsider: Diagnose of a path more than 70 directories deep refused" is_auth_error "$(h_json "$H_T/out-deep.json" 'r.get("error", "")')"
-h_is "$(n_waits "$deep/php.sock")" 1 "  sockfixd left it for after the answer: more lookups than a socket path needs"
+sfcall "$H_T/out-deep.json" "$outsider" Diagnose "$(diag_json "$H_T/deeplink.sock")" '{}'
+h_ok "outsider: Diagnose of a link to a path 70 directories deep refused" is_auth_error "$(h_json "$H_T/out-deep.json" 'r.get("error", "")')"
+h_is "$(n_waits "$H_T/deeplink.sock")" 1 "  sockfixd left it for after the answer: more lookups than a socket path needs"
+touch "$H_T/unnamed"
+sfcall "$H_T/out-unnamed.json" "$outsider" Diagnose "$(diag_json "$H_T/unnamed")" '{}'
+h_ok "outsider: Diagnose of a path no config names refused" is_auth_error "$(h_json "$H_T/out-unnamed.json" 'r.get("error", "")')"
+h_is "$(n_waits "$H_T/unnamed")" 1 "  sockfixd left it for after the answer: a lookup there could block on a hung mount"
 sfcall "$H_T/out-missing.json" "$outsider" Diagnose "$(diag_json "$H_T/run/php7.4-fpm.sock")" '{}'
 h_ok "outsider: Diagnose of a missing path refused" is_auth_error "$(h_json "$H_T/out-missing.json" 'r.get("error", "")')"
 h_is "$(n_waits "$H_T/run/php7.4-fpm.sock")" 1 "  sockfixd left it for after the answer: its candidates read the socket table"
