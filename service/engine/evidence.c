@@ -2,20 +2,23 @@
 #include "evidence.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "util/util.h"
 
 int log_tail_foreach(const char *path, size_t max_bytes, int (*cb)(const char *line, void *userdata), void *userdata) {
-        /* O_NOFOLLOW: a log directory may be writable by the service's user, and we are root. */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        /* O_NOFOLLOW: a log directory may be writable by the service's user, and we are
+         * root; the path comes from a config, maybe a user's: a device is never opened. */
+        struct stat st;
+        _cleanup_close_ int pfd = open_regular_path(path, O_NOFOLLOW, &st);
+        if (pfd < 0)
+                return pfd;
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+        _cleanup_close_ int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
         off_t start = st.st_size > (off_t) max_bytes ? st.st_size - (off_t) max_bytes : 0;
         size_t len = (size_t) (st.st_size - start);
         _cleanup_free_ char *buf = malloc(len + 1);

@@ -62,19 +62,13 @@ int conf_guard_enter(ConfGuard *g, const char *path, char **ret_text, size_t *re
         if (g->n_files >= CONF_MAX_FILES || g->total_size >= CONF_MAX_TOTAL_SIZE)
                 return -E2BIG;
 
-        /* O_PATH first: a FIFO or device planted by a site owner must never be opened
-         * for reading (that would block the daemon); the inode is then reopened through
-         * /proc so the type check and the read see the same file. */
-        _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        /* A FIFO or device planted by a site owner is never opened for reading (that
+         * would block the daemon); the read goes through /proc, so the type check and
+         * the read see the same file. */
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
+        _cleanup_close_ int fd = open_regular_path(path, 0, &st);
+        if (fd < 0)
+                return fd;
         if (fs_is_pseudo(fd))
                 return -EMEDIUMTYPE;
         for (unsigned i = 0; i < g->depth; i++)

@@ -224,3 +224,16 @@ char *utf8_escape_invalid(const char *s) {
         *o = 0;
         return out;
 }
+
+int open_regular_path(const char *path, int flags, struct stat *st) {
+        _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW));
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, st) < 0)
+                return -errno;
+        if (S_ISDIR(st->st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st->st_mode))
+                return -EINVAL;
+        return TAKE_FD(fd);
+}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
@@ -116,6 +117,12 @@ char *strstrip(char *s);
 bool utf8_is_valid(const char *s);
 /* A copy with each byte outside a valid sequence written as \xHH; NULL on ENOMEM. */
 char *utf8_escape_invalid(const char *s);
+/* An O_PATH fd of path if it is a regular file (st filled), -EISDIR for a directory,
+ * -EINVAL for anything else: a FIFO, device or socket a user names (a config, an
+ * error_log) is never opened for reading, which may block or act (/dev/watchdog arms
+ * a timer). Read it through /proc/self/fd/N, which is the same inode. flags may add
+ * O_NOFOLLOW. */
+int open_regular_path(const char *path, int flags, struct stat *st);
 /* The kernel's __SO_ACCEPTCON (include/linux/net.h), which is not exported to
  * userspace: set in /proc/net/unix Flags for sockets that called listen(). */
 #define PROC_NET_UNIX_ACCEPTCON 0x10000u

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "util/hashmap.h"
 #include "util/util.h"
 
@@ -277,6 +280,30 @@ static void test_utf8(void **state) {
         expect_utf8("", true, "");
 }
 
+/* A FIFO is refused without being opened for reading: that open would block until a
+ * writer came (this test would hang). */
+static void test_open_regular_path(void **state) {
+        (void) state;
+        char d[] = "/tmp/test-util.XXXXXX", fifo[64], file[64], link[64];
+        assert_non_null(mkdtemp(d));
+        snprintf(fifo, sizeof fifo, "%s/fifo", d);
+        snprintf(file, sizeof file, "%s/file", d);
+        snprintf(link, sizeof link, "%s/link", d);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        _cleanup_close_ int w = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(w >= 0);
+        assert_int_equal(symlink("file", link), 0);
+        struct stat st;
+        assert_int_equal(open_regular_path(fifo, 0, &st), -EINVAL);
+        assert_int_equal(open_regular_path(d, 0, &st), -EISDIR);
+        assert_int_equal(open_regular_path("/dev/null", 0, &st), -EINVAL);
+        int fd = open_regular_path(link, 0, &st);
+        assert_true(fd >= 0 && S_ISREG(st.st_mode));
+        close(fd);
+        assert_true(open_regular_path(link, O_NOFOLLOW, &st) < 0);
+        assert_int_equal(unlink(fifo) | unlink(file) | unlink(link) | rmdir(d), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strv_extend_and_contains),
@@ -291,6 +318,7 @@ int main(void) {
                 cmocka_unit_test(test_inline_list),
                 cmocka_unit_test(test_hashmap_free_null),
                 cmocka_unit_test(test_utf8),
+                cmocka_unit_test(test_open_regular_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
