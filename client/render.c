@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,6 +26,61 @@ const char *remedy_to_text(const char *strategy) {
                 if (strcmp(remedy_texts[i].strategy, strategy) == 0)
                         return remedy_texts[i].text;
         return NULL;
+}
+
+static size_t control_len(const unsigned char *p) {
+        if (*p < 0x20 || *p == 0x7f)
+                return 1;
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* U+0080..U+009F: C1, CSI among them */
+                return 2;
+        return 0;
+}
+
+char *render_escape(const char *s) {
+        char *out = malloc(strlen(s) * 4 + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = control_len(p);
+                if (n == 0) {
+                        *o++ = (char) *p++;
+                        continue;
+                }
+                for (size_t i = 0; i < n; i++)
+                        o += sprintf(o, "\\x%02x", *p++);
+        }
+        *o = 0;
+        return out;
+}
+
+void render_sanitize(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string: {
+                const unsigned char *p = (const unsigned char *) json_object_get_string(o);
+                while (*p && !control_len(p))
+                        p++;
+                if (!*p)
+                        return;
+                char *e = render_escape(json_object_get_string(o));
+                if (e)
+                        json_object_set_string(o, e);
+                free(e);
+                return;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        render_sanitize(json_object_array_get_idx(o, i));
+                return;
+        case json_type_object: {
+                json_object_object_foreach(o, key, v) {
+                        (void) key;
+                        render_sanitize(v);
+                }
+                return;
+        }
+        default:
+                return;
+        }
 }
 
 static json_object *get(json_object *o, const char *key) {
@@ -75,6 +131,7 @@ static void print_strv(FILE *f, json_object *arr, const char *sep) {
 }
 
 void render_status(const RenderContext *ctx, json_object *status) {
+        render_sanitize(status);
         fprintf(ctx->f, "     Version: %s\n", get_str(status, "version") ?: "?");
         fprintf(ctx->f, "  Strategies: ");
         print_strv(ctx->f, get(status, "strategies"), ", ");
@@ -104,6 +161,7 @@ static void print_listener(FILE *f, json_object *l) {
 }
 
 void render_socket_list(const RenderContext *ctx, json_object *sockets) {
+        render_sanitize(sockets);
         size_t n = json_object_array_length(sockets);
 
         for (size_t i = 0; i < n; i++) {
@@ -199,6 +257,7 @@ static void render_finding(const RenderContext *ctx, json_object *fi) {
 }
 
 void render_report(const RenderContext *ctx, json_object *report) {
+        render_sanitize(report);
         json_object *l = get(report, "listener"), *consumers = get(report, "consumers"),
                     *findings = get(report, "findings");
         const char *resolved = get_str(report, "resolved"), *socket = get_str(report, "socket");
@@ -246,6 +305,7 @@ static void render_changes(const RenderContext *ctx, const char *label, json_obj
 }
 
 void render_fix_result(const RenderContext *ctx, const char *socket, json_object *result) {
+        render_sanitize(result);
         json_object *activations = get(result, "activations");
         const char *outcome = get_str(result, "outcome") ?: "?", *tx = get_str(result, "transaction");
         bool planned = strcmp(outcome, "planned") == 0;
@@ -281,6 +341,7 @@ void render_fix_result(const RenderContext *ctx, const char *socket, json_object
 }
 
 void render_revert_result(const RenderContext *ctx, json_object *result) {
+        render_sanitize(result);
         fprintf(ctx->f, "transaction %s: %s\n", get_str(result, "transaction") ?: "?",
                 get_str(result, "outcome") ?: "?");
         if (get_str(result, "reason"))
@@ -315,6 +376,7 @@ static int column_width(json_object *rows, const char *key, int min) {
 }
 
 void render_transactions(const RenderContext *ctx, json_object *transactions) {
+        render_sanitize(transactions);
         size_t n = json_object_array_length(transactions);
         int ws = column_width(transactions, "socket", 6), wst = column_width(transactions, "strategy", 8);
 

@@ -23,5 +23,11 @@ void render_fix_result(const RenderContext *ctx, const char *socket, json_object
 void render_revert_result(const RenderContext *ctx, json_object *result);
 /* history: one table row per transaction. */
 void render_transactions(const RenderContext *ctx, json_object *transactions);
+/* Paths, program names and log lines in the records are bytes any local user chose:
+ * printed raw, ESC sequences in them would clear an admin's screen or rewrite what it
+ * shows. Every string in o gets each control character (C0, DEL, C1) as \xHH. */
+void render_sanitize(json_object *o);
+/* A copy of s with control characters as \xHH (NULL: out of memory). */
+char *render_escape(const char *s);
 /* Plain words for a strategy name; NULL if unknown. */
 const char *remedy_to_text(const char *strategy);

@@ -87,9 +87,10 @@ static int exit_code_for_error(const sd_bus_error *e, int r) {
 
 static int log_call_error(const char *what, const sd_bus_error *e, int r) {
         int code = exit_code_for_error(e, r);
+        /* The daemon's message may quote a path of any bytes. */
+        _cleanup_free_ char *msg = render_escape(sd_bus_error_is_set(e) ? e->message ?: e->name : strerror(-r));
 
-        fprintf(stderr, "sockfixctl: %s: %s\n", what,
-                sd_bus_error_is_set(e) ? e->message ?: e->name : strerror(-r));
+        fprintf(stderr, "sockfixctl: %s: %s\n", what, msg ?: "?");
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
                 fputs(arg_ask_password ? "sockfixctl: run it from a terminal (a polkit agent asks for the password) "
                                          "or as root\n"

@@ -105,6 +105,9 @@ ctypes.CDLL(None).prctl(15, b"php-fpm", 0, 0, 0)
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1].encode() + b"/caf\xe9.sock")
 s.listen()
+t = socket.socket(socket.AF_UNIX)
+t.bind(sys.argv[1].encode() + b"/\x1b[2J\x1b]0;owned\x07.sock")
+t.listen()
 print("listening", flush=True)
 time.sleep(60)' "$H_T/tmp" > "$H_T/odd.out" 2>&1 &
 H_PIDS+=($!)
@@ -118,4 +121,8 @@ for m in ListSockets DiagnoseAll; do
 done
 "$ctl" list > "$H_T/odd-ctl.txt" 2>&1
 h_ok "sockfixctl list still answers" test "$?" -le 1
+# A second socket of that process has terminal escapes in its name (clear the screen,
+# set the window title): sockfixctl shows them as text, never sends them to a terminal.
+h_ok "  it prints no control character" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' < '$H_T/odd-ctl.txt')"
+h_ok "  and shows the escapes as text" grep -qF '\x1b[2J\x1b]0;owned\x07.sock' "$H_T/odd-ctl.txt"
 h_done
