@@ -589,10 +589,10 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
                 return set_text(msg, "%s: too many levels of symbolic links (a loop): refusing to walk it", r->socket);
         }
         if ((w->have_final && !S_ISSOCK(w->final.st.st_mode)) || w->error == ENOTDIR) {
+                /* Not where a symlink leads: a dry run needs only the diagnose action,
+                 * and the target of a link in a root-only directory is no one else's to know. */
                 *err = ENGINE_ERROR_NOT_A_SOCKET;
-                if (streq_ptr(path, r->socket))
-                        return set_text(msg, "%s is not a socket", r->socket);
-                return set_text(msg, "%s is not a socket (it resolves to %s)", r->socket, path);
+                return set_text(msg, "%s is not a socket", r->socket);
         }
         /* Only what discovery vouches for: a live listener must be a FastCGI/application
          * server it found. A socket nobody listens on belongs to no other service; its

@@ -135,3 +135,14 @@ bool report_has_finding(const Report *r, const char *code) {
                         return true;
         return false;
 }
+
+void report_hide_inode(Report *r) {
+        r->have_inode = false;
+        r->uid = 0;
+        r->gid = 0;
+        r->mode = 0;
+        free(r->owner);
+        free(r->group);
+        free(r->resolved);
+        r->owner = r->group = r->resolved = NULL;
+}

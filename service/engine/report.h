@@ -86,6 +86,9 @@ const char *verdict_to_string(Verdict v);
 const char *severity_to_string(Severity s);
 
 Report *report_new(const char *socket);
+/* Drops what a report says of the inode beyond its verdict: owner, group, mode and
+ * where symlinks lead (see the Diagnose handler). */
+void report_hide_inode(Report *r);
 Report *report_free(Report *r);
 void report_freep(Report **r);
 

@@ -65,6 +65,20 @@ sfcall "$H_T/panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
 h_json_is "$H_T/panel.json" 'r.get("verdict", r.get("error"))' denied "panel account: python3-dbus Diagnose gives verdict denied"
 sfcall "$H_T/panel-list.json" "$panel" ListSockets '{}'
 h_json_ok "$H_T/panel-list.json" 'isinstance(r, list)' "panel account: ListSockets answers"
+# Beyond sockets a report would be a stat() and a readlink() of any path: in a root-only
+# directory, a link to /etc/shadow. The panel learns only that it is no socket; root
+# sees the rest.
+mkdir -m 0700 "$H_T/private"
+ln -s /etc/shadow "$H_T/private/key"
+sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/key")" '{}'
+h_json_is "$H_T/panel-private.json" 'r.get("verdict", r.get("error"))' not-a-socket "panel account: a link in a root-only directory is not-a-socket"
+h_json_is "$H_T/panel-private.json" 'sorted(k for k in ("resolved", "owner", "group", "mode") if k in r)' '[]' \
+        "  and the report says nothing of its target, owner, group or mode"
+sfcall "$H_T/panel-private-fix.json" "$panel" Fix "$(diag_json "$H_T/private/key")" '"auto"' '{"dry_run": true}'
+h_json_ok "$H_T/panel-private-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('NotASocket')" \
+        "  a Fix dry run (the diagnose action) answers NotASocket without the target either"
+h_diagnose "$H_T/root-private.json" "$H_T/private/key"
+h_json_is "$H_T/root-private.json" '[r.get("resolved"), r.get("owner")]' '["/etc/shadow", "root"]' "root: the same report names the target and its owner"
 
 # --- an outsider
 sfcall "$H_T/out.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'
