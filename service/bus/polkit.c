@@ -34,6 +34,11 @@
  * (which, as $SYSTEMD_BUS_TIMEOUT may set it, bounds the other queries). */
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (UINT64_C(300) * 1000000)
 #define POLKIT_DEFAULT_TIMEOUT_USEC (UINT64_C(25) * 1000000)
+/* A user's checks pending at once. An interactive one (the user's own agent) may be
+ * held for minutes, and the bus lets sockfixd wait for at most 128 replies in all
+ * (max_replies_per_connection of the system bus): past that, every caller's check
+ * would fail. */
+#define POLKIT_MAX_PENDING_PER_UID 32u
 /* The deadline timer may fire this much late (sd-event's default accuracy). */
 #define POLKIT_DEADLINE_ACCURACY_USEC (UINT64_C(250000))
 
@@ -47,6 +52,7 @@ struct AsyncQuery {
         sd_bus_message_handler_t handler; /* the method handler that asked, and its userdata */
         void *userdata;
         char *action;
+        uid_t uid;               /* the caller's */
         sd_bus_slot *slot;       /* CheckAuthorization in flight */
         uint64_t deadline;       /* CLOCK_MONOTONIC µs: unanswered by then -> refused */
 
@@ -392,9 +398,27 @@ static int async_query_start(sd_bus_message *call, const char *action, const cha
 
         interactive = sd_bus_message_get_allow_interactive_authorization(call) > 0;
 
+        uid_t uid;
+        r = bus_query_sender_uid(reg, call, &uid);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s failed: cannot tell who asked: %s", action, strerror(-r));
+        unsigned pending = 0;
+        for (AsyncQuery *p = reg->queries; p; p = p->next)
+                pending += p->uid == uid;
+        if (pending >= POLKIT_MAX_PENDING_PER_UID) {
+                /* Debug only: the caller chooses how often this happens. */
+                log_debug("Refusing %s for %s: %u checks of uid %u pending", action, sender, pending, (unsigned) uid);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Authorization for %s refused: %u checks of uid %u are pending already; "
+                                         "try again once polkit has answered them",
+                                         action, pending, (unsigned) uid);
+        }
+
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
+        q->uid = uid;
         q->handler = sd_bus_get_current_handler(bus);
         q->userdata = sd_bus_get_current_userdata(bus);
         if (!q->handler)

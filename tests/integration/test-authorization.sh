@@ -224,6 +224,35 @@ h_ok "sockfixd is still running after polkit's late answer" h_alive "$H_SOCKFIXD
 h_diagnose "$H_T/after-late.json" "$S_SOCK"
 h_json_is "$H_T/after-late.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers after the late answer"
 
+# One user's checks pending at once are bounded (32): the bus lets sockfixd wait for
+# at most 128 replies in all, and checks a user's own agent holds would otherwise use
+# them up for everyone. 60 calls at once, each check held 50 ms of polkitd's CPU by a
+# rule: those past 32 pending are refused at once, saying why; root is served meanwhile.
+# (On a slow machine some may also reach the 2 s timeout: refused too, for another reason.)
+burst=sfx-burst-$$
+h_ensure_user "$burst"
+install_slow_rule "$burst" 50
+sleep 1.2 # polkitd has read the rules
+mkdir "$H_T/burst"
+burst_pids=()
+for i in $(seq 60); do
+        as "$burst" busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$S_SOCK" 0 \
+                > "$H_T/burst/$i" 2>&1 &
+        burst_pids+=($!)
+done
+sleep 0.3
+h_diagnose "$H_T/during-burst.json" "$S_SOCK"
+h_json_is "$H_T/during-burst.json" 'r.get("verdict", r.get("error"))' denied "root: Diagnose answers during a burst of 60 calls of one user"
+wait "${burst_pids[@]}"
+# busctl shows every AccessDenied as "Access denied"; sockfixd's debug log says why.
+n_refused=$(grep -c "Refusing org.sockfix.SockFix1.diagnose for .*: 32 checks of uid $(id -u "$burst") pending" "$H_T/sockfixd.log")
+n_denied=$(grep -l 'Access denied' "$H_T/burst/"* | wc -l)
+n_reports=$(grep -l '"verdict" s "denied"' "$H_T/burst/"* | wc -l)
+h_ok "  $n_refused refused at once, each with 32 checks of that user pending already" test "$n_refused" -ge 1
+h_ok "  busctl saw each of them refused ($n_denied AccessDenied in all)" test "$n_denied" -ge "$n_refused"
+h_is "$((n_reports + n_denied))" 60 "  every call answered: $n_reports with a report, $n_denied refused"
+h_ok "sockfixd is still running after the burst" h_alive "$H_SOCKFIXD_PID"
+
 # sockfixd diagnoses while polkit decides, and probes only once granted: a refused
 # caller must not make it connect, with the socket open to nginx (0666) and a pool
 # that forks a worker on each connection.
