@@ -156,10 +156,11 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to diagnose %s: %m", socket);
         /* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
-         * directories too (/root/key, a link there to what it names): a caller other
-         * than root learns only that it is no socket. */
+         * directories too (/root/key, a link there to what it names, a dangling one): a
+         * caller other than root learns only that it is no socket, or nothing there. */
         uid_t uid;
-        if (report->verdict == VERDICT_NOT_A_SOCKET && (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0))
+        if ((report->verdict == VERDICT_NOT_A_SOCKET || report->verdict == VERDICT_MISSING) &&
+            (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0))
                 report_hide_inode(report);
 
         r = sd_bus_message_new_method_return(m, &reply);

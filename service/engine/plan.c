@@ -533,21 +533,20 @@ static int check_trust(Planner *x, EngineError *err, char **msg) {
                 if (p->steps[i].kind == STEP_POOL_EDIT) {
                         edits = true;
                         k = check_root_file("pool file", p->steps[i].file, false, err, msg);
-                } else if (p->steps[i].kind == STEP_MEMBER && ((f && f->user_run) || (m && (m->ruid || m->euid)))) {
-                        /* The group is the listener's choice: one of a user's own groups
-                         * (ssl-cert, say) would be handed to every site's PHP. */
-                        *err = ENGINE_ERROR_UNSAFE_PATH;
-                        return set_text(msg, "%s: its listener (pid %d) does not run as root; sockfix adds no one to a "
-                                             "group a user's server chose",
-                                        x->r->socket, m ? (int) m->pid : f ? (int) f->master_pid : 0);
+                } else if (p->steps[i].kind == STEP_MEMBER) {
+                        /* The group is the listener's choice, or its pool file's: one of a
+                         * user's own groups (ssl-cert, say) would be handed to every site's
+                         * PHP. */
+                        if (m && (m->ruid || m->euid)) {
+                                *err = ENGINE_ERROR_UNSAFE_PATH;
+                                return set_text(msg, "%s: its listener (pid %d) does not run as root; sockfix adds no "
+                                                     "one to a group a user's server chose",
+                                                x->r->socket, (int) m->pid);
+                        }
+                        if (x->d->pool)
+                                k = check_root_file("pool file", x->d->pool->cfg->file, false, err, msg);
                 }
         if (k >= 0 && *err == ENGINE_OK && edits && f) {
-                if (f->user_run) {
-                        *err = ENGINE_ERROR_UNSAFE_PATH;
-                        return set_text(msg, "%s: its php-fpm master (pid %d) does not run as root; sockfix edits no "
-                                             "configuration of a php-fpm a user runs",
-                                        x->r->socket, (int) f->master_pid);
-                }
                 if (f->config.main_file)
                         k = check_root_file("php-fpm configuration", f->config.main_file, false, err, msg);
                 if (k >= 0 && *err == ENGINE_OK && f->exe)
@@ -563,13 +562,6 @@ static int check_trust(Planner *x, EngineError *err, char **msg) {
                         k = check_root_file("nginx binary", s->exe, true, err, msg);
         }
         return k;
-}
-
-/* A web server whose master a user runs is reported, never granted: its workers are
- * that user's, and access to a pool lets them run code as the pool's user. */
-static bool consumer_user_run(const Planner *x, const Consumer *c) {
-        const WebServer *s = server_of(x, c);
-        return c->n_pids > 0 && (!s || s->user_run);
 }
 
 int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
@@ -622,25 +614,12 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
         x.targets = calloc(r->n_consumers, sizeof(Consumer *));
         if (!x.targets)
                 return -ENOMEM;
-        size_t n_user_run = 0;
         for (size_t i = 0; i < r->n_consumers; i++)
-                if (r->consumers[i].error != EACCES)
-                        continue;
-                else if (consumer_user_run(&x, &r->consumers[i]))
-                        n_user_run++;
-                else
+                if (r->consumers[i].error == EACCES)
                         x.targets[x.n_targets++] = &r->consumers[i];
-        if (x.n_targets == 0 && n_user_run == 0) /* warnings only: every consumer is granted by name before other-write goes */
+        if (x.n_targets == 0) /* warnings only: every consumer is granted by name before other-write goes */
                 for (size_t i = 0; i < r->n_consumers; i++)
-                        if (!consumer_user_run(&x, &r->consumers[i]))
-                                x.targets[x.n_targets++] = &r->consumers[i];
-        if (x.n_targets == 0) {
-                free(x.targets);
-                *err = ENGINE_ERROR_UNSAFE_PATH;
-                return set_text(msg, "%s: its consumers are web servers that users run, not root; sockfix "
-                                     "grants access only to web servers root runs",
-                                path);
-        }
+                        x.targets[x.n_targets++] = &r->consumers[i];
         for (size_t i = 0; i < x.n_targets && k >= 0; i++)
                 k = strv_extend(&plan->targets, x.targets[i]->user);
 

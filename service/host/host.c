@@ -228,7 +228,6 @@ static int host_add_fpm(Host *h, const Process *master, const char *conf) {
                 f->mnt_ns = master->mnt_ns;
                 f->program = strdup(strempty(master->comm));
                 f->exe = strdup_or_null(master->exe);
-                f->user_run = master->ruid != 0 || master->euid != 0;
         } else {
                 f->exe = fpm_exe_for_config(conf);
                 f->program = strdup(base_name(strempty(f->exe)));
@@ -415,7 +414,6 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->master_start = master->start_time;
                 s->exe = strdup_or_null(master->exe);
                 s->master_argv = TAKE_PTR(words);
-                s->user_run = master->ruid != 0 || master->euid != 0;
         }
         return server_load_config(s, kind, conf, prefix, &h->path_share);
 }
@@ -434,6 +432,15 @@ static bool is_master(const ProcTable *t, const Process *p) {
 
 /* php-fpm masters (fpm) or web-server masters: the pools are known before the web
  * servers' configs are read, so that references borrow the pools' socket paths. */
+/* Only masters root runs are read. Any user can start a "php-fpm" or an "nginx": its
+ * configs are the user's choice, of any size (one of 12 MB made every sweep take 16 s
+ * and the reply outgrow the bus), it may name root's own config before root's master
+ * does and stand in for it, and what it serves is the user's to fix. Its sockets are
+ * still seen, listened on by a program that is not root's. */
+static bool is_root_master(const ProcTable *procs, const Process *p) {
+        return p->ruid == 0 && p->euid == 0 && is_master(procs, p);
+}
+
 static int host_scan_processes(Host *h, bool fpm) {
         for (size_t i = 0; i < h->procs.n; i++) {
                 const Process *p = &h->procs.procs[i];
@@ -442,14 +449,14 @@ static int host_scan_processes(Host *h, bool fpm) {
                 if (program_is_fpm(prog) != fpm)
                         continue;
                 if (fpm) {
-                        if (is_master(&h->procs, p)) {
+                        if (is_root_master(&h->procs, p)) {
                                 _cleanup_free_ char *conf = fpm_config_from_process(p);
                                 if (!conf)
                                         return -ENOMEM;
                                 r = host_add_fpm(h, p, conf);
                         }
                 } else if (server_kind(prog) != SERVER_NONE) {
-                        if (is_master(&h->procs, p))
+                        if (is_root_master(&h->procs, p))
                                 r = host_add_server(h, server_kind(prog), p);
                 } else if (streq_ptr(p->comm, "nscd"))
                         h->nscd_running = true;

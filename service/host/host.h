@@ -26,7 +26,6 @@ typedef struct FpmInstance {
         char *program;     /* e.g. "php-fpm8.2" */
         char *exe;         /* binary (config tests, ACL support) */
         bool acl_supported;
-        bool user_run;     /* its running master is not root's: sockfix tests and edits none of it */
 } FpmInstance;
 
 typedef struct Pool {
@@ -55,7 +54,6 @@ typedef struct WebServer {
         uint64_t master_start;
         char *exe;
         char **master_argv; /* original options (-c/-p/-g) of a running master */
-        bool user_run;      /* its running master is not root's: sockfix grants it nothing */
         WorkerSet *workers;
         size_t n_workers;
 } WebServer;

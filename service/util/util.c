@@ -225,7 +225,7 @@ char *utf8_escape_invalid(const char *s) {
                 return NULL;
         for (const unsigned char *p = (const unsigned char *) s; *p;) {
                 size_t n = utf8_sequence(p);
-                if (n == 0) {
+                if (n == 0 || *p == '\\') {
                         o += sprintf(o, "\\x%02x", *p++);
                         continue;
                 }

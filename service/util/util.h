@@ -115,7 +115,9 @@ char *strstrip(char *s);
 /* Strings on the bus must be valid UTF-8 (sd-bus refuses the whole message otherwise),
  * but paths, program names and log lines are bytes any user can choose. */
 bool utf8_is_valid(const char *s);
-/* A copy with each byte outside a valid sequence written as \xHH; NULL on ENOMEM. */
+/* A copy with each byte outside a valid sequence, and each backslash, written as \xHH
+ * (a name with the text "\xe9" in it is then told from one with the byte); NULL on
+ * ENOMEM. */
 char *utf8_escape_invalid(const char *s);
 /* An O_PATH fd of path if it is a regular file (st filled), -EISDIR for a directory,
  * -EINVAL for anything else: a FIFO, device or socket a user names (a config, an

@@ -9,10 +9,11 @@
 #  (c) the pool file in a directory others can write (the file could be swapped for a
 #      link to any file between the check and the write): no pool edit, no php-fpm -t;
 #      once the directory is root's again, the same Fix applies (HTTP 200);
-#  (d) a second nginx that a user runs, whose config names the socket: reported as a
-#      consumer, never granted (its workers would run PHP as the pool's user);
-#  (e) a php-fpm that a user runs, behind an nginx of root's: no edit of its
-#      configuration, even one only root can change.
+#  (d) a second nginx that a user runs, whose config names the socket: not read (its
+#      config is the user's choice, of any size), so never granted (its workers would
+#      run PHP as the pool's user);
+#  (e) a php-fpm that a user runs, behind an nginx of root's: not read either, and its
+#      socket gets no member (the group is the user's choice).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-untrusted
@@ -60,7 +61,8 @@ unchanged after-b before-a "  nothing changed"
 # --- (c) the pool file in a directory others can write
 chmod 0777 "$H_T/fpm"
 snap before-c
-for strategy in auto pool-acl pool-group; do
+# member edits no pool file, but the socket's group is the pool file's choice.
+for strategy in auto pool-acl pool-group member; do
         h_fix "$H_T/fix-open-$strategy.json" "$S_SOCK" "$strategy"
         h_is "$(h_answer_of "$H_T/fix-open-$strategy.json")" org.sockfix.SockFix1.Error.UnsafePath \
                 "pool directory 0777, Fix($strategy): UnsafePath"
@@ -102,7 +104,7 @@ chown -R "$evil" "$ed"
 h_spawn "nginx run by $evil" "$ed/stdout.log" runuser -u "$evil" -- nginx -c "$ed/nginx.conf" -p "$ed/" -g 'daemon off;'
 h_ok "nginx run by $evil listens on $evil_port" h_wait_for 100 h_port_listening "$evil_port"
 stack_diagnose evil "$S_SOCK"
-h_json_ok "$H_T/evil.json" "any(c['user'] == '$evil' for c in r['consumers'])" "Diagnose: $evil's nginx is a consumer"
+h_json_ok "$H_T/evil.json" "not any(c['user'] == '$evil' for c in r['consumers'])" "Diagnose: $evil's nginx is not read, so no consumer"
 h_fix "$H_T/fix-evil.json" "$S_SOCK" auto
 h_is "$(h_answer_of "$H_T/fix-evil.json")" applied "Fix(auto): applied for the nginx root runs"
 h_json_ok "$H_T/fix-evil.json" "'$evil' not in str(r.get('changes'))" "  no change names $evil"

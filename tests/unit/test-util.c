@@ -278,6 +278,8 @@ static void test_utf8(void **state) {
         expect_utf8("\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80");    /* above U+10FFFF */
         expect_utf8("ab\xe2\x82", false, "ab\\xe2\\x82");                      /* cut short */
         expect_utf8("", true, "");
+        /* In an escaped string a backslash is escaped too: the text \xe9 is not the byte. */
+        expect_utf8("a\\xe9-\xe9", false, "a\\x5cxe9-\\xe9");
 }
 
 /* A FIFO is refused without being opened for reading: that open would block until a
