@@ -207,6 +207,11 @@ static int run_loop(sd_event *e, sd_bus *bus, Manager *m, LoopState *st) {
 
         r = 0;
         (void) sd_event_get_exit_code(e, &r);
+        /* sd-bus ends the loop when the bus drops us (a reply past its max_message_size
+         * does that): say so, or the daemon would vanish from the journal unexplained. */
+        if (sd_bus_is_open(bus) <= 0 && !st->stop_requested && !st->name_released)
+                log_warning("Lost the connection to the system bus, exiting (bus activation starts sockfixd "
+                            "again on the next call)");
         return r;
 }
 
