@@ -523,29 +523,39 @@ static int check_root_file(const char *what, const char *path, bool may_be_missi
         return set_text(msg, "%s %s: %s", what, path, strerror(-r));
 }
 
+/* Whether an earlier step already edits steps[i]'s pool file (one step per key). */
+static bool file_edited_before(const Plan *p, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (p->steps[j].kind == STEP_POOL_EDIT && streq_ptr(p->steps[j].file, p->steps[i].file))
+                        return true;
+        return false;
+}
+
 static int check_trust(Planner *x, EngineError *err, char **msg) {
         const Plan *p = x->p;
         const FpmInstance *f = x->d->pool ? x->d->pool->fpm : NULL;
         const Process *m = x->d->master;
-        bool edits = false;
+        bool edits = false, member = false;
         int k = 0;
+        /* Each file once: a walk per key would repeat the same lookups. */
         for (size_t i = 0; i < p->n_steps && k >= 0 && *err == ENGINE_OK; i++)
-                if (p->steps[i].kind == STEP_POOL_EDIT) {
+                if (p->steps[i].kind == STEP_POOL_EDIT && !file_edited_before(p, i)) {
                         edits = true;
                         k = check_root_file("pool file", p->steps[i].file, false, err, msg);
-                } else if (p->steps[i].kind == STEP_MEMBER) {
-                        /* The group is the listener's choice, or its pool file's: one of a
-                         * user's own groups (ssl-cert, say) would be handed to every site's
-                         * PHP. */
-                        if (m && (m->ruid || m->euid)) {
-                                *err = ENGINE_ERROR_UNSAFE_PATH;
-                                return set_text(msg, "%s: its listener (pid %d) does not run as root; sockfix adds no "
-                                                     "one to a group a user's server chose",
-                                                x->r->socket, (int) m->pid);
-                        }
-                        if (x->d->pool)
-                                k = check_root_file("pool file", x->d->pool->cfg->file, false, err, msg);
+                } else if (p->steps[i].kind == STEP_MEMBER)
+                        member = true;
+        if (k >= 0 && *err == ENGINE_OK && member) {
+                /* The group is the listener's choice, or its pool file's: one of a user's
+                 * own groups (ssl-cert, say) would be handed to every site's PHP. */
+                if (m && (m->ruid || m->euid)) {
+                        *err = ENGINE_ERROR_UNSAFE_PATH;
+                        return set_text(msg, "%s: its listener (pid %d) does not run as root; sockfix adds no one to "
+                                             "a group a user's server chose",
+                                        x->r->socket, (int) m->pid);
                 }
+                if (x->d->pool)
+                        k = check_root_file("pool file", x->d->pool->cfg->file, false, err, msg);
+        }
         if (k >= 0 && *err == ENGINE_OK && edits && f) {
                 if (f->config.main_file)
                         k = check_root_file("php-fpm configuration", f->config.main_file, false, err, msg);
