@@ -63,6 +63,7 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 Engine *engine_free(Engine *e) {
         if (!e)
                 return NULL;
+        probe_reap_children();
         free(e->proc_root);
         free(e->state_dir);
         free(e->runtime_dir);
@@ -638,6 +639,10 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
                 return -ENOMEM;
         *ret = p;
         return 0;
+}
+
+void engine_reap_probes(void) {
+        probe_reap_children();
 }
 
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret) {

@@ -266,6 +266,17 @@ _Noreturn static void probe_child(volatile ProbeMessage *m, const struct sockadd
         _exit(EXIT_SUCCESS);
 }
 
+/* Probe children that have sent their result but may still be exiting. */
+static pid_t unreaped[16];
+static size_t n_unreaped;
+
+void probe_reap_children(void) {
+        for (size_t i = 0; i < n_unreaped; i++)
+                while (waitpid(unreaped[i], NULL, 0) < 0 && errno == EINTR)
+                        ;
+        n_unreaped = 0;
+}
+
 int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeout_ms, ProbeResult *ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         volatile ProbeMessage m = { .fastcgi = -1 };
@@ -290,9 +301,13 @@ int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeou
         if (pid == 0)
                 probe_child(&m, &sa, c, try_fastcgi, deadline);
 
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
+        /* vfork returns once the child has let go of our memory on its way out, its
+         * message complete; the rest of its exit (closing its fds, becoming a zombie,
+         * waking us once more) need not delay the reply. */
+        if (n_unreaped == ELEMENTSOF(unreaped))
+                probe_reap_children();
+        unreaped[n_unreaped++] = pid;
+
         if (m.setup_errno != 0)
                 return -m.setup_errno;
         if (m.stage < 2)

@@ -15,8 +15,12 @@ typedef struct ProbeResult {
         int fastcgi;       /* -1 not tried, 0 no valid FastCGI answer, 1 FCGI_GET_VALUES_RESULT received */
 } ProbeResult;
 
-/* timeout_ms bounds the whole exchange; on timeout the child is killed and reaped. */
+/* timeout_ms bounds the whole exchange: every step of the child is bounded by it. The
+ * result is read as soon as the child lets go of the daemon's memory; the child, which
+ * is exiting then, is reaped by probe_reap_children() (or by the next probe_connect
+ * beyond a handful), which the daemon calls once the reply is out. */
 int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeout_ms, ProbeResult *ret);
+void probe_reap_children(void);
 
 /* The FastCGI bits, separate so they are unit-tested without sockets. */
 size_t fcgi_build_get_values(unsigned char *buf, size_t size);
