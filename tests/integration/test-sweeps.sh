@@ -9,7 +9,9 @@
 #     path gets a verdict, not an error;
 #   the consumer option restricts the consumers;
 #   the fields option sends socket and exactly the keys asked for (python3-dbus, busctl,
-#     sockfixctl --fields), with the same verdict and findings as the full report.
+#     sockfixctl --fields), with the same verdict and findings as the full report;
+#   sockets whose names are not UTF-8 or hold terminal escapes break no sweep;
+#   reading the Strategies property, which needs no polkit, never rebuilds the model.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init sweeps
@@ -125,4 +127,26 @@ h_ok "sockfixctl list still answers" test "$?" -le 1
 # set the window title): sockfixctl shows them as text, never sends them to a terminal.
 h_ok "  it prints no control character" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' < '$H_T/odd-ctl.txt')"
 h_ok "  and shows the escapes as text" grep -qF '\x1b[2J\x1b]0;owned\x07.sock' "$H_T/odd-ctl.txt"
+
+# Anyone may read the Strategies property (polkit is not asked), so sockfixd answers it
+# from the model it keeps, worked out once per model: a reader must not make it rebuild
+# a stale model or walk the pools' directories on each read. After a config change, 40
+# reads by an unprivileged user must read less from files (/proc included) than the one
+# Diagnose that then rebuilds the model.
+rchar() { awk '/^rchar:/ { print $2 }' "/proc/$H_SOCKFIXD_PID/io"; }
+strategies_as_nobody() {
+        runuser -u nobody -- busctl --system get-property "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Strategies
+}
+strategies_as_nobody > "$H_T/strategies-0.txt" 2>&1
+h_is "$?" 0 "nobody may read the Strategies property ($(head -c 120 "$H_T/strategies-0.txt"))"
+touch "$S_POOL_CONF" # the kept model is stale from here
+r0=$(rchar)
+for _ in $(seq 40); do strategies_as_nobody > "$H_T/strategies-n.txt" 2>&1 || break; done
+r1=$(rchar)
+stack_diagnose rebuilt "$S_SOCK"
+r2=$(rchar)
+h_log "sockfixd read $((r1 - r0)) bytes for 40 reads of Strategies, $((r2 - r1)) for the Diagnose that rebuilt its model"
+h_ok "  40 reads of a stale model's Strategies read less than a fifth of one rebuild" \
+        test $(((r1 - r0) * 5)) -lt $((r2 - r1))
+h_ok "  the 40th read gives the same strategies" cmp -s "$H_T/strategies-0.txt" "$H_T/strategies-n.txt"
 h_done
