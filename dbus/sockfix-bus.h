@@ -23,5 +23,8 @@
 #define SOCKFIX_ERROR_CONFIG_TEST_FAILED SOCKFIX_ERROR_PREFIX "ConfigTestFailed"
 #define SOCKFIX_ERROR_UNKNOWN_TRANSACTION SOCKFIX_ERROR_PREFIX "UnknownTransaction"
 #define SOCKFIX_ERROR_CONFLICT SOCKFIX_ERROR_PREFIX "Conflict"
+/* Not ours: the standard name (libdbus's DBUS_ERROR_TIMED_OUT, which sd-bus lacks) for
+ * a path whose file system did not answer in time. */
+#define SOCKFIX_ERROR_TIMED_OUT "org.freedesktop.DBus.Error.TimedOut"
 
 #define SOCKFIX_STRATEGIES "auto", "pool-acl", "pool-group", "member", "dir-search", "refresh"

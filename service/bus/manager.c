@@ -104,6 +104,23 @@ static int method_diagnose_all(sd_bus_message *m, void *userdata, sd_bus_error *
         return reply_sweep(m, userdata, true, error);
 }
 
+/* An engine failure as the caller reads it. A path whose file system does not answer
+ * is the one a caller can act on: say so, and that nothing was done. */
+static int engine_error(sd_bus_error *error, int r, const char *verb, const char *socket) {
+        if (r == -ETIMEDOUT)
+                return sd_bus_error_setf(error, SOCKFIX_ERROR_TIMED_OUT,
+                                         "Cannot %s %s: its lookup took more than %d s, so a file system on the path "
+                                         "does not answer (a hung NFS, CIFS or FUSE mount, an automount that cannot "
+                                         "mount); nothing was done",
+                                         verb, socket, ENGINE_LOOKUP_TIMEOUT_MS / 1000);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Cannot %s %s: %u earlier lookups on file systems that do not answer are "
+                                         "still waiting; try again once they answer (nothing was done)",
+                                         verb, socket, engine_stuck_lookups());
+        return sd_bus_error_set_errnof(error, r, "Failed to %s %s: %m", verb, socket);
+}
+
 static void prepared_diagnosis_freev(void *p) {
         prepared_diagnosis_free(p);
 }
@@ -160,7 +177,7 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r >= 0)
                 r = engine_diagnose_finish(p, &report);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to diagnose %s: %m", socket);
+                return engine_error(error, r, "diagnose", socket);
         /* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
          * directories too (/root/key, a link there to what it names, a dangling one): a
          * caller other than root learns only that it is no socket, or nothing there. */
@@ -302,7 +319,7 @@ static int method_fix(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                                      .caller = sd_bus_message_get_sender(m),
                              }, &job);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to fix %s: %m", socket);
+                return engine_error(error, r, "fix", socket);
 
         if (fix_job_finished(job))
                 return reply_fix(m, fix_job_result(job));

@@ -2,6 +2,7 @@
 /* The engine's read half: Diagnose and DiagnoseAll. Gathers the facts of one
  * socket from the host model (walk, listener, pool, consumers), lets findings.c
  * decide, and for a single Diagnose proves access with a real connect. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 #include "host/host.h"
 #include "lsm.h"
 #include "probe.h"
+#include "sys/slow-fs.h"
+#include "sys/timed-call.h"
 #include "util/hashmap.h"
 #include "util/util.h"
 
@@ -415,6 +418,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * must not hold the daemon on one of its choosing. */
         if (cheap && !host_pool_by_path(h, path) && !host_refs_by_path(h, path))
                 return -EAGAIN;
+        /* Nor, where such file systems are mounted, any walk: one that does not answer
+         * holds a thread until it does (below), and the daemon keeps only so many. */
+        if (cheap && mounts_may_hang())
+                return -EAGAIN;
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
         SocketFacts *f = &d->facts;
@@ -426,8 +433,19 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         f->walk = w;
         f->nscd_running = h->nscd_running;
         f->sssd_running = h->sssd_running;
-        /* Before a grant, a walk may take no more lookups than a real socket path needs. */
-        k = cheap ? path_walk_bounded(path, CHEAP_WALK_STEPS, w) : path_walk_cached(path, lk->walk, w);
+        /* A sweep walks the paths the host's own configs name. The one path a caller
+         * names may lie on a file system that does not answer (a hung NFS or FUSE mount,
+         * an automount that cannot mount): that walk is given up on after a bound, and
+         * the daemon goes on serving. Before a grant, a walk may take no more lookups
+         * than a real socket path needs. */
+        if (lk->walk)
+                k = path_walk_cached(path, lk->walk, w);
+        else
+                k = path_walk_timed(path, cheap ? CHEAP_WALK_STEPS : UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, w);
+        if (k == -ETIMEDOUT || k == -EBUSY) {
+                diagnosis_done(d);
+                return k;
+        }
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
                 diagnosis_done(d);
@@ -639,6 +657,10 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
                 return -ENOMEM;
         *ret = p;
         return 0;
+}
+
+unsigned engine_stuck_lookups(void) {
+        return timed_call_stuck();
 }
 
 void engine_reap_probes(void) {

@@ -35,12 +35,18 @@ Engine *engine_free(Engine *e);
  * consumes p. Both fail only with -ENOMEM (every path gets a verdict), except that a
  * cheap first step, for a caller not yet authorized, is -EAGAIN where it would cost
  * more than the authorization (rebuilding the host model, reading the error logs...):
- * it is then done in full after the grant. */
+ * it is then done in full after the grant. And where network, FUSE or automount file
+ * systems are mounted, the path's lookup is given up on after ENGINE_LOOKUP_TIMEOUT_MS:
+ * -ETIMEDOUT, or -EBUSY while engine_stuck_lookups() have reached their limit; Fix
+ * fails the same way. */
 typedef struct PreparedDiagnosis PreparedDiagnosis;
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
                             PreparedDiagnosis **ret);
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
+#define ENGINE_LOOKUP_TIMEOUT_MS 2000
+/* Lookups given up on whose file system has not answered yet. */
+unsigned engine_stuck_lookups(void);
 /* Reaps the probe children of the calls answered since the last time: a probe's result
  * is read before its child has finished exiting. The daemon calls it after each event
  * it handled, when the reply is already out. */

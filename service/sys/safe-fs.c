@@ -6,6 +6,7 @@
 #include <linux/posix_acl_xattr.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -86,7 +87,8 @@ struct sockfix_xattr_args {
         uint32_t flags;
 };
 
-static bool have_getxattrat = true;
+/* Atomic: a walk may run on a thread of its own (sys/slow-fs.c), one given up on too. */
+static atomic_bool have_getxattrat = true;
 
 static ssize_t xattr_get_at(int dirfd, const char *name, const char *attr, void *buf, size_t size) {
         struct sockfix_xattr_args args = { .value = (uint64_t) (uintptr_t) buf, .size = (uint32_t) size };
@@ -104,11 +106,11 @@ typedef struct XattrPath {
 static ssize_t xattr_get(const XattrPath *x, const char *attr, void *buf, size_t size) {
         if (x->fd >= 0)
                 return fgetxattr(x->fd, attr, buf, size);
-        if (x->dirfd >= 0 && have_getxattrat) {
+        if (x->dirfd >= 0 && atomic_load_explicit(&have_getxattrat, memory_order_relaxed)) {
                 ssize_t k = xattr_get_at(x->dirfd, x->name, attr, buf, size);
                 if (k >= 0 || (errno != ENOSYS && errno != EPERM))
                         return k;
-                have_getxattrat = false;
+                atomic_store_explicit(&have_getxattrat, false, memory_order_relaxed);
         }
         return x->follow ? getxattr(x->p, attr, buf, size) : lgetxattr(x->p, attr, buf, size);
 }

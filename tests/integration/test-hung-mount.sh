@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A socket path on a file system that does not answer: a real FUSE mount whose daemon
+# never replies, as a hung NFS server or a stuck FUSE daemon leaves every lookup there.
+#   root's Diagnose of a path on it answers within a few seconds with
+#     org.freedesktop.DBus.Error.TimedOut, saying why, through python3-dbus, busctl and
+#     sockfixctl (exit 7); Fix fails the same way;
+#   a call made while sockfixd waits for that lookup is answered once it gives up, and
+#     calls after it at once;
+#   a caller polkit refuses costs no lookup at all (no thread waits for it);
+#   once the file system answers (here: its daemon dies), the lookups given up on end.
+# Without the bound, the first Diagnose never returns and sockfixd answers nobody.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+h_init hung-mount
+
+[[ -c /dev/fuse ]] || { echo "1..0 # SKIP no /dev/fuse"; exit 77; }
+
+h_sockfix_up
+
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$H_SOCKFIXD_PID/status"; }
+# threads_are N: sockfixd's thread count is N within 2 s (a finished thread takes a
+# moment to leave the count).
+threads_are() { h_wait_for 20 eval '[[ $(threads) == '"$1"' ]]'; }
+h_is "$(threads)" 1 "sockfixd runs one thread before"
+
+# The FUSE "daemon": mounts, then never reads /dev/fuse, so the kernel's INIT and every
+# request after it wait for an answer that does not come.
+mnt=$H_T/hung
+mkdir "$mnt"
+h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" -c '
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/dev/fuse", os.O_RDWR)
+opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
+if libc.mount(b"sockfix-hang", sys.argv[1].encode(), b"fuse.sockfix-hang", 0, opts.encode()) != 0:
+    print("mount failed:", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+print("mounted", flush=True)
+while True:
+    time.sleep(60)' "$mnt"
+FUSE_PID=$H_LAST_PID
+h_at_exit "umount -l '$mnt' 2> /dev/null"
+mounted() { grep -q mounted "$H_T/fuse.log"; }
+h_wait_for 50 mounted
+if ! grep -qx mounted "$H_T/fuse.log"; then
+        sed 's/^/# /' "$H_T/fuse.log"
+        echo "1..0 # SKIP cannot mount FUSE here"
+        exit 77
+fi
+h_ok "the FUSE mount is in the mount table" grep -q " $mnt .* - fuse.sockfix-hang " /proc/self/mountinfo
+sock=$mnt/php/www.sock
+
+# root, python3-dbus
+ms=$(h_elapsed_ms h_diagnose "$H_T/d1.json" "$sock")
+h_is "$?" 1 "root: Diagnose of $sock fails (took $ms ms)"
+h_ok "  within 6 s" test "$ms" -lt 6000
+h_ok "  after waiting for the lookup (at least 1.5 s)" test "$ms" -ge 1500
+h_json_is "$H_T/d1.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
+h_json_ok "$H_T/d1.json" "'does not answer' in r.get('message', '') and '$sock' in r.get('message', '')" \
+        "  the message names the path and says its file system does not answer"
+threads_are 2
+h_is "$(threads)" 2 "  one thread waits for that lookup"
+
+# A call that arrives while sockfixd waits is answered once it gives up.
+h_diagnose "$H_T/d2.json" "$sock" &
+bg=$!
+sleep 0.3
+ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+h_is "$?" 0 "a Ping sent meanwhile is answered (after $ms ms)"
+h_ok "  within 4 s" test "$ms" -lt 4000
+wait "$bg"
+h_json_is "$H_T/d2.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "the second Diagnose: TimedOut too"
+ms=$(h_elapsed_ms h_diagnose "$H_T/other.json" "$H_T/elsewhere.sock")
+h_is "$?" 0 "a Diagnose of a path elsewhere answers (in $ms ms)"
+h_ok "  at once (under 1 s)" test "$ms" -lt 1000
+h_json_is "$H_T/other.json" 'r["verdict"]' missing "  with its verdict"
+
+# busctl and sockfixctl
+busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock" 0 > "$H_T/d3.busctl" 2>&1
+h_isnt "$?" 0 "busctl call Diagnose fails"
+h_file_like "$H_T/d3.busctl" 'does not answer' "  and shows why"
+h_ctl diagnose "$sock" > "$H_T/d4.out" 2> "$H_T/d4.err"
+h_is "$?" 7 "sockfixctl diagnose: exit 7 (a failure other than the listed ones)"
+h_file_like "$H_T/d4.err" 'does not answer' "  the message says the file system does not answer"
+
+# Fix looks the path up first: the same bound, and nothing done.
+h_fix "$H_T/fix.json" "$sock" auto
+h_is "$?" 1 "Fix(auto) of $sock fails"
+h_json_is "$H_T/fix.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
+h_is "$(ls "$H_T/state/transactions" 2> /dev/null | wc -l)" 0 "  no transaction was recorded"
+threads_are 6
+stuck=$(threads)
+h_is "$stuck" 6 "five lookups wait, each on a thread of its own"
+
+# A caller polkit refuses makes sockfixd look nothing up: no walk before the grant where
+# a file system may not answer.
+outsider=sfx-hung-$$
+h_ensure_user "$outsider"
+runuser -u "$outsider" -- busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock" 0 \
+        > "$H_T/out.busctl" 2>&1
+h_isnt "$?" 0 "an unauthorized user's Diagnose is refused ($(head -c 120 "$H_T/out.busctl"))"
+h_is "$(threads)" "$stuck" "  and started no lookup"
+
+# The file system answers at last (its daemon dies: the kernel fails the waiting
+# requests): the threads given up on end.
+h_stop "$FUSE_PID"
+threads_are 1
+h_is "$(threads)" 1 "once the file system answers, the waiting lookups end"
+h_diagnose "$H_T/after.json" "$sock"
+h_is "$?" 0 "a Diagnose of the path answers now, with a verdict ($(h_json "$H_T/after.json" 'r.get("verdict")'))"
+h_ok "sockfixd is alive" h_alive "$H_SOCKFIXD_PID"
+
+h_done

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "sys/slow-fs.h"
+#include "sys/timed-call.h"
+#include "util/util.h"
+
+static void test_fs_types(void **state) {
+        (void) state;
+        static const char *const slow[] = { "nfs",  "nfs4",   "cifs", "smb3",     "fuse",  "fuseblk",
+                                            "fuse.sshfs", "autofs", "ceph", "glusterfs", "9p", "virtiofs" };
+        static const char *const local[] = { "ext4", "xfs", "btrfs", "tmpfs", "proc", "sysfs", "overlay", "devtmpfs" };
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++)
+                assert_true(fs_type_may_hang(slow[i]));
+        for (size_t i = 0; i < ELEMENTSOF(local); i++)
+                assert_false(fs_type_may_hang(local[i]));
+        assert_false(fs_type_may_hang(""));
+        assert_false(fs_type_may_hang(NULL));
+}
+
+static void test_mountinfo(void **state) {
+        (void) state;
+        const char *local = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+                            "23 22 0:21 / /proc rw,nosuid - proc proc rw\n"
+                            "24 22 0:22 / /run rw,nosuid shared:5 master:1 - tmpfs tmpfs rw,size=100k\n";
+        assert_false(mountinfo_may_hang(local));
+        assert_false(mountinfo_may_hang(""));
+
+        /* The type is the field after the " - " that ends the optional fields; a mount
+         * point's own spaces are escaped (\040), so the first " - " is that one. */
+        char *with_nfs;
+        assert_true(asprintf(&with_nfs, "%s%s", local,
+                             "40 22 0:50 / /mnt/a\\040-\\040b rw shared:9 - nfs4 srv:/export rw,vers=4.2") > 0);
+        assert_true(mountinfo_may_hang(with_nfs));
+        free(with_nfs);
+        assert_true(mountinfo_may_hang("42 27 0:39 / /tmp/x rw,relatime - fuse.hang hang rw,user_id=0\n"));
+        /* A source or option that merely mentions nfs does not count. */
+        assert_false(mountinfo_may_hang("50 22 0:60 / /srv/nfs rw - ext4 /dev/nfs-disk rw,nfs\n"));
+}
+
+static int returns_42(void *arg) {
+        (void) arg;
+        return 42;
+}
+
+static void drop_nothing(void *arg) {
+        (void) arg;
+}
+
+static void test_call_returns(void **state) {
+        (void) state;
+        int ret = 0;
+        assert_int_equal(timed_call(returns_42, NULL, drop_nothing, 1000, &ret), 0);
+        assert_int_equal(ret, 42);
+        assert_int_equal(timed_call_stuck(), 0);
+}
+
+/* A call that blocks in the kernel until someone writes to its pipe, as a lookup on a
+ * hung mount does until the server answers. */
+typedef struct Blocker {
+        int in[2];      /* fn reads one byte from in[0] */
+        int dropped[2]; /* drop writes one byte to dropped[1] */
+        atomic_int ran;
+} Blocker;
+
+static int blocks(void *arg) {
+        Blocker *b = arg;
+        char c;
+        atomic_fetch_add(&b->ran, 1);
+        return read(b->in[0], &c, 1) == 1 ? 0 : -EIO;
+}
+
+/* On the thread: no cmocka assertion here, the main thread checks what arrives. */
+static void dropped(void *arg) {
+        Blocker *b = arg;
+        if (write(b->dropped[1], "d", 1) != 1)
+                abort();
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void blocker_init(Blocker *b) {
+        *b = (Blocker) {};
+        assert_int_equal(pipe2(b->in, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(b->dropped, O_CLOEXEC), 0);
+}
+
+static void blocker_done(Blocker *b) {
+        close(b->in[0]);
+        close(b->in[1]);
+        close(b->dropped[0]);
+        close(b->dropped[1]);
+}
+
+/* Releases the blocked call and waits for the thread to hand its argument back. */
+static void release_and_wait_dropped(Blocker *b) {
+        char c;
+        assert_int_equal(write(b->in[1], "x", 1), 1);
+        struct pollfd p = { .fd = b->dropped[0], .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        assert_int_equal(read(b->dropped[0], &c, 1), 1);
+}
+
+static void test_call_given_up(void **state) {
+        (void) state;
+        Blocker b;
+        int ret = -1;
+        blocker_init(&b);
+
+        int64_t t0 = now_ms();
+        assert_int_equal(timed_call(blocks, &b, dropped, 200, &ret), -ETIMEDOUT);
+        int64_t waited = now_ms() - t0;
+        assert_true(waited >= 200 && waited < 2000);
+        assert_int_equal(ret, -1);
+        assert_int_equal(atomic_load(&b.ran), 1);
+        assert_int_equal(timed_call_stuck(), 1);
+
+        /* The file system answers at last: the thread finishes and gives b back. */
+        release_and_wait_dropped(&b);
+        for (int i = 0; i < 500 && timed_call_stuck() > 0; i++)
+                usleep(1000);
+        assert_int_equal(timed_call_stuck(), 0);
+        blocker_done(&b);
+}
+
+static void test_call_limit(void **state) {
+        (void) state;
+        Blocker b[TIMED_CALL_MAX_STUCK], extra;
+        int ret;
+
+        for (unsigned i = 0; i < TIMED_CALL_MAX_STUCK; i++) {
+                blocker_init(&b[i]);
+                assert_int_equal(timed_call(blocks, &b[i], dropped, 10, &ret), -ETIMEDOUT);
+        }
+        assert_int_equal(timed_call_stuck(), TIMED_CALL_MAX_STUCK);
+
+        /* One more is refused at once, and not run. */
+        blocker_init(&extra);
+        int64_t t0 = now_ms();
+        assert_int_equal(timed_call(blocks, &extra, dropped, 1000, &ret), -EBUSY);
+        assert_true(now_ms() - t0 < 500);
+        assert_int_equal(atomic_load(&extra.ran), 0);
+
+        for (unsigned i = 0; i < TIMED_CALL_MAX_STUCK; i++)
+                release_and_wait_dropped(&b[i]);
+        for (int i = 0; i < 500 && timed_call_stuck() > 0; i++)
+                usleep(1000);
+        assert_int_equal(timed_call_stuck(), 0);
+        assert_int_equal(timed_call(returns_42, NULL, drop_nothing, 1000, &ret), 0);
+        assert_int_equal(ret, 42);
+
+        for (unsigned i = 0; i < TIMED_CALL_MAX_STUCK; i++)
+                blocker_done(&b[i]);
+        blocker_done(&extra);
+}
+
+/* Where nothing can hang (this machine, unless a test mounted something), the walk is
+ * the plain one: the same answer. */
+static void test_walk_timed(void **state) {
+        (void) state;
+        PathWalk a, b;
+        assert_int_equal(path_walk_timed("/proc/self", UINT32_MAX, 1000, &a), 0);
+        assert_int_equal(path_walk_bounded("/proc/self", UINT32_MAX, &b), 0);
+        assert_true(a.have_final && b.have_final);
+        assert_int_equal(a.final.st.st_ino, b.final.st.st_ino);
+        assert_string_equal(a.resolved, b.resolved);
+        path_walk_done(&a);
+        path_walk_done(&b);
+
+        assert_int_equal(path_walk_timed("/nonexistent-sockfix/x.sock", UINT32_MAX, 1000, &a), 0);
+        assert_false(a.have_final);
+        assert_int_equal(a.error, ENOENT);
+        path_walk_done(&a);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fs_types),     cmocka_unit_test(test_mountinfo),
+                cmocka_unit_test(test_call_returns), cmocka_unit_test(test_call_given_up),
+                cmocka_unit_test(test_call_limit),   cmocka_unit_test(test_walk_timed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
