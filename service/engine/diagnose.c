@@ -418,10 +418,6 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * must not hold the daemon on one of its choosing. */
         if (cheap && !host_pool_by_path(h, path) && !host_refs_by_path(h, path))
                 return -EAGAIN;
-        /* Nor, where such file systems are mounted, any walk: one that does not answer
-         * holds a thread until it does (below), and the daemon keeps only so many. */
-        if (cheap && mounts_may_hang())
-                return -EAGAIN;
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
         SocketFacts *f = &d->facts;
@@ -434,17 +430,20 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         f->nscd_running = h->nscd_running;
         f->sssd_running = h->sssd_running;
         /* A sweep walks the paths the host's own configs name. The one path a caller
-         * names may lie on a file system that does not answer (a hung NFS or FUSE mount,
+         * names may cross a file system that does not answer (a hung NFS or FUSE mount,
          * an automount that cannot mount): that walk is given up on after a bound, and
          * the daemon goes on serving. Before a grant, a walk may take no more lookups
-         * than a real socket path needs. */
+         * than a real socket path needs, and none that would need such a bound: one
+         * given up on holds a thread until its file system answers, and the daemon
+         * keeps only so many. */
         if (lk->walk)
                 k = path_walk_cached(path, lk->walk, w);
         else
-                k = path_walk_timed(path, cheap ? CHEAP_WALK_STEPS : UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, w);
-        if (k == -ETIMEDOUT || k == -EBUSY) {
+                k = path_walk_timed(path, cheap ? CHEAP_WALK_STEPS : UINT_MAX, cheap ? 0 : ENGINE_LOOKUP_TIMEOUT_MS,
+                                    w);
+        if (k == -ETIMEDOUT || k == -EBUSY || k == -EWOULDBLOCK) {
                 diagnosis_done(d);
-                return k;
+                return k == -EWOULDBLOCK ? -EAGAIN : k;
         }
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
@@ -455,7 +454,9 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 /* The bus adapter refuses bad paths; anything else still gets a verdict. */
                 if (k == -ENOMEM)
                         goto oom;
-                w->error = ENAMETOOLONG;
+                /* Too long or too deep for a walk; else what the file system said (EIO,
+                 * ENOTCONN from a FUSE daemon gone), as connect() would meet it. */
+                w->error = k == -EINVAL || k == -E2BIG ? ENAMETOOLONG : -k;
         }
         if (w->resolved && !(r->resolved = strdup(w->resolved)))
                 goto oom;

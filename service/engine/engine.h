@@ -35,10 +35,12 @@ Engine *engine_free(Engine *e);
  * consumes p. Both fail only with -ENOMEM (every path gets a verdict), except that a
  * cheap first step, for a caller not yet authorized, is -EAGAIN where it would cost
  * more than the authorization (rebuilding the host model, reading the error logs...):
- * it is then done in full after the grant. And where network, FUSE or automount file
- * systems are mounted, the path's lookup is given up on after ENGINE_LOOKUP_TIMEOUT_MS:
- * -ETIMEDOUT, or -EBUSY while engine_stuck_lookups() have reached their limit; Fix
- * fails the same way. */
+ * it is then done in full after the grant. And a path that crosses the mount point of
+ * a network, FUSE or automount file system is looked up on a thread of its own, given
+ * up on after ENGINE_LOOKUP_TIMEOUT_MS: -ETIMEDOUT, or -EBUSY while
+ * engine_stuck_lookups() have reached their limit (before a grant, such a lookup waits
+ * for it: -EAGAIN). A Fix fails the same way at its first lookup; one whose check after
+ * the change meets it ends applied and unverified. */
 typedef struct PreparedDiagnosis PreparedDiagnosis;
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
                             PreparedDiagnosis **ret);

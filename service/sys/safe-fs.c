@@ -246,6 +246,8 @@ typedef struct Walker {
         size_t res_cap;
         char *todo;     /* components still to walk, symlink targets spliced in */
         unsigned steps, max_steps;
+        PathWalkStop stop;
+        void *stop_data;
 } Walker;
 
 static void walker_done(Walker *w) {
@@ -457,6 +459,14 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
                 return r < 0 ? r : STEP_DONE;
         }
 
+        if (w->stop) {
+                _cleanup_free_ char *next = walker_join(w, name, "");
+                if (!next)
+                        return -ENOMEM;
+                if (w->stop(next, w->stop_data))
+                        return -EWOULDBLOCK;
+        }
+
         /* A directory on the way is opened for reading where that is allowed: its ACL is
          * then one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a
          * single Diagnose). O_DIRECTORY fails before anything else could be opened; what
@@ -555,13 +565,23 @@ int path_walk(const char *path, PathWalk *ret) {
 }
 
 int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret) {
-        _cleanup_(walker_done) Walker w = { .max_steps = max_steps < WALK_MAX_STEPS ? max_steps : WALK_MAX_STEPS };
+        return path_walk_guarded(path, max_steps, NULL, NULL, ret);
+}
+
+int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, void *userdata, PathWalk *ret) {
+        _cleanup_(walker_done) Walker w = {
+                .max_steps = max_steps < WALK_MAX_STEPS ? max_steps : WALK_MAX_STEPS,
+                .stop = stop,
+                .stop_data = userdata,
+        };
         int r;
 
         *ret = (PathWalk) { .final_fd = -1 };
 
         if (!path || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX)
                 return -EINVAL;
+        if (stop && stop("/", userdata))
+                return -EWOULDBLOCK;
 
         w.pw = ret;
         w.todo = strdup(path);

@@ -8,47 +8,85 @@
 #include <unistd.h>
 
 #include "sys/timed-call.h"
+#include "util/hashmap.h"
 #include "util/util.h"
 
 bool fs_type_may_hang(const char *fstype) {
         /* Network file systems wait on their server (NFS "hard" mounts retry forever), FUSE
-         * on its daemon, autofs on the automounter and then on what it mounts. */
-        static const char *const prefixes[] = {
-                "nfs",  "cifs", "smb",    "ceph", "glusterfs", "9p",   "afs", "fuse",
-                "lustre", "gpfs", "beegfs", "ocfs2", "gfs2",   "coda", "ncp", "autofs", "virtiofs",
+         * on its daemon (fuse, fuseblk, fuse.SUBTYPE), autofs on the automounter and then
+         * on what it mounts. Not nfsd, the NFS server's own control file system. */
+        static const char *const types[] = {
+                "nfs",   "nfs4",  "cifs", "smb3", "smbfs", "ceph",   "9p",       "afs",
+                "lustre", "gpfs", "beegfs", "ocfs2", "gfs2", "coda", "ncpfs", "autofs", "virtiofs",
         };
         if (!fstype || !*fstype)
                 return false;
-        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-                if (startswith(fstype, prefixes[i]))
+        if (startswith(fstype, "fuse"))
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (streq_ptr(fstype, types[i]))
                         return true;
         return false;
 }
 
-bool mountinfo_may_hang(const char *text) {
+/* mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
+static char *unescape_octal(const char *s, size_t len) {
+        char *out = malloc(len + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+                    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+                        *o++ = (char) ((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 | (s[i + 3] - '0'));
+                        i += 3;
+                } else
+                        *o++ = s[i];
+        }
+        *o = 0;
+        return out;
+}
+
+int mountinfo_slow_mounts(const char *text, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+
         for (const char *line = text; line && *line;) {
                 const char *end = strchr(line, '\n');
                 size_t len = end ? (size_t) (end - line) : strlen(line);
-                /* "ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - TYPE SOURCE SUPEROPTS" */
+                /* "ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - TYPE SOURCE SUPEROPTS";
+                 * paths escape their spaces, so the first " - " ends the optional fields. */
                 const char *sep = memmem(line, len, " - ", 3);
                 if (sep) {
                         const char *type = sep + 3;
-                        size_t n = strcspn(type, " \n");
                         char t[64];
-                        if (n > 0 && n < sizeof(t)) {
-                                memcpy(t, type, n);
-                                t[n] = 0;
-                                if (fs_type_may_hang(t))
-                                        return true;
+                        /* Only a prefix decides, and FUSE subtypes are the mounter's choice:
+                         * a long one is cut, not skipped. */
+                        size_t n = strcspn(type, " \n");
+                        if (n > sizeof(t) - 1)
+                                n = sizeof(t) - 1;
+                        memcpy(t, type, n);
+                        t[n] = 0;
+                        /* The mount point is the fifth field. */
+                        const char *point = line;
+                        for (int field = 0; field < 4 && point; field++) {
+                                point = memchr(point, ' ', (size_t) (sep - point));
+                                if (point)
+                                        point++;
+                        }
+                        if (point && point < sep && fs_type_may_hang(t)) {
+                                size_t plen = strcspn(point, " ");
+                                _cleanup_free_ char *p = unescape_octal(point, plen);
+                                if (!p || strv_extend(&l, p) < 0)
+                                        return -ENOMEM;
                         }
                 }
                 line = end ? end + 1 : NULL;
         }
-        return false;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
-/* A mount table past this size (thousands of mounts) is not parsed on every change:
- * its walks just take the careful way. */
+/* A mount table past this size (thousands of mounts) is not parsed: until it changes,
+ * every walk takes the careful way. */
 #define MOUNTINFO_MAX (4u << 20)
 
 static int read_mountinfo(int fd, char **ret) {
@@ -85,30 +123,68 @@ static int read_mountinfo(int fd, char **ret) {
         return 0;
 }
 
-bool mounts_may_hang(void) {
-        static int fd = -1;
-        static bool known, may_hang;
+/* The daemon's view of the mount table, kept between calls (the loop's thread only). */
+static struct {
+        int fd;           /* /proc/self/mountinfo, polled for changes */
+        bool known;       /* points/all_slow describe the table as it is */
+        bool all_slow;    /* could not tell: treat "/" itself as such a mount */
+        char **points;    /* mount points of file systems that may hang */
+        Hashmap *by_path; /* the same, keys borrowed from points */
+} mounts = { .fd = -1 };
 
-        if (fd < 0) {
-                fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return true; /* cannot tell: take the careful way */
-                known = false;
+static void mounts_forget(void) {
+        mounts.by_path = hashmap_free(mounts.by_path);
+        mounts.points = strv_free(mounts.points);
+        mounts.known = false;
+}
+
+static void mounts_load(void) {
+        _cleanup_free_ char *text = NULL;
+        char **points = NULL;
+
+        mounts_forget();
+        mounts.all_slow = true;
+        int r = read_mountinfo(mounts.fd, &text);
+        if (r == -EFBIG) {
+                mounts.known = true; /* careful until the next change */
+                return;
+        }
+        if (r < 0 || mountinfo_slow_mounts(text, &points) < 0)
+                return;
+        Hashmap *h = hashmap_new_str();
+        for (char **p = points; h && p && *p; p++)
+                if (hashmap_put_str(h, *p, *p) < 0)
+                        h = hashmap_free(h);
+        if (!h) {
+                strv_free(points);
+                return;
+        }
+        mounts.points = points;
+        mounts.by_path = h;
+        mounts.all_slow = false;
+        mounts.known = true;
+}
+
+bool mounts_may_hang(void) {
+        if (mounts.fd < 0) {
+                mounts.fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+                if (mounts.fd < 0) {
+                        mounts.all_slow = true; /* cannot tell: take the careful way */
+                        return true;
+                }
+                mounts.known = false;
         }
         /* The kernel flags a change of the mount table to every reader of mountinfo that
-         * polls it (POLLPRI, once per change); none since the last read: the answer stands. */
-        struct pollfd p = { .fd = fd, .events = POLLPRI };
-        if (known && poll(&p, 1, 0) == 0)
-                return may_hang;
+         * polls it (POLLPRI, once per change); none since the last read: the table stands. */
+        struct pollfd p = { .fd = mounts.fd, .events = POLLPRI };
+        if (!mounts.known || poll(&p, 1, 0) != 0)
+                mounts_load();
+        return mounts.all_slow || strv_length(mounts.points) > 0;
+}
 
-        _cleanup_free_ char *text = NULL;
-        if (read_mountinfo(fd, &text) < 0) {
-                known = false;
-                return true;
-        }
-        may_hang = mountinfo_may_hang(text);
-        known = true;
-        return may_hang;
+static bool is_slow_mount_point(const char *path, void *userdata) {
+        (void) userdata;
+        return mounts.all_slow || (mounts.by_path && hashmap_get_str(mounts.by_path, path));
 }
 
 typedef struct WalkJob {
@@ -132,6 +208,11 @@ static int walk_job_run(void *p) {
 int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWalk *ret) {
         if (!mounts_may_hang())
                 return path_walk_bounded(path, max_steps, ret);
+        /* Here, where nothing is in the way (binfmt_misc's automount, say, is on most
+         * hosts), and only a path that reaches such a mount on a thread. */
+        int k = path_walk_guarded(path, max_steps, is_slow_mount_point, NULL, ret);
+        if (k != -EWOULDBLOCK || timeout_ms == 0)
+                return k;
 
         *ret = (PathWalk) { .final_fd = -1 };
         WalkJob *j = calloc(1, sizeof(*j));
@@ -146,6 +227,8 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
         int result, r = timed_call(walk_job_run, j, walk_job_free, timeout_ms, &result);
         if (r == -ETIMEDOUT)
                 return r; /* j is the thread's now */
+        if (r == -EAGAIN)
+                r = -EBUSY; /* no thread to be had: as good as too many waiting */
         if (r < 0) {
                 walk_job_free(j);
                 return r;

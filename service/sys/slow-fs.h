@@ -4,7 +4,8 @@
 /* File systems that can leave a lookup waiting without bound (NFS, CIFS, FUSE,
  * automounts...), and a walk that does not wait for them past a bound. On a host that
  * mounts none, a walk is the plain path_walk: no thread, one poll() to learn that the
- * mount table has not changed. */
+ * mount table has not changed; where some are mounted, only a walk that reaches one
+ * runs on a thread. */
 
 #include <stdbool.h>
 
@@ -14,15 +15,18 @@
  * wait on a server, a FUSE daemon or an automounter. */
 bool fs_type_may_hang(const char *fstype);
 
-/* Whether /proc/self/mountinfo text lists such a file system; for the unit tests. */
-bool mountinfo_may_hang(const char *text);
+/* The mount points (unescaped) of the file systems in /proc/self/mountinfo text that
+ * may hang, as a strv; for the unit tests. */
+int mountinfo_slow_mounts(const char *text, char ***ret);
 
 /* Whether such a file system is mounted in our mount namespace now. The table is read
  * again only when the kernel says it changed. Not thread-safe: the daemon's loop only. */
 bool mounts_may_hang(void);
 
-/* path_walk_bounded(path, max_steps, ret), on a thread of its own when
- * mounts_may_hang(), waited for at most timeout_ms: -ETIMEDOUT then (the thread is left
- * to finish and frees what it made), or -EBUSY while too many such walks still wait
- * (sys/timed-call.h). */
+/* path_walk_bounded(path, max_steps, ret), but a walk that would step onto the mount
+ * point of such a file system is made again on a thread of its own, and waited for at
+ * most timeout_ms: -ETIMEDOUT then (the thread is left to finish and frees what it
+ * made), or -EBUSY while too many such walks still wait or no thread can be made
+ * (sys/timed-call.h). With timeout_ms 0 no thread is made: -EWOULDBLOCK instead.
+ * Other walks stay on the caller's thread. The loop's thread only. */
 int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWalk *ret);

@@ -7,14 +7,21 @@
 #     sockfixctl (exit 7); Fix fails the same way;
 #   a call made while sockfixd waits for that lookup is answered once it gives up, and
 #     calls after it at once;
-#   a caller polkit refuses costs no lookup at all (no thread waits for it);
+#   paths that do not reach that mount are looked up as before, at once;
+#   a caller polkit refuses, naming the path nginx's config points at, costs no lookup
+#     (none is made before a grant where it could hang) and holds nobody up;
 #   once the file system answers (here: its daemon dies), the lookups given up on end.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
 h_init hung-mount
 
 [[ -c /dev/fuse ]] || { echo "1..0 # SKIP no /dev/fuse"; exit 77; }
 
+# nginx's fastcgi_pass names a socket on the mount (nginx only connects on a request).
+mnt=$H_T/hung
+sock=$mnt/php/www.sock
+stack_up --owner www-data --group www-data --mode 0660 --nginx-sock "$sock"
 h_sockfix_up
 
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$H_SOCKFIXD_PID/status"; }
@@ -25,7 +32,6 @@ h_is "$(threads)" 1 "sockfixd runs one thread before"
 
 # The FUSE "daemon": mounts, then never reads /dev/fuse, so the kernel's INIT and every
 # request after it wait for an answer that does not come.
-mnt=$H_T/hung
 mkdir "$mnt"
 h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" -c '
 import ctypes, os, sys, time
@@ -48,7 +54,6 @@ if ! grep -qx mounted "$H_T/fuse.log"; then
         exit 77
 fi
 h_ok "the FUSE mount is in the mount table" grep -q " $mnt .* - fuse.sockfix-hang " /proc/self/mountinfo
-sock=$mnt/php/www.sock
 
 # root, python3-dbus
 ms=$(h_elapsed_ms h_diagnose "$H_T/d1.json" "$sock")
@@ -70,10 +75,14 @@ h_is "$?" 0 "a Ping sent meanwhile is answered (after $ms ms)"
 h_ok "  within 4 s" test "$ms" -lt 4000
 wait "$bg"
 h_json_is "$H_T/d2.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "the second Diagnose: TimedOut too"
-ms=$(h_elapsed_ms h_diagnose "$H_T/other.json" "$H_T/elsewhere.sock")
-h_is "$?" 0 "a Diagnose of a path elsewhere answers (in $ms ms)"
+threads_are 3
+waiting=$(threads)
+ms=$(h_elapsed_ms h_diagnose "$H_T/other.json" "$S_SOCK")
+h_is "$?" 0 "a Diagnose of the pool's own socket, elsewhere, answers (in $ms ms)"
 h_ok "  at once (under 1 s)" test "$ms" -lt 1000
-h_json_is "$H_T/other.json" 'r["verdict"]' missing "  with its verdict"
+# (nginx points at the socket on the mount, so this one has no consumer)
+h_json_is "$H_T/other.json" 'r["verdict"]' no-consumer "  with its verdict"
+h_is "$(threads)" "$waiting" "  looked up on the loop's own thread ($waiting threads: two lookups wait)"
 
 # busctl and sockfixctl
 busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock" 0 > "$H_T/d3.busctl" 2>&1
@@ -92,14 +101,20 @@ threads_are 6
 stuck=$(threads)
 h_is "$stuck" 6 "five lookups wait, each on a thread of its own"
 
-# A caller polkit refuses makes sockfixd look nothing up: no walk before the grant where
-# a file system may not answer.
+# A caller polkit refuses, naming the path nginx points at (before a grant sockfixd reads
+# only such paths), makes sockfixd look nothing up where it could hang.
 outsider=sfx-hung-$$
 h_ensure_user "$outsider"
+h_ok "nginx's config names $sock" grep -qF "unix:$sock" "$S_NGINX_CONF"
+t0=$(date +%s%N)
 runuser -u "$outsider" -- busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock" 0 \
         > "$H_T/out.busctl" 2>&1
-h_isnt "$?" 0 "an unauthorized user's Diagnose is refused ($(head -c 120 "$H_T/out.busctl"))"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+h_isnt "$rc" 0 "an unauthorized user's Diagnose is refused ($(head -c 120 "$H_T/out.busctl"))"
+h_ok "  at once ($ms ms, under 1 s)" test "$ms" -lt 1000
 h_is "$(threads)" "$stuck" "  and started no lookup"
+h_file_like "$H_T/sockfixd.log" "waits for polkit's answer" "  sockfixd left it for after the grant"
 
 # The file system answers at last (its daemon dies: the kernel fails the waiting
 # requests): the threads given up on end.

@@ -17,9 +17,10 @@
 
 static void test_fs_types(void **state) {
         (void) state;
-        static const char *const slow[] = { "nfs",  "nfs4",   "cifs", "smb3",     "fuse",  "fuseblk",
-                                            "fuse.sshfs", "autofs", "ceph", "glusterfs", "9p", "virtiofs" };
-        static const char *const local[] = { "ext4", "xfs", "btrfs", "tmpfs", "proc", "sysfs", "overlay", "devtmpfs" };
+        static const char *const slow[] = { "nfs",        "nfs4",   "cifs", "smb3",      "fuse", "fuseblk",
+                                            "fuse.sshfs", "autofs", "ceph", "9p", "virtiofs" };
+        static const char *const local[] = { "ext4",    "xfs",      "btrfs", "tmpfs", "proc", "sysfs",
+                                             "overlay", "devtmpfs", "nfsd",  "binfmt_misc" };
         for (size_t i = 0; i < ELEMENTSOF(slow); i++)
                 assert_true(fs_type_may_hang(slow[i]));
         for (size_t i = 0; i < ELEMENTSOF(local); i++)
@@ -30,22 +31,67 @@ static void test_fs_types(void **state) {
 
 static void test_mountinfo(void **state) {
         (void) state;
+        _cleanup_strv_free_ char **l = NULL;
         const char *local = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
                             "23 22 0:21 / /proc rw,nosuid - proc proc rw\n"
-                            "24 22 0:22 / /run rw,nosuid shared:5 master:1 - tmpfs tmpfs rw,size=100k\n";
-        assert_false(mountinfo_may_hang(local));
-        assert_false(mountinfo_may_hang(""));
+                            "24 22 0:22 / /run rw,nosuid shared:5 master:1 - tmpfs tmpfs rw,size=100k\n"
+                            "25 23 0:40 / /proc/fs/nfsd rw - nfsd nfsd rw\n";
+        assert_int_equal(mountinfo_slow_mounts(local, &l), 0);
+        assert_int_equal(strv_length(l), 0);
+        l = strv_free(l);
+        assert_int_equal(mountinfo_slow_mounts("", &l), 0);
+        assert_int_equal(strv_length(l), 0);
+        l = strv_free(l);
 
         /* The type is the field after the " - " that ends the optional fields; a mount
-         * point's own spaces are escaped (\040), so the first " - " is that one. */
-        char *with_nfs;
-        assert_true(asprintf(&with_nfs, "%s%s", local,
-                             "40 22 0:50 / /mnt/a\\040-\\040b rw shared:9 - nfs4 srv:/export rw,vers=4.2") > 0);
-        assert_true(mountinfo_may_hang(with_nfs));
-        free(with_nfs);
-        assert_true(mountinfo_may_hang("42 27 0:39 / /tmp/x rw,relatime - fuse.hang hang rw,user_id=0\n"));
-        /* A source or option that merely mentions nfs does not count. */
-        assert_false(mountinfo_may_hang("50 22 0:60 / /srv/nfs rw - ext4 /dev/nfs-disk rw,nfs\n"));
+         * point's own spaces are escaped (\040), and come back unescaped. */
+        _cleanup_free_ char *more = NULL;
+        assert_true(asprintf(&more, "%s%s", local,
+                             "40 22 0:50 / /mnt/a\\040-\\040b rw shared:9 - nfs4 srv:/export rw,vers=4.2\n"
+                             "41 23 0:51 / /proc/sys/fs/binfmt_misc rw,relatime shared:30 - autofs systemd-1 rw,fd=29\n"
+                             /* a source or option that mentions nfs does not count */
+                             "50 22 0:60 / /srv/nfs rw - ext4 /dev/nfs-disk rw,nfs\n"
+                             /* a FUSE subtype is the mounter's choice: a long one still counts */
+                             "51 22 0:61 / /tmp/x rw - fuse.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+                             "hang rw,user_id=0") > 0);
+        assert_int_equal(mountinfo_slow_mounts(more, &l), 0);
+        assert_int_equal(strv_length(l), 3);
+        assert_string_equal(l[0], "/mnt/a - b");
+        assert_string_equal(l[1], "/proc/sys/fs/binfmt_misc");
+        assert_string_equal(l[2], "/tmp/x");
+}
+
+/* Stops at one mount point, as path_walk_timed does at a slow one. */
+static bool stop_at(const char *path, void *userdata) {
+        return streq_ptr(path, userdata);
+}
+
+static void test_walk_guarded(void **state) {
+        (void) state;
+        PathWalk w;
+        char dir[] = "/tmp/sfx-slow-fs-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *link = NULL;
+        assert_true(asprintf(&link, "%s/self", dir) > 0);
+        assert_int_equal(symlink("/proc/self", link), 0);
+
+        /* Not stepped onto: the mount point itself, or anything below, also through a link. */
+        assert_int_equal(path_walk_guarded("/proc", UINT32_MAX, stop_at, (void *) "/proc", &w), -EWOULDBLOCK);
+        assert_int_equal(path_walk_guarded("/proc/self/status", UINT32_MAX, stop_at, (void *) "/proc", &w),
+                         -EWOULDBLOCK);
+        assert_int_equal(path_walk_guarded(link, UINT32_MAX, stop_at, (void *) "/proc", &w), -EWOULDBLOCK);
+        assert_int_equal(path_walk_guarded("/etc/passwd", UINT32_MAX, stop_at, (void *) "/", &w), -EWOULDBLOCK);
+        /* Elsewhere, the plain walk's answer. */
+        assert_int_equal(path_walk_guarded("/etc/passwd", UINT32_MAX, stop_at, (void *) "/proc", &w), 0);
+        assert_true(w.have_final);
+        assert_string_equal(w.resolved, "/etc/passwd");
+        path_walk_done(&w);
+        /* A name that only starts like the mount point is not it. */
+        assert_int_equal(path_walk_guarded("/etc/passwd", UINT32_MAX, stop_at, (void *) "/et", &w), 0);
+        path_walk_done(&w);
+
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(rmdir(dir), 0);
 }
 
 static int returns_42(void *arg) {
@@ -190,6 +236,7 @@ static void test_walk_timed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fs_types),     cmocka_unit_test(test_mountinfo),
+                cmocka_unit_test(test_walk_guarded),
                 cmocka_unit_test(test_call_returns), cmocka_unit_test(test_call_given_up),
                 cmocka_unit_test(test_call_limit),   cmocka_unit_test(test_walk_timed),
         };
