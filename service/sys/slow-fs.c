@@ -89,40 +89,6 @@ int mountinfo_slow_mounts(const char *text, char ***ret) {
  * every walk takes the careful way. */
 #define MOUNTINFO_MAX (4u << 20)
 
-static int read_mountinfo(int fd, char **ret) {
-        size_t size = 0, alloc = 0;
-        char *buf = NULL;
-
-        for (;;) {
-                if (alloc - size < 65536) {
-                        if (alloc >= MOUNTINFO_MAX) {
-                                free(buf);
-                                return -EFBIG;
-                        }
-                        char *n = realloc(buf, alloc + 65536 + 1);
-                        if (!n) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = n;
-                        alloc += 65536;
-                }
-                ssize_t k = pread(fd, buf + size, alloc - size, (off_t) size);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        free(buf);
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t) k;
-        }
-        buf[size] = 0;
-        *ret = buf;
-        return 0;
-}
-
 /* The daemon's view of the mount table, kept between calls (the loop's thread only). */
 static struct {
         int fd;           /* /proc/self/mountinfo, polled for changes */
@@ -144,7 +110,8 @@ static void mounts_load(void) {
 
         mounts_forget();
         mounts.all_slow = true;
-        int r = read_mountinfo(mounts.fd, &text);
+        /* Read through a file of its own: the kept fd only tells of changes. */
+        int r = read_full_file_at(AT_FDCWD, "/proc/self/mountinfo", MOUNTINFO_MAX, &text, NULL);
         if (r == -EFBIG) {
                 mounts.known = true; /* careful until the next change */
                 return;
