@@ -193,6 +193,15 @@ static void test_wait_for_old_listener(void **state) {
 }
 
 static char T[] = "/tmp/test-reload.XXXXXX";
+/* Whether T was made: not "T still ends in X", which a random suffix may too (1 in 62). */
+static bool T_made;
+
+static void make_temp_dir(void) {
+        if (!T_made) {
+                assert_non_null(mkdtemp(T));
+                T_made = true;
+        }
+}
 
 static void write_text(const char *name, const char *text, char *path, size_t size) {
         snprintf(path, size, "%s/%s", T, name);
@@ -206,7 +215,7 @@ static void test_config_test_nginx(void **state) {
         (void) state;
         if (access("/usr/sbin/nginx", X_OK) < 0)
                 skip();
-        assert_non_null(mkdtemp(T));
+        make_temp_dir();
         char ok[256], bad[256], prefix[256], text[1024];
         snprintf(prefix, sizeof prefix, "%s/", T);
         snprintf(text, sizeof text,
@@ -226,8 +235,7 @@ static void test_config_test_fpm(void **state) {
         const char *exe = "/usr/sbin/php-fpm8.2";
         if (access(exe, X_OK) < 0)
                 skip();
-        if (T[strlen(T) - 1] == 'X')
-                assert_non_null(mkdtemp(T));
+        make_temp_dir();
         char ok[256], bad[256], text[1024];
         snprintf(text, sizeof text,
                  "[global]\npid = %s/fpm.pid\nerror_log = %s/fpm.log\n[www]\nuser = nobody\n"
@@ -245,7 +253,7 @@ static void test_config_test_fpm(void **state) {
 
 static int teardown(void **state) {
         (void) state;
-        if (T[strlen(T) - 1] != 'X') {
+        if (T_made) {
                 char cmd[256];
                 snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
                 assert_int_equal(system(cmd), 0);
