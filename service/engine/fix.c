@@ -218,6 +218,12 @@ static int job_verify(FixJob *j) {
                  * the kernel says now cannot be learnt, and a rollback would need the same
                  * lookups. The change stands, journaled, unverified. */
                 j->res.verified = false;
+                free(j->res.reason);
+                if (asprintf(&j->res.reason, "%s; not verified: a file system on the path stopped answering",
+                             strempty(j->plan.reason)) < 0) {
+                        j->res.reason = NULL;
+                        return -ENOMEM;
+                }
                 return job_finish(j, "applied");
         }
         if (r < 0)

@@ -2,6 +2,7 @@
 #include "sys/safe-fs.h"
 
 #include <endian.h>
+#include <linux/openat2.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
 #include <fcntl.h>
@@ -442,6 +443,59 @@ typedef enum StepResult {
 
 /* Looks up one component `name` in the current directory. `rest` is what follows
  * it (slashes included), `last` whether it is the final component. */
+/* openat() that fails with EXDEV rather than step onto another mount (ENOSYS before
+ * Linux 5.6). */
+static int openat_no_xdev(int dirfd, const char *name, int flags) {
+        struct open_how how = { .flags = (uint64_t) flags, .resolve = RESOLVE_NO_XDEV };
+        return (int) syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+}
+
+/* Opens name in the walk's current directory: an fd, or -errno; with a stop(), also
+ * -EWOULDBLOCK. A directory on the way is opened for reading where that is allowed: its
+ * ACL is then one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a
+ * single Diagnose). O_DIRECTORY fails before anything else could be opened; what is not
+ * a directory, or may not be read, is pinned with O_PATH. */
+static int walker_open(Walker *w, const char *name, bool last, bool *readable) {
+        int dirfd = walker_top(w)->fd, fd = -1;
+        bool guarded = w->stop;
+
+        /* Guarded, the same opens refuse to cross into another mount (RESOLVE_NO_XDEV: the
+         * mounted file system is asked nothing), so that only a mount point needs the
+         * check below. */
+        if (!last) {
+                int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+                fd = guarded ? openat_no_xdev(dirfd, name, flags) : openat(dirfd, name, flags);
+                *readable = fd >= 0;
+        }
+        if (fd < 0 && (last || errno != EXDEV))
+                fd = guarded ? openat_no_xdev(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                             : openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        if (!guarded || (errno != EXDEV && errno != ENOSYS))
+                return -errno;
+
+        /* A mount point (or a kernel without openat2): pinned with O_PATH, which asks its
+         * file system nothing (opening a directory for reading does), and shown to
+         * stop(); then "." of that very inode is opened for reading, with no second
+         * lookup of name. */
+        fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_free_ char *next = walker_join(w, name, "");
+        if (!next || w->stop(fd, next, w->stop_data)) {
+                close(fd);
+                return next ? -EWOULDBLOCK : -ENOMEM;
+        }
+        int rfd = last ? -1 : openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rfd >= 0) {
+                close(fd);
+                *readable = true;
+                return rfd;
+        }
+        return fd;
+}
+
 static int walker_step(Walker *w, const char *name, const char *rest, bool last, bool trailing_slash) {
         struct stat st;
         int r;
@@ -459,28 +513,12 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
                 return r < 0 ? r : STEP_DONE;
         }
 
-        if (w->stop) {
-                _cleanup_free_ char *next = walker_join(w, name, "");
-                if (!next)
-                        return -ENOMEM;
-                if (w->stop(next, w->stop_data))
-                        return -EWOULDBLOCK;
-        }
-
-        /* A directory on the way is opened for reading where that is allowed: its ACL is
-         * then one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a
-         * single Diagnose). O_DIRECTORY fails before anything else could be opened; what
-         * is not a directory, or may not be read, is pinned with O_PATH as before. */
         bool readable = false;
-        _cleanup_close_ int fd = -1;
-        if (!last) {
-                fd = openat(walker_top(w)->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                readable = fd >= 0;
-        }
-        if (fd < 0)
-                fd = openat(walker_top(w)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = walker_open(w, name, last, &readable);
+        if (fd == -EWOULDBLOCK || fd == -ENOMEM)
+                return fd;
         if (fd < 0) {
-                r = walker_fail(w, errno, name, rest);
+                r = walker_fail(w, -fd, name, rest);
                 return r < 0 ? r : STEP_DONE;
         }
         if (fstat(fd, &st) < 0)
@@ -580,8 +618,6 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
 
         if (!path || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX)
                 return -EINVAL;
-        if (stop && stop("/", userdata))
-                return -EWOULDBLOCK;
 
         w.pw = ret;
         w.todo = strdup(path);
@@ -590,7 +626,17 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
                 return -ENOMEM;
         w.res_cap = 1;
 
-        int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int root = -1;
+        if (stop) {
+                root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root >= 0 && stop(root, "/", userdata)) {
+                        close(root);
+                        return -EWOULDBLOCK;
+                }
+                if (root >= 0)
+                        close(root);
+        }
+        root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         bool readable = root >= 0;
         if (root < 0)
                 root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -63,10 +63,11 @@ typedef struct PathWalk {
  * component (libacl through /proc/self/fd). path_walk() allows WALK_MAX_STEPS. */
 int path_walk(const char *path, PathWalk *ret);
 int path_walk_bounded(const char *path, unsigned max_steps, PathWalk *ret);
-/* The same, but before looking up a component (its resolved absolute path; "/" first)
- * for which stop() is true it gives up with -EWOULDBLOCK: a mount point where a lookup
- * may wait without bound (sys/slow-fs.c) is not stepped onto. */
-typedef bool (*PathWalkStop)(const char *path, void *userdata);
+/* The same, but each component ("/" first) is first pinned with O_PATH, which asks
+ * nothing of its file system, and shown to stop() with its resolved absolute path; if
+ * stop() says so the walk gives up with -EWOULDBLOCK before anything else touches it:
+ * the root of a file system where a lookup may wait without bound (sys/slow-fs.c). */
+typedef bool (*PathWalkStop)(int fd, const char *path, void *userdata);
 int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, void *userdata, PathWalk *ret);
 void path_walk_done(PathWalk *pw);
 

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,12 +47,17 @@ static char *unescape_octal(const char *s, size_t len) {
         return out;
 }
 
-int mountinfo_slow_mounts(const char *text, char ***ret) {
+int mountinfo_slow_mounts(const char *text, char ***ret, Hashmap *slow_ids, Hashmap *all_ids) {
         _cleanup_strv_free_ char **l = NULL;
 
         for (const char *line = text; line && *line;) {
                 const char *end = strchr(line, '\n');
                 size_t len = end ? (size_t) (end - line) : strlen(line);
+                char *id_end;
+                unsigned long long id = strtoull(line, &id_end, 10);
+                bool have_id = id_end != line && *id_end == ' ';
+                if (have_id && all_ids && hashmap_put_u64(all_ids, id, (void *) 1) < 0)
+                        return -ENOMEM;
                 /* "ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - TYPE SOURCE SUPEROPTS";
                  * paths escape their spaces, so the first " - " ends the optional fields. */
                 const char *sep = memmem(line, len, " - ", 3);
@@ -77,6 +83,8 @@ int mountinfo_slow_mounts(const char *text, char ***ret) {
                                 _cleanup_free_ char *p = unescape_octal(point, plen);
                                 if (!p || strv_extend(&l, p) < 0)
                                         return -ENOMEM;
+                                if (have_id && slow_ids && hashmap_put_u64(slow_ids, id, (void *) 1) < 0)
+                                        return -ENOMEM;
                         }
                 }
                 line = end ? end + 1 : NULL;
@@ -92,14 +100,18 @@ int mountinfo_slow_mounts(const char *text, char ***ret) {
 /* The daemon's view of the mount table, kept between calls (the loop's thread only). */
 static struct {
         int fd;           /* /proc/self/mountinfo, polled for changes */
-        bool known;       /* points/all_slow describe the table as it is */
+        bool known;       /* the rest describes the table as it is */
         bool all_slow;    /* could not tell: treat "/" itself as such a mount */
         char **points;    /* mount points of file systems that may hang */
-        Hashmap *by_path; /* the same, keys borrowed from points */
+        Hashmap *by_path; /* the same, keys borrowed from points (kernels before statx's mount id) */
+        Hashmap *slow_ids; /* their mount ids */
+        Hashmap *all_ids;  /* every mount's id: one not in it is newer than the table */
 } mounts = { .fd = -1 };
 
 static void mounts_forget(void) {
         mounts.by_path = hashmap_free(mounts.by_path);
+        mounts.slow_ids = hashmap_free(mounts.slow_ids);
+        mounts.all_ids = hashmap_free(mounts.all_ids);
         mounts.points = strv_free(mounts.points);
         mounts.known = false;
 }
@@ -116,18 +128,18 @@ static void mounts_load(void) {
                 mounts.known = true; /* careful until the next change */
                 return;
         }
-        if (r < 0 || mountinfo_slow_mounts(text, &points) < 0)
-                return;
-        Hashmap *h = hashmap_new_str();
-        for (char **p = points; h && p && *p; p++)
-                if (hashmap_put_str(h, *p, *p) < 0)
-                        h = hashmap_free(h);
-        if (!h) {
-                strv_free(points);
+        if (r < 0 || !(mounts.slow_ids = hashmap_new_u64()) || !(mounts.all_ids = hashmap_new_u64()) ||
+            !(mounts.by_path = hashmap_new_str()) ||
+            mountinfo_slow_mounts(text, &points, mounts.slow_ids, mounts.all_ids) < 0) {
+                mounts_forget();
                 return;
         }
         mounts.points = points;
-        mounts.by_path = h;
+        for (char **p = points; p && *p; p++)
+                if (hashmap_put_str(mounts.by_path, *p, *p) < 0) {
+                        mounts_forget();
+                        return;
+                }
         mounts.all_slow = false;
         mounts.known = true;
 }
@@ -149,9 +161,33 @@ bool mounts_may_hang(void) {
         return mounts.all_slow || strv_length(mounts.points) > 0;
 }
 
-static bool is_slow_mount_point(const char *path, void *userdata) {
+static bool id_is_slow(uint64_t id) {
+        return mounts.slow_ids && hashmap_get_u64(mounts.slow_ids, id);
+}
+
+static bool id_is_known(uint64_t id) {
+        return mounts.all_ids && hashmap_get_u64(mounts.all_ids, id);
+}
+
+/* PathWalkStop: whether fd, pinned with O_PATH, is on such a file system. By the mount
+ * id, which statx reads without asking the file system (AT_STATX_DONT_SYNC) and which a
+ * rename of a directory above the mount does not change; a mount made since the table
+ * was read has an id the table lacks: read it again, and be careful if it still lacks it. */
+static bool on_slow_mount(int fd, const char *path, void *userdata) {
+        struct statx sx;
+
         (void) userdata;
-        return mounts.all_slow || (mounts.by_path && hashmap_get_str(mounts.by_path, path));
+        if (mounts.all_slow)
+                return true;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0 ||
+            !(sx.stx_mask & STATX_MNT_ID))
+                return mounts.by_path && hashmap_get_str(mounts.by_path, path);
+        if (id_is_slow(sx.stx_mnt_id))
+                return true;
+        if (id_is_known(sx.stx_mnt_id))
+                return false;
+        mounts_load();
+        return mounts.all_slow || id_is_slow(sx.stx_mnt_id) || !id_is_known(sx.stx_mnt_id);
 }
 
 typedef struct WalkJob {
@@ -177,7 +213,7 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
                 return path_walk_bounded(path, max_steps, ret);
         /* Here, where nothing is in the way (binfmt_misc's automount, say, is on most
          * hosts), and only a path that reaches such a mount on a thread. */
-        int k = path_walk_guarded(path, max_steps, is_slow_mount_point, NULL, ret);
+        int k = path_walk_guarded(path, max_steps, on_slow_mount, NULL, ret);
         if (k != -EWOULDBLOCK || timeout_ms == 0)
                 return k;
 

@@ -10,14 +10,16 @@
 #include <stdbool.h>
 
 #include "sys/safe-fs.h"
+#include "util/hashmap.h"
 
 /* Whether a lookup on a file system of this type (mountinfo's field after " - ") can
  * wait on a server, a FUSE daemon or an automounter. */
 bool fs_type_may_hang(const char *fstype);
 
 /* The mount points (unescaped) of the file systems in /proc/self/mountinfo text that
- * may hang, as a strv; for the unit tests. */
-int mountinfo_slow_mounts(const char *text, char ***ret);
+ * may hang, as a strv; their mount ids into slow_ids and every mount's id into all_ids
+ * (u64 maps, may be NULL). */
+int mountinfo_slow_mounts(const char *text, char ***ret, Hashmap *slow_ids, Hashmap *all_ids);
 
 /* Whether such a file system is mounted in our mount namespace now. The table is read
  * again only when the kernel says it changed. Not thread-safe: the daemon's loop only. */

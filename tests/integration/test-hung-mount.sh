@@ -10,6 +10,8 @@
 #   paths that do not reach that mount are looked up as before, at once;
 #   a caller polkit refuses, naming the path nginx's config points at, costs no lookup
 #     (none is made before a grant where it could hang) and holds nobody up;
+#   a rename above the mount (which changes its path in the mount table, unannounced)
+#     does not hide it;
 #   once the file system answers (here: its daemon dies), the lookups given up on end.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -19,7 +21,7 @@ h_init hung-mount
 [[ -c /dev/fuse ]] || { echo "1..0 # SKIP no /dev/fuse"; exit 77; }
 
 # nginx's fastcgi_pass names a socket on the mount (nginx only connects on a request).
-mnt=$H_T/hung
+mnt=$H_T/outer/hung
 sock=$mnt/php/www.sock
 stack_up --owner www-data --group www-data --mode 0660 --nginx-sock "$sock"
 h_sockfix_up
@@ -32,7 +34,7 @@ h_is "$(threads)" 1 "sockfixd runs one thread before"
 
 # The FUSE "daemon": mounts, then never reads /dev/fuse, so the kernel's INIT and every
 # request after it wait for an answer that does not come.
-mkdir "$mnt"
+mkdir -p "$mnt"
 h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" -c '
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
@@ -45,7 +47,7 @@ print("mounted", flush=True)
 while True:
     time.sleep(60)' "$mnt"
 FUSE_PID=$H_LAST_PID
-h_at_exit "umount -l '$mnt' 2> /dev/null"
+h_at_exit "umount -l '$mnt' 2> /dev/null; umount -l '$H_T/moved/hung' 2> /dev/null"
 mounted() { grep -q mounted "$H_T/fuse.log"; }
 h_wait_for 50 mounted
 if ! grep -qx mounted "$H_T/fuse.log"; then
@@ -116,12 +118,23 @@ h_ok "  at once ($ms ms, under 1 s)" test "$ms" -lt 1000
 h_is "$(threads)" "$stuck" "  and started no lookup"
 h_file_like "$H_T/sockfixd.log" "waits for polkit's answer" "  sockfixd left it for after the grant"
 
+# A rename of a directory above the mount changes its mount point's path, and the kernel
+# announces no change of the mount table: sockfixd still knows the mount (by its id).
+mv "$H_T/outer" "$H_T/moved"
+moved=$H_T/moved/hung/php/www.sock
+ms=$(h_elapsed_ms h_diagnose "$H_T/d5.json" "$moved")
+h_is "$?" 1 "after a rename above the mount, Diagnose of $moved fails too (took $ms ms)"
+h_ok "  within 6 s" test "$ms" -lt 6000
+h_json_is "$H_T/d5.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
+threads_are $((stuck + 1))
+h_is "$(threads)" $((stuck + 1)) "  one more lookup waits"
+
 # The file system answers at last (its daemon dies: the kernel fails the waiting
 # requests): the threads given up on end.
 h_stop "$FUSE_PID"
 threads_are 1
 h_is "$(threads)" 1 "once the file system answers, the waiting lookups end"
-h_diagnose "$H_T/after.json" "$sock"
+h_diagnose "$H_T/after.json" "$moved"
 h_is "$?" 0 "a Diagnose of the path answers now, with a verdict ($(h_json "$H_T/after.json" 'r.get("verdict")'))"
 h_ok "sockfixd is alive" h_alive "$H_SOCKFIXD_PID"
 

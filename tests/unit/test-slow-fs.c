@@ -36,10 +36,10 @@ static void test_mountinfo(void **state) {
                             "23 22 0:21 / /proc rw,nosuid - proc proc rw\n"
                             "24 22 0:22 / /run rw,nosuid shared:5 master:1 - tmpfs tmpfs rw,size=100k\n"
                             "25 23 0:40 / /proc/fs/nfsd rw - nfsd nfsd rw\n";
-        assert_int_equal(mountinfo_slow_mounts(local, &l), 0);
+        assert_int_equal(mountinfo_slow_mounts(local, &l, NULL, NULL), 0);
         assert_int_equal(strv_length(l), 0);
         l = strv_free(l);
-        assert_int_equal(mountinfo_slow_mounts("", &l), 0);
+        assert_int_equal(mountinfo_slow_mounts("", &l, NULL, NULL), 0);
         assert_int_equal(strv_length(l), 0);
         l = strv_free(l);
 
@@ -54,15 +54,30 @@ static void test_mountinfo(void **state) {
                              /* a FUSE subtype is the mounter's choice: a long one still counts */
                              "51 22 0:61 / /tmp/x rw - fuse.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
                              "hang rw,user_id=0") > 0);
-        assert_int_equal(mountinfo_slow_mounts(more, &l), 0);
+        _cleanup_(hashmap_freep) Hashmap *slow = hashmap_new_u64(), *all = hashmap_new_u64();
+        assert_int_equal(mountinfo_slow_mounts(more, &l, slow, all), 0);
         assert_int_equal(strv_length(l), 3);
         assert_string_equal(l[0], "/mnt/a - b");
         assert_string_equal(l[1], "/proc/sys/fs/binfmt_misc");
         assert_string_equal(l[2], "/tmp/x");
+        /* By mount id (the walk asks statx for it): the slow ones, and every one. */
+        assert_int_equal(hashmap_size(slow), 3);
+        assert_non_null(hashmap_get_u64(slow, 40));
+        assert_non_null(hashmap_get_u64(slow, 41));
+        assert_non_null(hashmap_get_u64(slow, 51));
+        assert_null(hashmap_get_u64(slow, 50));
+        assert_int_equal(hashmap_size(all), 8);
+        assert_non_null(hashmap_get_u64(all, 22));
 }
 
-/* Stops at one mount point, as path_walk_timed does at a slow one. */
-static bool stop_at(const char *path, void *userdata) {
+/* Stops at one path, as path_walk_timed does at a slow mount. It is asked about "/" and
+ * each mount point on the way (the opens refuse to cross into another mount unasked),
+ * each pinned with O_PATH only, before anything could ask its file system. */
+static unsigned n_stop_calls, n_not_o_path;
+static bool stop_at(int fd, const char *path, void *userdata) {
+        n_stop_calls++;
+        if (!(fcntl(fd, F_GETFL) & O_PATH))
+                n_not_o_path++;
         return streq_ptr(path, userdata);
 }
 
@@ -89,6 +104,22 @@ static void test_walk_guarded(void **state) {
         /* A name that only starts like the mount point is not it. */
         assert_int_equal(path_walk_guarded("/etc/passwd", UINT32_MAX, stop_at, (void *) "/et", &w), 0);
         path_walk_done(&w);
+        /* /proc/self/status: asked about "/" and the mount point /proc, not about the
+         * rest (self, a link, and its target are within /proc). */
+        n_stop_calls = n_not_o_path = 0;
+        assert_int_equal(path_walk_guarded("/proc/self/status", UINT32_MAX, stop_at, (void *) "/nonexistent", &w), 0);
+        assert_true(w.have_final);
+        path_walk_done(&w);
+        assert_int_equal(n_stop_calls, 2);
+        assert_int_equal(n_not_o_path, 0);
+        /* ".." and a relative link into it stop too. */
+        _cleanup_free_ char *up = NULL, *rel = NULL;
+        assert_true(asprintf(&up, "%s/../../proc/self", dir) > 0);
+        assert_int_equal(path_walk_guarded(up, UINT32_MAX, stop_at, (void *) "/proc", &w), -EWOULDBLOCK);
+        assert_true(asprintf(&rel, "%s/rel", dir) > 0);
+        assert_int_equal(symlink("../../proc/self", rel), 0);
+        assert_int_equal(path_walk_guarded(rel, UINT32_MAX, stop_at, (void *) "/proc", &w), -EWOULDBLOCK);
+        assert_int_equal(unlink(rel), 0);
 
         assert_int_equal(unlink(link), 0);
         assert_int_equal(rmdir(dir), 0);
