@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include "sys/groups.h"
 #include "sys/inode-change.h"
 #include "sys/pool-edit.h"
+#include "sys/slow-fs.h"
 #include "util/util.h"
 
 static _printf_(2, 3) int fail(char **msg, const char *fmt, ...) {
@@ -271,7 +273,11 @@ static int apply_dir_step(const Diagnosis *d, const Step *s, JournalTx *tx, Held
         const InodeInfo *want = &d->walk.dirs[s->dir_index];
         PathWalk w = { .final_fd = -1 };
         size_t idx;
-        int r = path_walk(want->path, &w);
+        int r = path_walk_timed(want->path, UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, &w);
+        if (r == -ETIMEDOUT || r == -EBUSY) {
+                path_walk_done(&w);
+                return fail(msg, "%s: a file system on its path stopped answering", want->path);
+        }
         if (r >= 0 && (w.final_fd < 0 || inode_matches(w.final_fd, want->st.st_dev, want->st.st_ino) < 0))
                 r = -ESTALE;
         if (r >= 0 && (r = hold_inode(held, w.final_fd)) >= 0)
@@ -443,8 +449,10 @@ static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind,
                 if (held->items[i].dev == (dev_t) dev && held->items[i].ino == (ino_t) ino)
                         return undo_delta(held->items[i].fd, kind, undo, c, note);
 
+        /* Bounded like a Diagnose's lookup: a file system that stopped answering leaves
+         * this change to a later Revert (the record stays incomplete). */
         PathWalk w = { .final_fd = -1 };
-        int r = path_walk(c->target, &w);
+        int r = path_walk_timed(c->target, UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, &w);
         if (r < 0)
                 return r;
         mode_t want = kind == INODE_SOCKET ? S_IFSOCK : S_IFDIR;

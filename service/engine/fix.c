@@ -2,6 +2,7 @@
 /* The engine's write half: Fix as a job that never blocks the daemon while a
  * reload takes effect, Revert, and the transaction list. Every privileged action
  * goes to the system journal with who asked and what changed. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-journal.h>
@@ -12,6 +13,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "plan.h"
+#include "sys/slow-fs.h"
 #include "util/util.h"
 
 /* Old nginx workers exit as soon as their connections are idle; 10 s bounds a busy one. */
@@ -424,8 +426,14 @@ RevertResult *revert_result_free(RevertResult *r) {
 static bool revert_busy(Engine *e, const char *id, const char *socket) {
         if (hashmap_get_str(e->busy, id) || (socket && hashmap_get_str(e->busy, socket)))
                 return true;
-        _cleanup_free_ char *resolved = socket ? realpath(socket, NULL) : NULL;
-        return resolved && hashmap_get_str(e->busy, resolved);
+        /* Resolved as a Diagnose resolves it: bounded where the path crosses a file system
+         * that may not answer (one that does not cannot be part of a running fix's path
+         * as far as this lookup can tell, and the undo's own lookups are bounded too). */
+        PathWalk w = { .final_fd = -1 };
+        bool busy = socket && path_walk_timed(socket, UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, &w) >= 0 && w.have_final &&
+                    hashmap_get_str(e->busy, w.resolved);
+        path_walk_done(&w);
+        return busy;
 }
 
 int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret) {
