@@ -549,8 +549,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                                              &r->evidence) < 0)
                                 goto oom;
 
-        /* Last: the one step with an effect on the system (engine_diagnose_prepare()). */
-        if ((flags & DIAGNOSIS_PROBE) && (k = probe_consumers(h->proc_root, r, master)) < 0)
+        /* Last: the one step with an effect on the system (engine_diagnose_prepare()). Not
+         * for a socket on a file system that may not answer: the probe's connect() looks
+         * the path up again, unbounded, and the daemon waits for its child (vfork). */
+        if ((flags & DIAGNOSIS_PROBE) && !w->slow_fs && (k = probe_consumers(h->proc_root, r, master)) < 0)
                 goto oom;
         return 0;
 oom:
@@ -627,6 +629,7 @@ struct PreparedDiagnosis {
         Host *host; /* a reference: master points into it */
         const Process *master;
         Report *report;
+        bool no_probe; /* its path crosses a file system that may not answer (above) */
 };
 
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
@@ -651,7 +654,8 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
                 return r;
         PreparedDiagnosis *p = malloc(sizeof(*p));
         if (p)
-                *p = (PreparedDiagnosis) { .host = TAKE_PTR(h), .master = d.master, .report = TAKE_PTR(d.report) };
+                *p = (PreparedDiagnosis) { .host = TAKE_PTR(h), .master = d.master, .report = TAKE_PTR(d.report),
+                                           .no_probe = d.walk.slow_fs };
         /* The walk's fds are closed now: a prepared diagnosis may wait for polkit. */
         diagnosis_done(&d);
         if (!p)
@@ -669,7 +673,7 @@ void engine_reap_probes(void) {
 }
 
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret) {
-        int r = probe_consumers(p->host->proc_root, p->report, p->master);
+        int r = p->no_probe ? 0 : probe_consumers(p->host->proc_root, p->report, p->master);
         if (r >= 0)
                 *ret = TAKE_PTR(p->report);
         prepared_diagnosis_free(p);

@@ -48,6 +48,7 @@ typedef struct PathWalk {
         int final_fd;        /* O_PATH fd of the final component, or -1 */
         unsigned symlinks;   /* symlinks followed */
         bool dirs_borrowed;  /* dirs belong to the WalkCache that made this walk (read only) */
+        bool slow_fs;        /* it crossed onto a file system that may not answer (sys/slow-fs.c) */
 } PathWalk;
 
 /* The walk holds an fd on each directory it stands in (".." goes back through them,

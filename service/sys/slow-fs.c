@@ -237,6 +237,7 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
                 return r;
         }
         *ret = j->walk;
+        ret->slow_fs = true;
         free(j->path);
         free(j);
         return result;

@@ -29,6 +29,7 @@ bool mounts_may_hang(void);
  * point of such a file system is made again on a thread of its own, and waited for at
  * most timeout_ms: -ETIMEDOUT then (the thread is left to finish and frees what it
  * made), or -EBUSY while too many such walks still wait or no thread can be made
- * (sys/timed-call.h). With timeout_ms 0 no thread is made: -EWOULDBLOCK instead.
+ * (sys/timed-call.h); ret->slow_fs says it was made there. With timeout_ms 0 no
+ * thread is made: -EWOULDBLOCK instead.
  * Other walks stay on the caller's thread. The loop's thread only. */
 int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWalk *ret);
