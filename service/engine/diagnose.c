@@ -441,7 +441,8 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         else
                 k = path_walk_timed(path, cheap ? CHEAP_WALK_STEPS : UINT_MAX, cheap ? 0 : ENGINE_LOOKUP_TIMEOUT_MS,
                                     w);
-        if (k == -ETIMEDOUT || k == -EBUSY || k == -EWOULDBLOCK) {
+        /* (EWOULDBLOCK is EAGAIN: only the guard's answer before a grant means "wait".) */
+        if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
                 return k == -EWOULDBLOCK ? -EAGAIN : k;
         }
