@@ -12,7 +12,8 @@
 #     (none is made before a grant where it could hang) and holds nobody up;
 #   a rename above the mount (which changes its path in the mount table, unannounced)
 #     does not hide it;
-#   once the file system answers (here: its daemon dies), the lookups given up on end.
+#   once the file system answers (here: its daemon dies), the lookups given up on end;
+#   a socket on a FUSE file system that answers is diagnosed without a connect probe.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
@@ -139,5 +140,22 @@ h_is "$(threads)" 1 "once the file system answers, the waiting lookups end"
 h_diagnose "$H_T/after.json" "$moved"
 h_is "$?" 0 "a Diagnose of the path answers now, with a verdict ($(h_json "$H_T/after.json" 'r.get("verdict")'))"
 h_ok "sockfixd is alive" h_alive "$H_SOCKFIXD_PID"
+
+# A FUSE file system that does answer (tests/lib/fuse-socket.py: one socket inode),
+# mounted where nginx's config points: the socket is diagnosed, but its connect probe,
+# which would look the path up again with nothing to bound it, is not made.
+umount -l "$H_T/moved/hung"
+mkdir -p "$mnt"
+h_spawn fuse-answer "$H_T/fuse2.log" "$H_PY" "$H_LIB_DIR/fuse-socket.py" "$mnt"
+answering() { grep -q mounted "$H_T/fuse2.log"; }
+h_wait_for 50 answering
+h_ok "a FUSE file system that answers is mounted at $mnt" grep -qx mounted "$H_T/fuse2.log"
+h_diagnose "$H_T/answer.json" "$sock"
+h_is "$?" 0 "Diagnose of $sock on it answers"
+h_json_is "$H_T/answer.json" 'r["verdict"]' refused "  verdict refused (a socket inode nothing listens on)"
+h_json_ok "$H_T/answer.json" "any(c['user'] == 'nginx' for c in r['consumers'])" "  nginx's workers are its consumers"
+h_json_ok "$H_T/answer.json" "all('probe_errno' not in c for c in r['consumers']) and 'fastcgi' not in r" \
+        "  and no connect probe was made (no probe_errno, no fastcgi)"
+h_is "$(threads)" 1 "  and no lookup waits"
 
 h_done

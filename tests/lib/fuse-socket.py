@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A FUSE file system that answers, with one socket inode: MOUNTPOINT/php/www.sock
+# (mode 0666, root:root). Speaks the kernel's FUSE protocol on /dev/fuse directly (no
+# libfuse): INIT, LOOKUP, GETATTR, OPENDIR/RELEASEDIR, and ENOSYS for everything else
+# (xattrs included: the kernel then stops asking). Prints "mounted" once serving. Lets
+# test-hung-mount show that a socket on a file system that may hang gets no connect
+# probe, on a file system that does answer.
+import ctypes
+import os
+import struct
+import sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+mnt = sys.argv[1]
+fd = os.open("/dev/fuse", os.O_RDWR)
+opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
+if libc.mount(b"sockfix-answer", mnt.encode(), b"fuse.sockfix-answer", 0, opts.encode()) != 0:
+    print("mount failed:", os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+
+FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_INIT = 1, 2, 3, 26
+FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 27, 29, 42
+S_IFDIR, S_IFSOCK = 0o040000, 0o140000
+# nodeid: (mode, children)
+NODES = {1: (S_IFDIR | 0o755, {b"php": 2}), 2: (S_IFDIR | 0o755, {b"www.sock": 3}), 3: (S_IFSOCK | 0o666, {})}
+
+
+def attr(nodeid):
+    mode = NODES[nodeid][0]
+    # ino size blocks atime mtime ctime atimensec mtimensec ctimensec mode nlink uid gid
+    # rdev blksize flags
+    return struct.pack("<QQQQQQIIIIIIIIII", nodeid, 0, 0, 0, 0, 0, 0, 0, 0, mode, 1, 0, 0, 0, 4096, 0)
+
+
+def reply(unique, error=0, payload=b""):
+    os.write(fd, struct.pack("<IiQ", 16 + len(payload), -error, unique) + payload)
+
+
+print("mounted", flush=True)
+while True:
+    try:
+        req = os.read(fd, 1 << 17)
+    except OSError:
+        break  # unmounted
+    length, opcode, unique, nodeid = struct.unpack_from("<IIQQ", req)
+    body = req[40:length]
+    if opcode in (FUSE_FORGET, FUSE_BATCH_FORGET):
+        continue  # no reply
+    if opcode == FUSE_INIT:
+        major, minor = struct.unpack_from("<II", body)
+        # major minor max_readahead flags max_background congestion_threshold max_write
+        # time_gran max_pages map_alignment flags2 unused[7]
+        reply(unique, 0, struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, 0, 16, 12, 1 << 16, 1, 0, 0, 0, *[0] * 7))
+    elif opcode == FUSE_LOOKUP:
+        child = NODES.get(nodeid, (0, {}))[1].get(body.rstrip(b"\0"))
+        if child is None:
+            reply(unique, 2)  # ENOENT
+        else:
+            # nodeid generation entry_valid attr_valid entry_valid_nsec attr_valid_nsec attr
+            reply(unique, 0, struct.pack("<QQQQII", child, 0, 60, 60, 0, 0) + attr(child))
+    elif opcode == FUSE_GETATTR:
+        reply(unique, 0, struct.pack("<QII", 60, 0, 0) + attr(nodeid))
+    elif opcode == FUSE_OPENDIR:
+        reply(unique, 0, struct.pack("<QII", 0, 0, 0))
+    elif opcode == FUSE_RELEASEDIR:
+        reply(unique)
+    else:
+        reply(unique, 38)  # ENOSYS
