@@ -158,7 +158,7 @@ bool mounts_may_hang(void) {
         struct pollfd p = { .fd = mounts.fd, .events = POLLPRI };
         if (!mounts.known || poll(&p, 1, 0) != 0)
                 mounts_load();
-        return mounts.all_slow || strv_length(mounts.points) > 0;
+        return mounts.all_slow || hashmap_size(mounts.by_path) > 0;
 }
 
 static bool id_is_slow(uint64_t id) {
@@ -215,9 +215,8 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
          * hosts), and only a path that reaches such a mount on a thread. */
         int k = path_walk_guarded(path, max_steps, on_slow_mount, NULL, ret);
         if (k != -EWOULDBLOCK || timeout_ms == 0)
-                return k;
+                return k; /* (the guarded walk left *ret empty) */
 
-        *ret = (PathWalk) { .final_fd = -1 };
         WalkJob *j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
