@@ -183,8 +183,8 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
          * caller other than root learns only that it is no socket, or nothing there. */
         uid_t uid;
         if ((report->verdict == VERDICT_NOT_A_SOCKET || report->verdict == VERDICT_MISSING) &&
-            (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0))
-                report_hide_inode(report);
+            (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0) && engine_report_hide_inode(report) < 0)
+                return -ENOMEM;
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)

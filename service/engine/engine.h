@@ -45,6 +45,11 @@ typedef struct PreparedDiagnosis PreparedDiagnosis;
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
                             PreparedDiagnosis **ret);
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
+/* For a caller other than root, a report whose verdict is not-a-socket or missing says
+ * no more than that, of the path as asked: beyond sockets a report is a stat() and a
+ * readlink() of any path, root-only directories included. Drops owner, group, mode and
+ * where symlinks lead, and rewrites the verdict's finding (findings.c). */
+int engine_report_hide_inode(Report *r);
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 #define ENGINE_LOOKUP_TIMEOUT_MS 2000
 /* Lookups given up on whose file system has not answered yet. */

@@ -2,9 +2,11 @@
 #include "findings.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine.h"
 #include "util/util.h"
 
 #define REMEDIES(...) ((const char *const[]) { __VA_ARGS__, NULL })
@@ -198,24 +200,96 @@ static int check_config_drift(Report *r, const SocketFacts *f) {
                                   strempty(f->pool.file));
 }
 
+static const char *file_type(mode_t m) {
+        switch (m & S_IFMT) {
+        case S_IFREG:
+                return "regular file";
+        case S_IFDIR:
+                return "directory";
+        case S_IFIFO:
+                return "FIFO";
+        case S_IFCHR:
+                return "character device";
+        case S_IFBLK:
+                return "block device";
+        default:
+                return "file of another kind";
+        }
+}
+
+/* Why nothing can connect at a path that holds no socket: what stands there, or what
+ * its lookup met (the errno connect() would give). Without a walk (w NULL), for a
+ * caller who may learn only that the path as asked is no socket. */
+static int not_a_socket_finding(Report *r, const PathWalk *w, const char *pool, const char *sock) {
+        Finding *fd;
+
+        if (!w || w->have_final) {
+                mode_t m = w ? w->final.st.st_mode : 0;
+                fd = w ? report_add_finding(r, "not-a-socket", SEVERITY_ERROR, NULL, sock, NULL,
+                                            "%s is a %s, not a socket", sock, file_type(m))
+                       : report_add_finding(r, "not-a-socket", SEVERITY_ERROR, NULL, sock, NULL,
+                                            "%s is not a socket", sock);
+                if (!fd)
+                        return -ENOMEM;
+                /* php-fpm unlinks the path before bind() when a pool starts (not on a
+                 * reload, which keeps its sockets); unlink() fails on a directory. */
+                if (w && pool && S_ISDIR(m))
+                        return finding_set_detail(fd, "php-fpm cannot create pool %s's socket where a directory "
+                                                      "stands: move the directory away, then restart php-fpm", pool);
+                if (w && pool)
+                        return finding_set_detail(fd, "php-fpm replaces the file with pool %s's socket when it next "
+                                                      "starts (a reload does not): find what put it there, then "
+                                                      "restart php-fpm", pool);
+                return finding_set_detail(fd, "point the web server at the socket its pool listens on");
+        }
+        switch (w->error) {
+        case ENOTDIR:
+                fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
+                                        "a component of %s is not a directory", sock);
+                break;
+        case ELOOP:
+                fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
+                                        "%s has too many levels of symbolic links (a loop)", sock);
+                break;
+        case ENAMETOOLONG:
+                fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
+                                        "%s is too long or too deep to look up", sock);
+                break;
+        default:
+                /* EIO, ENOTCONN from a FUSE daemon gone, ESTALE...: the file system's own answer. */
+                fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
+                                        "looking up %s fails: %s", sock, strerror(w->error));
+                if (fd && finding_set_detail(fd, "the file system holding the path reported the error (see the "
+                                                 "kernel log); permissions are not the problem") < 0)
+                        return -ENOMEM;
+                return fd ? 0 : -ENOMEM;
+        }
+        return fd ? finding_set_detail(fd, "check the path in the web server's and the pool's configuration") : -ENOMEM;
+}
+
+static int missing_finding(Report *r, const char *sock) {
+        Finding *fd = report_add_finding(r, "socket-missing", SEVERITY_ERROR, NULL, sock, NULL, "nothing exists at %s",
+                                         sock);
+        if (!fd)
+                return -ENOMEM;
+        if (r->candidates) {
+                _cleanup_free_ char *l = strv_join(r->candidates, ", ");
+                return l ? finding_set_detail(fd, "point the web server at the socket that listens: %s", l) : -ENOMEM;
+        }
+        return finding_set_detail(fd, "start the pool that declares %s, or point the web server at the socket that "
+                                      "listens", sock);
+}
+
 static int socket_state_findings(Report *r, const SocketFacts *f) {
         const PathWalk *w = f->walk;
         const char *sock = w->resolved ? w->resolved : r->socket;
         Finding *fd;
 
         switch (r->verdict) {
+        case VERDICT_NOT_A_SOCKET:
+                return not_a_socket_finding(r, w, f->pool.present ? strempty(f->pool.name) : NULL, sock);
         case VERDICT_MISSING:
-                fd = report_add_finding(r, "socket-missing", SEVERITY_ERROR, NULL, sock, NULL,
-                                        "nothing exists at %s", sock);
-                if (!fd)
-                        return -ENOMEM;
-                if (r->candidates) {
-                        _cleanup_free_ char *l = strv_join(r->candidates, ", ");
-                        return l ? finding_set_detail(fd, "point the web server at the socket that listens: %s", l)
-                                 : -ENOMEM;
-                }
-                return finding_set_detail(fd, "start the pool that declares %s, or point the web server at the "
-                                              "socket that listens", sock);
+                return missing_finding(r, sock);
         case VERDICT_REFUSED:
                 fd = report_add_finding(r, "listener-down", SEVERITY_ERROR, NULL, sock, NULL,
                                         "%s exists but no process listens on it", sock);
@@ -300,6 +374,10 @@ int findings_classify(Report *r, const SocketFacts *f, const ConsumerFacts *cf) 
                 }
                 if (v.error != EACCES)
                         continue;
+                /* Write on what is no socket: its own finding says why nothing connects,
+                 * and no change of its permissions would help. */
+                if (!is_socket && v.blocking_dir < 0)
+                        continue;
                 any_blocked = true;
                 any_denied = true;
                 r_ = classify_blocked(r, f, c, &cf[i], &v);
@@ -360,4 +438,27 @@ int findings_add_probe(Report *r) {
                 n++;
         }
         return n;
+}
+
+int engine_report_hide_inode(Report *r) {
+        r->have_inode = false;
+        r->uid = 0;
+        r->gid = 0;
+        r->mode = 0;
+        free(r->owner);
+        free(r->group);
+        free(r->resolved);
+        r->owner = r->group = r->resolved = NULL;
+        /* The verdict's own finding named what the path resolves to, or what stands
+         * there: say it again of the path as asked, and no more. */
+        for (size_t i = 0; i < r->n_findings; i++) {
+                Finding *fd = &r->findings[i];
+                if (!streq_ptr(fd->code, "not-a-socket") && !streq_ptr(fd->code, "path-lookup-failed") &&
+                    !streq_ptr(fd->code, "socket-missing"))
+                        continue;
+                report_remove_finding(r, i);
+                return r->verdict == VERDICT_MISSING ? missing_finding(r, r->socket)
+                                                     : not_a_socket_finding(r, NULL, NULL, r->socket);
+        }
+        return 0;
 }

@@ -590,11 +590,19 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
                 *err = ENGINE_ERROR_UNSAFE_PATH;
                 return set_text(msg, "%s: too many levels of symbolic links (a loop): refusing to walk it", r->socket);
         }
-        if ((w->have_final && !S_ISSOCK(w->final.st.st_mode)) || w->error == ENOTDIR) {
-                /* Not where a symlink leads: a dry run needs only the diagnose action,
-                 * and the target of a link in a root-only directory is no one else's to know. */
+        if (w->error == ENAMETOOLONG) {
+                *err = ENGINE_ERROR_UNSAFE_PATH;
+                return set_text(msg, "%s: too long or too deep to walk: refusing to walk it", r->socket);
+        }
+        /* Not where a symlink leads: a dry run needs only the diagnose action, and the
+         * target of a link in a root-only directory is no one else's to know. */
+        if (w->have_final && !S_ISSOCK(w->final.st.st_mode)) {
                 *err = ENGINE_ERROR_NOT_A_SOCKET;
                 return set_text(msg, "%s is not a socket", r->socket);
+        }
+        if (w->error && w->error != ENOENT) { /* ENOTDIR, EIO, ENOTCONN (a FUSE daemon gone)... */
+                *err = ENGINE_ERROR_NOT_A_SOCKET;
+                return set_text(msg, "%s is not a socket: looking it up fails (%s)", r->socket, strerror(w->error));
         }
         /* Only what discovery vouches for: a live listener must be a FastCGI/application
          * server it found. A socket nobody listens on belongs to no other service; its

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/util.h"
 
@@ -38,8 +39,7 @@ Report *report_new(const char *socket) {
         if (!r)
                 return NULL;
         r->socket = strdup(socket);
-        if (!r->socket)
-                {
+        if (!r->socket) {
                 free(r);
                 return NULL;
         }
@@ -116,6 +116,12 @@ Finding *report_add_finding(Report *r, const char *code, Severity sev, const cha
         return f;
 }
 
+void report_remove_finding(Report *r, size_t i) {
+        finding_done(&r->findings[i]);
+        memmove(&r->findings[i], &r->findings[i + 1], (r->n_findings - i - 1) * sizeof(Finding));
+        r->n_findings--;
+}
+
 int finding_set_detail(Finding *f, const char *fmt, ...) {
         va_list ap;
         char *d;
@@ -136,13 +142,3 @@ bool report_has_finding(const Report *r, const char *code) {
         return false;
 }
 
-void report_hide_inode(Report *r) {
-        r->have_inode = false;
-        r->uid = 0;
-        r->gid = 0;
-        r->mode = 0;
-        free(r->owner);
-        free(r->group);
-        free(r->resolved);
-        r->owner = r->group = r->resolved = NULL;
-}

@@ -86,9 +86,6 @@ const char *verdict_to_string(Verdict v);
 const char *severity_to_string(Severity s);
 
 Report *report_new(const char *socket);
-/* Drops what a report says of the inode beyond its verdict: owner, group, mode and
- * where symlinks lead (see the Diagnose handler). */
-void report_hide_inode(Report *r);
 Report *report_free(Report *r);
 void report_freep(Report **r);
 
@@ -97,5 +94,7 @@ void report_freep(Report **r);
 Finding *report_add_finding(Report *r, const char *code, Severity sev, const char *consumer,
                             const char *path, const char *const *remedies, const char *summary_fmt, ...)
         __attribute__((format(printf, 7, 8)));
+/* Frees finding i and closes the gap. */
+void report_remove_finding(Report *r, size_t i);
 int finding_set_detail(Finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool report_has_finding(const Report *r, const char *code);

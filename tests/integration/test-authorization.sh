@@ -74,6 +74,15 @@ sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/ke
 h_json_is "$H_T/panel-private.json" 'r.get("verdict", r.get("error"))' not-a-socket "panel account: a link in a root-only directory is not-a-socket"
 h_json_is "$H_T/panel-private.json" 'sorted(k for k in ("resolved", "owner", "group", "mode") if k in r)' '[]' \
         "  and the report says nothing of its target, owner, group or mode"
+h_json_is "$H_T/panel-private.json" '[(f["code"], f["summary"], f["path"]) for f in r["findings"]]' \
+        "[[\"not-a-socket\", \"$H_T/private/key is not a socket\", \"$H_T/private/key\"]]" \
+        "  its finding says only that the path as asked is no socket"
+# A dangling link there: the panel learns that nothing is there, not the name it points at.
+ln -s /etc/sockfix-secret-name "$H_T/private/dangling"
+sfcall "$H_T/panel-dangling.json" "$panel" Diagnose "$(diag_json "$H_T/private/dangling")" '{}'
+h_json_is "$H_T/panel-dangling.json" 'r.get("verdict", r.get("error"))' missing "panel account: a dangling link in a root-only directory is missing"
+h_json_ok "$H_T/panel-dangling.json" '"secret" not in str(r) and "resolved" not in r' \
+        "  and nothing in the report names its target"
 sfcall "$H_T/panel-private-fix.json" "$panel" Fix "$(diag_json "$H_T/private/key")" '"auto"' '{"dry_run": true}'
 h_json_ok "$H_T/panel-private-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('NotASocket')" \
         "  a Fix dry run (the diagnose action) answers NotASocket without the target either"
@@ -323,6 +332,10 @@ mkdir -p "$deeper"
 h_diagnose "$H_T/root-deeper.json" "$deeper/php.sock"
 h_json_is "$H_T/root-deeper.json" 'r.get("verdict", r.get("error"))' not-a-socket \
         "root: a path 300 directories deep is not walked: verdict not-a-socket"
+h_json_is "$H_T/root-deeper.json" '[f["code"] for f in r["findings"]]' '["path-lookup-failed"]' \
+        "  its finding: path-lookup-failed (too long or too deep)"
+h_fix "$H_T/root-deeper-fix.json" "$deeper/php.sock" auto '{"dry_run": true}'
+h_is "$(h_answer_of "$H_T/root-deeper-fix.json")" org.sockfix.SockFix1.Error.UnsafePath "  a Fix dry run of it: UnsafePath"
 h_diagnose "$H_T/root-new.json" "$H_T/new.sock"
 h_json_is "$H_T/root-new.json" 'r.get("listener", {}).get("program", r.get("error"))' python3 \
         "root: Diagnose of the new listener finds its program, python3 (the model rebuilt for root)"

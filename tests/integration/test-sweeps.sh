@@ -6,7 +6,8 @@
 #     and never connect (no worker forked), and change nothing;
 #   Diagnose through a symlink reports it as asked, resolved to the socket;
 #   a regular file -> not-a-socket, a path nothing references -> missing: every absolute
-#     path gets a verdict, not an error;
+#     path gets a verdict, not an error, and a finding that says why (what stands there,
+#     or what its lookup met: a loop, a file where a directory should be);
 #   the consumer option restricts the consumers;
 #   the fields option sends socket and exactly the keys asked for (python3-dbus, busctl,
 #     sockfixctl --fields), with the same verdict and findings as the full report;
@@ -66,6 +67,23 @@ h_json_is "$H_T/link.json" 'r["verdict"]' denied "symlink: verdict denied"
 echo not-a-socket > "$H_T/plain-file"
 stack_diagnose file "$H_T/plain-file"
 h_json_is "$H_T/file.json" 'r["verdict"]' not-a-socket "a regular file: verdict not-a-socket"
+h_json_is "$H_T/file.json" '[(f["code"], f["summary"]) for f in r["findings"]]' \
+        "[[\"not-a-socket\", \"$H_T/plain-file is a regular file, not a socket\"]]" "  and its one finding says what stands there"
+# A path whose lookup fails gets a verdict too, and the finding says what the lookup met.
+ln -s loop "$H_T/loop"
+stack_diagnose loop "$H_T/loop"
+h_json_is "$H_T/loop.json" '[r["verdict"]] + [(f["code"], f["summary"]) for f in r["findings"]]' \
+        "[\"not-a-socket\", [\"path-lookup-failed\", \"$H_T/loop has too many levels of symbolic links (a loop)\"]]" \
+        "a symlink loop: not-a-socket, path-lookup-failed names the loop"
+stack_diagnose notdir "$H_T/plain-file/php.sock"
+h_json_is "$H_T/notdir.json" '[r["verdict"]] + [(f["code"], f["summary"]) for f in r["findings"]]' \
+        "[\"not-a-socket\", [\"path-lookup-failed\", \"a component of $H_T/plain-file/php.sock is not a directory\"]]" \
+        "a file where a directory should be: not-a-socket, path-lookup-failed says so"
+h_ctl diagnose "$H_T/plain-file/php.sock" > "$H_T/notdir.txt" 2>&1
+h_is "$?" 1 "sockfixctl diagnose of it exits 1 (a problem found)"
+h_file_like "$H_T/notdir.txt" 'path-lookup-failed.*is not a directory' "  and prints the finding"
+h_fix "$H_T/notdir-fix.json" "$H_T/plain-file/php.sock" auto '{"dry_run": true}'
+h_is "$(h_answer_of "$H_T/notdir-fix.json")" org.sockfix.SockFix1.Error.NotASocket "  a Fix dry run of it: NotASocket"
 stack_diagnose nothing "$H_T/run/nothing-here.sock"
 h_json_is "$H_T/nothing.json" 'r["verdict"]' missing "a path that does not exist: verdict missing"
 

@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 #include <sys/stat.h>
 
+#include "engine/engine.h"
 #include "engine/findings.h"
 #include "util/util.h"
 
@@ -302,11 +304,44 @@ static void test_overloaded(void **state) {
         assert_non_null(find(x->r, "backlog-full"));
 }
 
+/* A regular file where the pool's socket should be: what stands there, and that
+ * php-fpm's next start (not a reload) replaces it. */
 static void test_not_a_socket(void **state) {
         Fixture *x = *state;
-        set_inode(&x->walk.final, "/etc/shadow", S_IFREG, 0640, 0, 42);
+        set_inode(&x->walk.final, "/run/php/x.sock", S_IFREG, 0640, 0, 42);
         assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
         assert_string_equal(verdict_to_string(x->r->verdict), "not-a-socket");
+        const Finding *f = find(x->r, "not-a-socket");
+        assert_non_null(f);
+        assert_string_equal(f->summary, "/run/php/x.sock is a regular file, not a socket");
+        assert_string_equal(f->path, "/run/php/x.sock");
+        assert_string_equal(severity_to_string(f->severity), "error");
+        assert_null(f->remedies);
+        assert_non_null(strstr(f->detail, "pool www"));
+        assert_non_null(strstr(f->detail, "restart php-fpm"));
+        assert_int_equal(count_errors(x->r), 1);
+}
+
+/* php-fpm unlinks a file at its listen path, but cannot a directory; without a pool
+ * there is nothing that would replace it. */
+static void test_not_a_socket_directory(void **state) {
+        Fixture *x = *state;
+        set_inode(&x->walk.final, "/run/php/x.sock", S_IFDIR, 0755, 0, 0);
+        assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
+        const Finding *f = find(x->r, "not-a-socket");
+        assert_non_null(f);
+        assert_string_equal(f->summary, "/run/php/x.sock is a directory, not a socket");
+        assert_non_null(strstr(f->detail, "move the directory away"));
+
+        report_free(x->r);
+        x->r = report_new("/run/php/x.sock");
+        x->facts.pool.present = false;
+        set_inode(&x->walk.final, "/run/php/x.sock", S_IFIFO, 0600, 0, 0);
+        assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
+        f = find(x->r, "not-a-socket");
+        assert_non_null(f);
+        assert_string_equal(f->summary, "/run/php/x.sock is a FIFO, not a socket");
+        assert_null(strstr(f->detail, "php-fpm"));
 }
 
 static void test_loop_is_not_a_socket(void **state) {
@@ -315,6 +350,104 @@ static void test_loop_is_not_a_socket(void **state) {
         x->walk.error = ELOOP;
         assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
         assert_string_equal(verdict_to_string(x->r->verdict), "not-a-socket");
+        const Finding *f = find(x->r, "path-lookup-failed");
+        assert_non_null(f);
+        assert_string_equal(f->summary, "/run/php/x.sock has too many levels of symbolic links (a loop)");
+        assert_null(find(x->r, "not-a-socket"));
+}
+
+/* What the lookup met, as connect() would meet it: a file where a directory should be,
+ * or the file system's own error (a FUSE daemon gone, an I/O error). */
+static void test_lookup_errors(void **state) {
+        Fixture *x = *state;
+        static const struct {
+                int error;
+                const char *summary;
+                const char *detail;
+        } cases[] = {
+                { ENOTDIR, "a component of /run/php/x.sock is not a directory", "configuration" },
+                { ENAMETOOLONG, "/run/php/x.sock is too long or too deep to look up", "configuration" },
+                { EIO, "looking up /run/php/x.sock fails: Input/output error", "kernel log" },
+                { ENOTCONN, "looking up /run/php/x.sock fails: Transport endpoint is not connected", "kernel log" },
+        };
+        x->walk.have_final = false;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                report_free(x->r);
+                x->r = report_new("/run/php/x.sock");
+                x->walk.error = cases[i].error;
+                assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
+                assert_string_equal(verdict_to_string(x->r->verdict), "not-a-socket");
+                const Finding *f = find(x->r, "path-lookup-failed");
+                assert_non_null(f);
+                assert_string_equal(f->summary, cases[i].summary);
+                assert_non_null(strstr(f->detail, cases[i].detail));
+                assert_int_equal(x->r->n_findings, 1);
+        }
+}
+
+/* For a caller other than root: no owner, group, mode or resolved path, and the
+ * verdict's finding names only the path as asked, not where its link leads or what
+ * stands there. Other findings stay. */
+static void test_hide_inode(void **state) {
+        Fixture *x = *state;
+        free(x->r->socket);
+        x->r->socket = strdup("/srv/private/key");
+        x->walk.resolved = (char *) "/etc/shadow";
+        set_inode(&x->walk.final, "/etc/shadow", S_IFREG, 0640, 0, 42);
+        x->r->resolved = strdup("/etc/shadow");
+        x->r->have_inode = true;
+        x->r->mode = 0640;
+        assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
+        assert_non_null(strstr(find(x->r, "not-a-socket")->summary, "/etc/shadow is a regular file"));
+        size_t n = x->r->n_findings;
+
+        assert_int_equal(engine_report_hide_inode(x->r), 0);
+        assert_null(x->r->resolved);
+        assert_null(x->r->owner);
+        assert_null(x->r->group);
+        assert_false(x->r->have_inode);
+        assert_int_equal(x->r->mode, 0);
+        assert_int_equal(x->r->n_findings, n);
+        const Finding *f = find(x->r, "not-a-socket");
+        assert_non_null(f);
+        assert_string_equal(f->summary, "/srv/private/key is not a socket");
+        assert_string_equal(f->path, "/srv/private/key");
+        for (size_t i = 0; i < x->r->n_findings; i++) {
+                const Finding *g = &x->r->findings[i];
+                assert_null(strstr(g->summary, "shadow"));
+                assert_true(!g->detail || !strstr(g->detail, "shadow"));
+                assert_true(!g->path || !strstr(g->path, "shadow"));
+        }
+
+        /* A lookup error says no more either; a dangling link's target is not named. */
+        static const struct {
+                int error;
+                const char *code;
+                const char *summary;
+        } cases[] = {
+                { EIO, "not-a-socket", "/srv/private/key is not a socket" },
+                { ENOENT, "socket-missing", "nothing exists at /srv/private/key" },
+        };
+        x->walk.have_final = false;
+        x->walk.resolved = (char *) "/etc/secret-name";
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                report_free(x->r);
+                x->r = report_new("/srv/private/key");
+                x->r->resolved = strdup("/etc/secret-name");
+                x->walk.error = cases[i].error;
+                assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
+                assert_int_equal(engine_report_hide_inode(x->r), 0);
+                f = find(x->r, cases[i].code);
+                assert_non_null(f);
+                assert_string_equal(f->summary, cases[i].summary);
+                assert_null(find(x->r, "path-lookup-failed"));
+                for (size_t j = 0; j < x->r->n_findings; j++) {
+                        const Finding *g = &x->r->findings[j];
+                        assert_null(strstr(g->summary, "secret"));
+                        assert_true(!g->detail || !strstr(g->detail, "secret"));
+                        assert_true(!g->path || !strstr(g->path, "secret"));
+                }
+        }
 }
 
 static void test_no_consumer(void **state) {
@@ -413,7 +546,10 @@ int main(void) {
                 T(test_refused),
                 T(test_overloaded),
                 T(test_not_a_socket),
+                T(test_not_a_socket_directory),
                 T(test_loop_is_not_a_socket),
+                T(test_lookup_errors),
+                T(test_hide_inode),
                 T(test_no_consumer),
                 T(test_ok_no_findings),
                 T(test_acl_unsupported),
