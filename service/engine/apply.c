@@ -651,6 +651,9 @@ int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *hel
                         if (k == -ESTALE)
                                 fail(msg, "cannot undo %s of %s: the path leads to something else now (a symlink or "
                                           "another kind of file); revert again once it is back", c->kind, c->target);
+                        else if (k == -ETIMEDOUT || k == -EBUSY) /* path_walk_timed() */
+                                fail(msg, "cannot undo %s of %s: a file system on the path does not answer; "
+                                          "revert again once it does", c->kind, c->target);
                         else
                                 fail(msg, "cannot undo %s of %s: %s", c->kind, c->target, strerror(-k));
                         continue;

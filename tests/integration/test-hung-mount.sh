@@ -36,19 +36,9 @@ h_is "$(threads)" 1 "sockfixd runs one thread before"
 # The FUSE "daemon": mounts, then never reads /dev/fuse, so the kernel's INIT and every
 # request after it wait for an answer that does not come.
 mkdir -p "$mnt"
-h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" -c '
-import ctypes, os, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-fd = os.open("/dev/fuse", os.O_RDWR)
-opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
-if libc.mount(b"sockfix-hang", sys.argv[1].encode(), b"fuse.sockfix-hang", 0, opts.encode()) != 0:
-    print("mount failed:", os.strerror(ctypes.get_errno()), flush=True)
-    sys.exit(1)
-print("mounted", flush=True)
-while True:
-    time.sleep(60)' "$mnt"
+h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" "$H_LIB_DIR/fuse-socket.py" "$mnt" --hang
 FUSE_PID=$H_LAST_PID
-h_at_exit "umount -l '$mnt' 2> /dev/null; umount -l '$H_T/moved/hung' 2> /dev/null"
+h_at_exit "umount -l '$mnt' 2> /dev/null; umount -l '$H_T/moved/hung' 2> /dev/null; true" # whichever is still mounted
 mounted() { grep -q mounted "$H_T/fuse.log"; }
 h_wait_for 50 mounted
 if ! grep -qx mounted "$H_T/fuse.log"; then

@@ -6,18 +6,28 @@
 # (xattrs included: the kernel then stops asking). Prints "mounted" once serving. Lets
 # test-hung-mount show that a socket on a file system that may hang gets no connect
 # probe, on a file system that does answer.
+# With --hang it mounts and then never reads /dev/fuse: the kernel's INIT and every
+# request after it wait for an answer that does not come, as a hung NFS server or a stuck
+# FUSE daemon leaves every lookup there (until this process dies).
 import ctypes
 import os
 import struct
 import sys
+import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 mnt = sys.argv[1]
 fd = os.open("/dev/fuse", os.O_RDWR)
 opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
-if libc.mount(b"sockfix-answer", mnt.encode(), b"fuse.sockfix-answer", 0, opts.encode()) != 0:
+hang = sys.argv[2:] == ["--hang"]
+name = b"sockfix-hang" if hang else b"sockfix-answer"
+if libc.mount(name, mnt.encode(), b"fuse." + name, 0, opts.encode()) != 0:
     print("mount failed:", os.strerror(ctypes.get_errno()), flush=True)
     sys.exit(1)
+if hang:
+    print("mounted", flush=True)
+    while True:
+        time.sleep(60)
 
 FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_INIT = 1, 2, 3, 26
 FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 27, 29, 42
