@@ -436,9 +436,18 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * than a real socket path needs, and none that would need such a bound: one
          * given up on holds a thread until its file system answers, and the daemon
          * keeps only so many. */
-        if (lk->walk)
+        if (lk->walk) {
                 k = path_walk_cached(path, lk->walk, w);
-        else
+                if (k == -EWOULDBLOCK)
+                        k = path_walk_timed(path, UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, w);
+                /* A sweep answers every path: one given up on gets its verdict from the
+                 * lookup's error (path-lookup-failed), and the sweep goes on. Another
+                 * path on the same mount is not waited for again (sys/slow-fs.c). */
+                if (k == -ETIMEDOUT || k == -EBUSY) {
+                        w->error = -k;
+                        k = 0;
+                }
+        } else
                 k = path_walk_timed(path, cheap ? CHEAP_WALK_STEPS : UINT_MAX, cheap ? 0 : ENGINE_LOOKUP_TIMEOUT_MS,
                                     w);
         /* (EWOULDBLOCK is EAGAIN: only the guard's answer before a grant means "wait".) */
@@ -717,7 +726,9 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         int r = engine_load_host(e, true, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
-        if (r >= 0 && !(lk.walk = walk_cache_new()))
+        /* Where a file system that may hang is mounted, the cache stops at it: such a
+         * path is walked on its own, bounded in time (diagnosis_run()). */
+        if (r >= 0 && !(lk.walk = walk_cache_new(mounts_may_hang() ? slow_mount_stop : NULL, NULL)))
                 r = -ENOMEM;
         if (r >= 0)
                 r = sweep_paths(h, &paths, &n_paths);
@@ -745,8 +756,9 @@ static char **strategies_of(const Host *h) {
                         continue;
                 /* The file system that will hold the socket: its directory, as it exists now. */
                 _cleanup_free_ char *dir = strndup(h->pools[i].listen, dir_len(h->pools[i].listen));
+                /* Not on a file system that may hang: a reader must not make a thread wait. */
                 PathWalk w = { .final_fd = -1 };
-                if (dir && path_walk(*dir ? dir : "/", &w) >= 0 && w.final_fd >= 0)
+                if (dir && path_walk_timed(*dir ? dir : "/", WALK_MAX_STEPS, 0, &w) >= 0 && w.final_fd >= 0)
                         acl = fs_supports_acl(w.final_fd);
                 path_walk_done(&w);
         }

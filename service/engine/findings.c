@@ -255,6 +255,19 @@ static int not_a_socket_finding(Report *r, const PathWalk *w, const char *pool, 
                 fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
                                         "%s is too long or too deep to look up", sock);
                 break;
+        case ETIMEDOUT:
+        case EBUSY:
+                /* A sweep's lookup given up on (sys/slow-fs.c), or not made while others wait. */
+                fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,
+                                        w->error == ETIMEDOUT ? "looking up %s does not answer: a file system on the "
+                                                                "path (NFS, CIFS, FUSE...) stopped answering"
+                                                              : "%s was not looked up: lookups on file systems that "
+                                                                "stopped answering already wait",
+                                        sock);
+                if (fd && finding_set_detail(fd, "a web server's connect() there waits as well; see the server or "
+                                                 "the FUSE daemon behind the mount") < 0)
+                        return -ENOMEM;
+                return fd ? 0 : -ENOMEM;
         default:
                 /* EIO, ENOTCONN from a FUSE daemon gone, ESTALE...: the file system's own answer. */
                 fd = report_add_finding(r, "path-lookup-failed", SEVERITY_ERROR, NULL, sock, NULL,

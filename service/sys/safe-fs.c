@@ -716,6 +716,7 @@ int path_only_root_can_change(const char *path, char **ret_why) {
 typedef struct CachedDir {
         char *key;       /* the parent path as asked */
         int fd;          /* O_PATH fd of the resolved directory; -1: walk such paths in full */
+        bool stopped;    /* the cache's stop() stopped its walk */
         InodeInfo *dirs; /* every directory searched to look a name up in it, itself last */
         size_t n_dirs;
         char *resolved;
@@ -725,15 +726,23 @@ struct WalkCache {
         Hashmap *by_key;
         CachedDir **entries;
         size_t n_entries;
+        PathWalkStop stop;
+        void *stop_data;
 };
 
-WalkCache *walk_cache_new(void) {
+WalkCache *walk_cache_new(PathWalkStop stop, void *userdata) {
         WalkCache *c = calloc(1, sizeof(WalkCache));
         if (!c || !(c->by_key = hashmap_new_str())) {
                 free(c);
                 return NULL;
         }
+        c->stop = stop;
+        c->stop_data = userdata;
         return c;
+}
+
+static int cache_walk_full(WalkCache *c, const char *path, PathWalk *ret) {
+        return path_walk_guarded(path, WALK_MAX_STEPS, c->stop, c->stop_data, ret);
 }
 
 WalkCache *walk_cache_free(WalkCache *c) {
@@ -773,7 +782,8 @@ static int cache_dir_load(WalkCache *c, const char *key, CachedDir **ret) {
         if (hashmap_put_str(c->by_key, d->key, d) < 0)
                 return -ENOMEM;
         *ret = d;
-        r = path_walk(key, &pw);
+        r = cache_walk_full(c, key, &pw);
+        d->stopped = r == -EWOULDBLOCK;
         if (r < 0 || pw.error || !pw.have_final || !S_ISDIR(pw.final.st.st_mode)) {
                 /* Missing or odd parents are rare: the full walk describes them exactly. */
                 path_walk_done(&pw);
@@ -804,7 +814,7 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
 
         if (!c || !slash || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX || !*base ||
             streq_ptr(base, ".") || streq_ptr(base, "..") || strlen(base) > NAME_MAX)
-                return path_walk(path, ret);
+                return c ? cache_walk_full(c, path, ret) : path_walk(path, ret);
 
         _cleanup_free_ char *key = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
         if (!key)
@@ -812,14 +822,18 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
         d = hashmap_get_str(c->by_key, key);
         if (!d && (r = cache_dir_load(c, key, &d)) < 0)
                 return r;
+        if (d->stopped) {
+                *ret = (PathWalk) { .final_fd = -1 };
+                return -EWOULDBLOCK;
+        }
         if (d->fd < 0)
-                return path_walk(path, ret);
+                return cache_walk_full(c, path, ret);
 
         /* No fd for the last component: a sweep only looks, and two syscalls (stat, ACL)
          * per socket instead of four add up over thousands of pools. */
         int error = fstatat(d->fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
         if (!error && S_ISLNK(st.st_mode))
-                return path_walk(path, ret); /* symlinks: the full walk follows them */
+                return cache_walk_full(c, path, ret); /* symlinks: the full walk follows them */
 
         /* The directories are the cache's, lent for as long as the cache lives (the
          * sweep): a copy of each, a path and an ACL, per socket cost more allocations

@@ -89,10 +89,13 @@ int path_only_root_can_change(const char *path, char **ret_why);
  * parent directory once and looks up only the last component per socket. For
  * inspection only: a change is always made through a fresh path_walk(). */
 typedef struct WalkCache WalkCache;
-WalkCache *walk_cache_new(void);
+/* stop (may be NULL) guards every walk the cache makes, as in path_walk_guarded(). */
+WalkCache *walk_cache_new(PathWalkStop stop, void *userdata);
 WalkCache *walk_cache_free(WalkCache *c);
 /* Like path_walk(); with c NULL it is path_walk(). The walk may borrow the cache's
- * directories: path_walk_done() it before walk_cache_free(). */
+ * directories: path_walk_done() it before walk_cache_free(). -EWOULDBLOCK where the
+ * cache's stop() stopped the walk (then also for every later path in that directory,
+ * without asking again). */
 int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret);
 
 /* Parses a raw system.posix_acl_* xattr value; exposed for the fuzz target. */

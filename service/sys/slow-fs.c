@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,16 +174,22 @@ static bool id_is_known(uint64_t id) {
 /* PathWalkStop: whether fd, pinned with O_PATH, is on such a file system. By the mount
  * id, which statx reads without asking the file system (AT_STATX_DONT_SYNC) and which a
  * rename of a directory above the mount does not change; a mount made since the table
- * was read has an id the table lacks: read it again, and be careful if it still lacks it. */
-static bool on_slow_mount(int fd, const char *path, void *userdata) {
+ * was read has an id the table lacks: read it again, and be careful if it still lacks it.
+ * userdata, if set, is a uint64_t that gets the id of the mount it stopped at (0: not
+ * known). */
+bool slow_mount_stop(int fd, const char *path, void *userdata) {
+        uint64_t *ret_id = userdata;
         struct statx sx;
 
-        (void) userdata;
+        if (ret_id)
+                *ret_id = 0;
         if (mounts.all_slow)
                 return true;
         if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0 ||
             !(sx.stx_mask & STATX_MNT_ID))
                 return mounts.by_path && hashmap_get_str(mounts.by_path, path);
+        if (ret_id)
+                *ret_id = sx.stx_mnt_id;
         if (id_is_slow(sx.stx_mnt_id))
                 return true;
         if (id_is_known(sx.stx_mnt_id))
@@ -190,14 +198,31 @@ static bool on_slow_mount(int fd, const char *path, void *userdata) {
         return mounts.all_slow || id_is_slow(sx.stx_mnt_id) || !id_is_known(sx.stx_mnt_id);
 }
 
+/* The mounts a walk given up on still waits on, one slot per walk on a thread (those
+ * given up on, and the one being waited for): a walk that reaches one of them is not
+ * made again, or a sweep over a thousand pools on one hung NFS mount would wait out the
+ * bound a thousand times. The thread clears its slot when its walk returns (the file
+ * system answered at last). */
+static _Atomic uint64_t hung_mounts[TIMED_CALL_MAX_STUCK + 1];
+
+static bool mount_is_hung(uint64_t id) {
+        for (size_t i = 0; id != 0 && i < ELEMENTSOF(hung_mounts); i++)
+                if (atomic_load(&hung_mounts[i]) == id)
+                        return true;
+        return false;
+}
+
 typedef struct WalkJob {
         char *path;
         unsigned max_steps;
         PathWalk walk;
+        _Atomic uint64_t *hung_slot; /* holds the mount's id while the walk runs; NULL: none */
 } WalkJob;
 
 static void walk_job_free(void *p) {
         WalkJob *j = p;
+        if (j->hung_slot)
+                atomic_store(j->hung_slot, 0);
         path_walk_done(&j->walk);
         free(j->path);
         free(j);
@@ -213,9 +238,12 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
                 return path_walk_bounded(path, max_steps, ret);
         /* Here, where nothing is in the way (binfmt_misc's automount, say, is on most
          * hosts), and only a path that reaches such a mount on a thread. */
-        int k = path_walk_guarded(path, max_steps, on_slow_mount, NULL, ret);
+        uint64_t mnt_id = 0;
+        int k = path_walk_guarded(path, max_steps, slow_mount_stop, &mnt_id, ret);
         if (k != -EWOULDBLOCK || timeout_ms == 0)
                 return k; /* (the guarded walk left *ret empty) */
+        if (mount_is_hung(mnt_id))
+                return -ETIMEDOUT; /* a walk given up on still waits there */
 
         WalkJob *j = calloc(1, sizeof(*j));
         if (!j)
@@ -225,6 +253,12 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
         if (path && !(j->path = strdup(path))) {
                 free(j);
                 return -ENOMEM;
+        }
+        /* A free slot always exists while timed_call() lets one more thread wait. */
+        for (size_t i = 0; mnt_id != 0 && !j->hung_slot && i < ELEMENTSOF(hung_mounts); i++) {
+                uint64_t free_slot = 0;
+                if (atomic_compare_exchange_strong(&hung_mounts[i], &free_slot, mnt_id))
+                        j->hung_slot = &hung_mounts[i];
         }
         int result, r = timed_call(walk_job_run, j, walk_job_free, timeout_ms, &result);
         if (r == -ETIMEDOUT)
@@ -237,7 +271,7 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
         }
         *ret = j->walk;
         ret->slow_fs = true;
-        free(j->path);
-        free(j);
+        j->walk = (PathWalk) { .final_fd = -1 };
+        walk_job_free(j);
         return result;
 }

@@ -25,10 +25,16 @@ int mountinfo_slow_mounts(const char *text, char ***ret, Hashmap *slow_ids, Hash
  * again only when the kernel says it changed. Not thread-safe: the daemon's loop only. */
 bool mounts_may_hang(void);
 
+/* A PathWalkStop (sys/safe-fs.h): whether the component pinned at fd is the root of
+ * such a file system, or one mounted since the table was read. userdata: NULL, or a
+ * uint64_t * that gets the mount id it looked at. The loop's thread only. */
+bool slow_mount_stop(int fd, const char *path, void *userdata);
+
 /* path_walk_bounded(path, max_steps, ret), but a walk that would step onto the mount
  * point of such a file system is made again on a thread of its own, and waited for at
  * most timeout_ms: -ETIMEDOUT then (the thread is left to finish and frees what it
- * made), or -EBUSY while too many such walks still wait or no thread can be made
+ * made; until it does, a walk that reaches the same mount gets -ETIMEDOUT at once), or
+ * -EBUSY while too many such walks still wait or no thread can be made
  * (sys/timed-call.h); ret->slow_fs says it was made there. With timeout_ms 0 no
  * thread is made: -EWOULDBLOCK instead.
  * Other walks stay on the caller's thread. The loop's thread only. */

@@ -1,18 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# A socket path on a file system that does not answer: a real FUSE mount whose daemon
-# never replies, as a hung NFS server or a stuck FUSE daemon leaves every lookup there.
-#   root's Diagnose of a path on it answers within a few seconds with
+# A socket path on a file system that does not answer: real FUSE mounts whose daemons
+# never reply, as a hung NFS server or a stuck FUSE daemon leaves every lookup there.
+#   root's Diagnose of a path on one answers within a few seconds with
 #     org.freedesktop.DBus.Error.TimedOut, saying why, through python3-dbus, busctl and
-#     sockfixctl (exit 7); Fix fails the same way;
-#   a call made while sockfixd waits for that lookup is answered once it gives up, and
-#     calls after it at once;
-#   paths that do not reach that mount are answered at once, leaving nothing waiting;
+#     sockfixctl (exit 7); Fix fails the same way; a call made while sockfixd waits for
+#     that lookup is answered once it gives up;
+#   while that lookup still waits, the mount is not waited for again: later calls that
+#     reach it fail at once, and start no thread;
+#   paths that do not reach such a mount are answered at once, leaving nothing waiting;
+#   DiagnoseAll and ListSockets answer for nginx's socket on a hung mount too (verdict
+#     not-a-socket, finding path-lookup-failed: its file system does not answer), the
+#     first within the bound and the next at once; the Strategies property at once;
 #   a caller polkit refuses, naming the path nginx's config points at, costs no lookup
 #     (none is made before a grant where it could hang) and holds nobody up;
 #   a rename above the mount (which changes its path in the mount table, unannounced)
 #     does not hide it;
-#   once the file system answers (here: its daemon dies), the lookups given up on end;
+#   once the file systems answer (here: their daemons die), the lookups given up on end;
 #   a socket on a FUSE file system that answers is diagnosed without a connect probe.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -33,43 +37,55 @@ threads() { awk '/^Threads:/ { print $2 }' "/proc/$H_SOCKFIXD_PID/status"; }
 threads_are() { h_wait_for 20 eval '[[ $(threads) == '"$1"' ]]'; }
 h_is "$(threads)" 1 "sockfixd runs one thread before"
 
-# The FUSE "daemon": mounts, then never reads /dev/fuse, so the kernel's INIT and every
-# request after it wait for an answer that does not come.
-mkdir -p "$mnt"
-h_spawn fuse-hang "$H_T/fuse.log" "$H_PY" "$H_LIB_DIR/fuse-socket.py" "$mnt" --hang
-FUSE_PID=$H_LAST_PID
-h_at_exit "umount -l '$mnt' 2> /dev/null; umount -l '$H_T/moved/hung' 2> /dev/null; true" # whichever is still mounted
-mounted() { grep -q mounted "$H_T/fuse.log"; }
-h_wait_for 50 mounted
-if ! grep -qx mounted "$H_T/fuse.log"; then
-        sed 's/^/# /' "$H_T/fuse.log"
-        echo "1..0 # SKIP cannot mount FUSE here"
-        exit 77
-fi
-h_ok "the FUSE mount is in the mount table" grep -q " $mnt .* - fuse.sockfix-hang " /proc/self/mountinfo
+# Two FUSE "daemons" that mount, then never read /dev/fuse, so the kernel's INIT and
+# every request after it wait for an answer that does not come: one where nginx's
+# config points (the sweeps walk it), one that no config names.
+mnt2=$H_T/outer/hung2
+sock2=$mnt2/php/www.sock
+h_at_exit "for m in '$mnt' '$mnt2' '$H_T/moved/hung' '$H_T/moved/hung2'; do umount -l \$m 2> /dev/null; done; true"
+hang() { # hang NAME MOUNTPOINT: FUSE_PID
+        mkdir -p "$2"
+        h_spawn "$1" "$H_T/$1.log" "$H_PY" "$H_LIB_DIR/fuse-socket.py" "$2" --hang
+        FUSE_PID=$H_LAST_PID
+        h_wait_for 50 grep -q mounted "$H_T/$1.log"
+        if ! grep -qx mounted "$H_T/$1.log"; then
+                sed 's/^/# /' "$H_T/$1.log"
+                echo "1..0 # SKIP cannot mount FUSE here"
+                exit 77
+        fi
+}
+hang fuse-hang "$mnt"
+FUSE_NGINX=$FUSE_PID
+hang fuse-hang2 "$mnt2"
+FUSE_OTHER=$FUSE_PID
+h_ok "the FUSE mounts are in the mount table" \
+        bash -c "grep -q ' $mnt .* - fuse.sockfix-hang ' /proc/self/mountinfo && grep -q ' $mnt2 .* - fuse.sockfix-hang ' /proc/self/mountinfo"
 
-# root, python3-dbus
-ms=$(h_elapsed_ms h_diagnose "$H_T/d1.json" "$sock")
-h_is "$?" 1 "root: Diagnose of $sock fails (took $ms ms)"
+# root, python3-dbus; a call that arrives while sockfixd waits is answered once it gives up.
+t0=$(date +%s%N)
+h_diagnose "$H_T/d1.json" "$sock2" &
+bg=$!
+sleep 0.3
+ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+h_is "$?" 0 "a Ping sent while sockfixd waits for a lookup is answered (after $ms ms)"
+h_ok "  within 4 s" test "$ms" -lt 4000
+wait "$bg"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+h_is "$rc" 1 "root: Diagnose of $sock2 fails (took $ms ms)"
 h_ok "  within 6 s" test "$ms" -lt 6000
 h_ok "  after waiting for the lookup (at least 1.5 s)" test "$ms" -ge 1500
 h_json_is "$H_T/d1.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
-h_json_ok "$H_T/d1.json" "'does not answer' in r.get('message', '') and '$sock' in r.get('message', '')" \
+h_json_ok "$H_T/d1.json" "'does not answer' in r.get('message', '') and '$sock2' in r.get('message', '')" \
         "  the message names the path and says its file system does not answer"
 threads_are 2
 h_is "$(threads)" 2 "  one thread waits for that lookup"
 
-# A call that arrives while sockfixd waits is answered once it gives up.
-h_diagnose "$H_T/d2.json" "$sock" &
-bg=$!
-sleep 0.3
-ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
-h_is "$?" 0 "a Ping sent meanwhile is answered (after $ms ms)"
-h_ok "  within 4 s" test "$ms" -lt 4000
-wait "$bg"
+# While that lookup waits, the mount is not waited for again.
+ms=$(h_elapsed_ms h_diagnose "$H_T/d2.json" "$sock2")
 h_json_is "$H_T/d2.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "the second Diagnose: TimedOut too"
-threads_are 3
-waiting=$(threads)
+h_ok "  at once ($ms ms, under 1 s): the mount still does not answer the first" test "$ms" -lt 1000
+h_is "$(threads)" 2 "  and no second lookup waits"
 ms=$(h_elapsed_ms h_diagnose "$H_T/other.json" "$S_SOCK")
 h_is "$?" 0 "a Diagnose of the pool's own socket, elsewhere, answers (in $ms ms)"
 h_ok "  at once (under 1 s)" test "$ms" -lt 1000
@@ -77,24 +93,46 @@ h_ok "  at once (under 1 s)" test "$ms" -lt 1000
 h_json_is "$H_T/other.json" 'r["verdict"]' no-consumer "  with its verdict"
 # (That it ran on the loop's own thread, the unit test test-slow-fs shows: a walk is
 # handed off only at a slow mount point.)
-h_is "$(threads)" "$waiting" "  and leaves no lookup waiting ($waiting threads: the two before)"
+h_is "$(threads)" 2 "  and leaves no lookup waiting"
 
 # busctl and sockfixctl
-busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock" 0 > "$H_T/d3.busctl" 2>&1
+busctl --system call "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Diagnose 'sa{sv}' "$sock2" 0 > "$H_T/d3.busctl" 2>&1
 h_isnt "$?" 0 "busctl call Diagnose fails"
 h_file_like "$H_T/d3.busctl" 'does not answer' "  and shows why"
-h_ctl diagnose "$sock" > "$H_T/d4.out" 2> "$H_T/d4.err"
+h_ctl diagnose "$sock2" > "$H_T/d4.out" 2> "$H_T/d4.err"
 h_is "$?" 7 "sockfixctl diagnose: exit 7 (a failure other than the listed ones)"
 h_file_like "$H_T/d4.err" 'does not answer' "  the message says the file system does not answer"
 
 # Fix looks the path up first: the same bound, and nothing done.
-h_fix "$H_T/fix.json" "$sock" auto
-h_is "$?" 1 "Fix(auto) of $sock fails"
+h_fix "$H_T/fix.json" "$sock2" auto
+h_is "$?" 1 "Fix(auto) of $sock2 fails"
 h_json_is "$H_T/fix.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
 h_is "$(ls "$H_T/state/transactions" 2> /dev/null | wc -l)" 0 "  no transaction was recorded"
-threads_are 6
+
+# The sweeps answer for every path the configs name, the one on a mount that does not
+# answer included: its walk is bounded like a Diagnose's, and gets a verdict.
+ms=$(h_elapsed_ms h_call "$H_T/all.json" DiagnoseAll '{}')
+h_is "$?" 0 "DiagnoseAll answers, nginx's socket on the hung mount included (in $ms ms)"
+h_ok "  within 6 s" test "$ms" -lt 6000
+h_json_is "$H_T/all.json" "[(x['verdict'], [f['code'] for f in x['findings']]) for x in r if x['socket'] == '$sock']" \
+        '[["not-a-socket", ["path-lookup-failed"]]]' "  $sock: not-a-socket, path-lookup-failed"
+h_json_ok "$H_T/all.json" "[f['summary'] for x in r if x['socket'] == '$sock' for f in x['findings'] if 'does not answer' in f['summary']]" \
+        "  whose summary says its file system does not answer"
+h_json_is "$H_T/all.json" "[x['verdict'] for x in r if x['socket'] == '$S_SOCK']" '["no-consumer"]' \
+        "  the pool's own socket: its verdict as before"
+threads_are 3
+h_is "$(threads)" 3 "  one more lookup waits (the nginx mount's)"
+ms=$(h_elapsed_ms h_call "$H_T/all2.json" DiagnoseAll '{}')
+h_is "$?" 0 "a second DiagnoseAll answers (in $ms ms)"
+h_ok "  at once (under 1 s): the mount is not waited for again" test "$ms" -lt 1000
+ms=$(h_elapsed_ms h_call "$H_T/list.json" ListSockets '{}')
+h_json_is "$H_T/list.json" "[x['verdict'] for x in r if x['path'] == '$sock']" '["not-a-socket"]' \
+        "ListSockets answers at once ($ms ms), $sock not-a-socket"
+ms=$(h_elapsed_ms busctl --system get-property "$H_BUS_NAME" "$H_OBJECT" "$H_IFACE" Strategies)
+h_is "$?" 0 "the Strategies property is read (in $ms ms)"
+h_ok "  at once (under 1 s)" test "$ms" -lt 1000
 stuck=$(threads)
-h_is "$stuck" 6 "five lookups wait, each on a thread of its own"
+h_is "$stuck" 3 "two lookups wait, one per hung mount"
 
 # A caller polkit refuses, naming the path nginx points at (before a grant sockfixd reads
 # only such paths), makes sockfixd look nothing up where it could hang.
@@ -112,21 +150,22 @@ h_is "$(threads)" "$stuck" "  and started no lookup"
 h_file_like "$H_T/sockfixd.log" "waits for polkit's answer" "  sockfixd left it for after the grant"
 
 # A rename of a directory above the mount changes its mount point's path, and the kernel
-# announces no change of the mount table: sockfixd still knows the mount (by its id).
+# announces no change of the mount table: sockfixd still knows the mount (by its id), so
+# the path is neither walked without bound nor waited for again.
 mv "$H_T/outer" "$H_T/moved"
-moved=$H_T/moved/hung/php/www.sock
+moved=$H_T/moved/hung2/php/www.sock
 ms=$(h_elapsed_ms h_diagnose "$H_T/d5.json" "$moved")
 h_is "$?" 1 "after a rename above the mount, Diagnose of $moved fails too (took $ms ms)"
 h_ok "  within 6 s" test "$ms" -lt 6000
 h_json_is "$H_T/d5.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut "  error TimedOut"
-threads_are $((stuck + 1))
-h_is "$(threads)" $((stuck + 1)) "  one more lookup waits"
+h_is "$(threads)" "$stuck" "  and no more lookups wait"
 
-# The file system answers at last (its daemon dies: the kernel fails the waiting
-# requests): the threads given up on end.
-h_stop "$FUSE_PID"
+# The file systems answer at last (their daemons die: the kernel fails the waiting
+# requests): the threads given up on end, and the paths are looked up again.
+h_stop "$FUSE_NGINX"
+h_stop "$FUSE_OTHER"
 threads_are 1
-h_is "$(threads)" 1 "once the file system answers, the waiting lookups end"
+h_is "$(threads)" 1 "once the file systems answer, the waiting lookups end"
 h_diagnose "$H_T/after.json" "$moved"
 h_is "$?" 0 "a Diagnose of the path answers now, with a verdict ($(h_json "$H_T/after.json" 'r.get("verdict")'))"
 h_ok "sockfixd is alive" h_alive "$H_SOCKFIXD_PID"

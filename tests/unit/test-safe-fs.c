@@ -517,7 +517,7 @@ static void test_cached_walk_is_the_same(void **state) {
         run("setfacl -m u:65534:rw,g:65534:r '%s'", acl_sock);
         const char *const rel[] = { "/run/acl.sock", "/run/plain2.sock", "/run/missing.sock", "/l1", "/a/b/c/sock",
                                     "/d/up", "/file", "/run", "/run/acl.sock" };
-        WalkCache *c = walk_cache_new();
+        WalkCache *c = walk_cache_new(NULL, NULL);
         assert_non_null(c);
         for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
                 _cleanup_free_ char *p = tp(rel[i]);

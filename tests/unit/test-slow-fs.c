@@ -125,6 +125,43 @@ static void test_walk_guarded(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* A sweep's cache stops where the walk would: every path below the stop gets
+ * -EWOULDBLOCK (its directory asked once), one reached through a link in a directory
+ * that does not stop too, and paths elsewhere are walked as before. */
+static void test_walk_cached_stops(void **state) {
+        (void) state;
+        PathWalk w;
+        char dir[] = "/tmp/sfx-slow-fs-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *link = NULL;
+        assert_true(asprintf(&link, "%s/status", dir) > 0);
+        assert_int_equal(symlink("/proc/self/status", link), 0);
+
+        WalkCache *c = walk_cache_new(stop_at, (void *) "/proc");
+        assert_non_null(c);
+        assert_int_equal(path_walk_cached("/proc/self/status", c, &w), -EWOULDBLOCK);
+        assert_null(w.resolved);
+        n_stop_calls = 0;
+        assert_int_equal(path_walk_cached("/proc/self/stat", c, &w), -EWOULDBLOCK);
+        assert_int_equal(n_stop_calls, 0); /* the directory's answer is kept */
+        assert_int_equal(path_walk_cached(link, c, &w), -EWOULDBLOCK);
+        assert_int_equal(path_walk_cached("/etc/passwd", c, &w), 0);
+        assert_true(w.have_final);
+        assert_string_equal(w.resolved, "/etc/passwd");
+        path_walk_done(&w);
+        walk_cache_free(c);
+
+        /* Without a stop: the plain cached walk. */
+        c = walk_cache_new(NULL, NULL);
+        assert_int_equal(path_walk_cached(link, c, &w), 0);
+        assert_true(w.have_final);
+        path_walk_done(&w);
+        walk_cache_free(c);
+
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static int returns_42(void *arg) {
         (void) arg;
         return 42;
@@ -267,7 +304,7 @@ static void test_walk_timed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fs_types),     cmocka_unit_test(test_mountinfo),
-                cmocka_unit_test(test_walk_guarded),
+                cmocka_unit_test(test_walk_guarded), cmocka_unit_test(test_walk_cached_stops),
                 cmocka_unit_test(test_call_returns), cmocka_unit_test(test_call_given_up),
                 cmocka_unit_test(test_call_limit),   cmocka_unit_test(test_walk_timed),
         };
