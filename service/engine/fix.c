@@ -198,7 +198,9 @@ static bool targets_can_connect(const FixJob *j, const Report *r, char **targets
         return seen > 0;
 }
 
-static int job_verify(FixJob *j) {
+/* The socket diagnosed again, as the fix left it: verdict_after, and (ret_connect)
+ * whether every target can connect now. */
+static int job_rediagnose(FixJob *j, DiagnosisFlags flags, bool *ret_connect) {
         Host *h = NULL;
         Lookup lk = {};
         Owned ow = {};
@@ -206,15 +208,21 @@ static int job_verify(FixJob *j) {
         DiagnoseOptions o = { .consumer = j->consumer };
         int r = lookup_init(&lk);
         if (r >= 0)
-                r = engine_diagnosis(j->e, j->d.report->socket, &o, DIAGNOSIS_PROBE, &h, &lk, &ow, &d);
+                r = engine_diagnosis(j->e, j->d.report->socket, &o, flags, &h, &lk, &ow, &d);
         if (r >= 0) {
                 j->res.have_verdict_after = true;
                 j->res.verdict_after = d.report->verdict;
-                j->res.verified = targets_can_connect(j, d.report, j->plan.targets);
+                if (ret_connect)
+                        *ret_connect = targets_can_connect(j, d.report, j->plan.targets);
         }
         diagnosis_done(&d);
         lookup_done(&lk, &ow);
         host_unref(h);
+        return r;
+}
+
+static int job_verify(FixJob *j) {
+        int r = job_rediagnose(j, DIAGNOSIS_PROBE, &j->res.verified);
         if (r == -ETIMEDOUT || r == -EBUSY) {
                 /* Applied, and a file system on the path has stopped answering since: what
                  * the kernel says now cannot be learnt, and a rollback would need the same
@@ -279,8 +287,13 @@ static int job_apply(FixJob *j) {
                 return job_roll_back(j, strempty(msg));
 
         if (j->opts.no_activation) {
+                /* Unverified, as asked, but what the kernel's rule says now is worth
+                 * showing: a live inode change (pool-acl) already lets the workers in, a
+                 * membership (member) waits for the reload not made. No connect: that is
+                 * the verification. A lookup that fails here leaves verdict_after out. */
                 j->res.verified = false;
-                if (plan_activations(&j->plan, &j->res, "none (activation: none)") < 0)
+                if (plan_activations(&j->plan, &j->res, "none (activation: none)") < 0 ||
+                    job_rediagnose(j, 0, NULL) == -ENOMEM)
                         return -ENOMEM;
                 return job_finish(j, "applied");
         }

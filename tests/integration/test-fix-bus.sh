@@ -9,7 +9,9 @@
 #   comes back after php-fpm's next start; an unauthorized caller changes nothing;
 #   sockfixctl --json fix --dry-run; a regular file and a symlink to /etc/shadow are
 #   NotASocket and stay unchanged; member (a fix that waits for nginx's reload) applies
-#   and reverts, with Diagnose served meanwhile.
+#   and reverts, with Diagnose served meanwhile; with activation none (sockfixctl
+#   --no-reload) nothing is reloaded or verified, and verdict_after says what the
+#   kernel's rule gives now (ok for pool-acl's live ACL, denied for a membership).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init fix-bus
@@ -222,6 +224,30 @@ h_is "$?" 0 "sockfixctl revert: exit 0"
 h_like "$(cat "$H_T/ctl-revert.txt")" "reverted" "sockfixctl revert says reverted"
 not_in_www_data() { ! in_www_data; }
 h_ok "$S_WEB_USER is no longer in www-data" not_in_www_data
+
+# --- activation none (sockfixctl --no-reload): nothing is reloaded and nothing verified,
+# but verdict_after says what the kernel's rule gives now: the live ACL of pool-acl lets
+# the workers in at once; a membership waits for the reload that was not made.
+one_worker() { [[ $(stack_worker_pids | wc -l) -eq 1 ]]; } # the revert's reload has settled
+h_wait_for 100 one_worker
+workers=$(stack_worker_pids | tr '\n' ' ')
+"$ctl" --json fix --no-reload --strategy=pool-acl "$S_SOCK" > "$H_T/noreload.json" 2> "$H_T/noreload.err"
+h_is "$?" 0 "sockfixctl fix --no-reload --strategy=pool-acl: exit 0"
+h_json_is "$H_T/noreload.json" '[r["outcome"], r["verified"], r["verdict_before"], r.get("verdict_after")]' \
+        '["applied", false, "denied", "ok"]' "  applied, not verified, verdict denied before and ok after"
+h_is "$(stack_worker_pids | tr '\n' ' ')" "$workers" "  no reload: the same nginx workers"
+h_is "$(h_http_status "$S_URL")" 200 "  HTTP 200 at once"
+"$ctl" revert "$(h_json "$H_T/noreload.json" 'r["transaction"]')" > /dev/null 2>&1
+h_is "$?" 0 "  and reverted"
+"$ctl" --json fix --no-reload --strategy=member "$S_SOCK" > "$H_T/noreload-member.json" 2>&1
+h_is "$?" 0 "sockfixctl fix --no-reload --strategy=member: exit 0"
+h_json_is "$H_T/noreload-member.json" '[r["outcome"], r["verified"], r.get("verdict_after")]' \
+        '["applied", false, "denied"]' "  applied, not verified, verdict_after denied: the workers lack the group until a reload"
+h_ok "  $S_WEB_USER is in www-data" in_www_data
+h_is "$(stack_worker_pids | tr '\n' ' ')" "$workers" "  and nginx was not reloaded"
+"$ctl" revert "$(h_json "$H_T/noreload-member.json" 'r["transaction"]')" > /dev/null 2>&1
+h_is "$?" 0 "  reverted"
+h_ok "  $S_WEB_USER is no longer in www-data" not_in_www_data
 
 h_ok "sockfixd still owns its name" h_has_name "$H_BUS_NAME"
 h_done
