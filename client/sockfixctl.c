@@ -80,7 +80,11 @@ static int exit_code_for_error(const sd_bus_error *e, int r) {
                                    SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
                                    SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_TIMEOUT))
                 return EXIT_UNREACHABLE;
-        if (!sd_bus_error_is_set(e) && (r == -ENOTCONN || r == -ECONNRESET || r == -ENOENT))
+        /* The connection itself failed: sd-bus reports it as an errno, or as an error
+         * named after one (System.Error.ENOTCONN when ssh to -H's host fails). */
+        bool errno_only = !sd_bus_error_is_set(e) || strncmp(e->name, "System.Error.", 13) == 0;
+        int err = sd_bus_error_is_set(e) ? sd_bus_error_get_errno(e) : -r;
+        if (errno_only && (err == ENOTCONN || err == ECONNRESET || err == ECONNREFUSED || err == ENOENT))
                 return EXIT_UNREACHABLE;
         return EXIT_OTHER;
 }
@@ -96,6 +100,8 @@ static int log_call_error(const char *what, const sd_bus_error *e, int r) {
                                          "or as root\n"
                                        : "sockfixctl: --no-ask-password was given; authorization needs a password\n",
                       stderr);
+        else if (code == EXIT_UNREACHABLE && arg_host)
+                fprintf(stderr, "sockfixctl: can %s be reached over ssh, with sockfixd installed there?\n", arg_host);
         else if (code == EXIT_UNREACHABLE)
                 fputs("sockfixctl: is sockfixd installed and the system bus running?\n", stderr);
         return code;
@@ -299,11 +305,6 @@ static int verb_diagnose(sd_bus *bus, char **args, int n) {
         _cleanup_json_ json_object *reports = NULL;
         int failed = EXIT_OK, r;
 
-        if (arg_all == (n > 0)) {
-                fputs("sockfixctl: diagnose takes SOCKET... or --all\n", stderr);
-                return EXIT_BAD_INPUT;
-        }
-
         if (arg_all) {
                 r = call_manager(bus, "DiagnoseAll", NULL, &reports);
                 if (r != EXIT_OK)
@@ -500,7 +501,9 @@ static int parse_argv(int argc, char *argv[]) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hH:", options, NULL)) >= 0)
+        /* Our own messages: getopt's name the program by its path as run. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hH:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -557,7 +560,15 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_no_reload = true;
                         arg_given |= OPT_FIX;
                         break;
+                case ':':
+                        fprintf(stderr, "sockfixctl: option '%s' needs a value; see --help\n", argv[optind - 1]);
+                        return -EINVAL;
                 case '?':
+                        /* optopt: a short option's letter, a long one's value (ours are above 255). */
+                        if (optopt > 0 && optopt < 128)
+                                fprintf(stderr, "sockfixctl: unknown option '-%c'; see --help\n", optopt);
+                        else
+                                fprintf(stderr, "sockfixctl: bad option '%s'; see --help\n", argv[optind - 1]);
                         return -EINVAL;
                 default:
                         abort();
@@ -585,6 +596,11 @@ static int run(int argc, char *argv[]) {
         n = argc - optind - 1;
         if (n < verb->min_args || n > verb->max_args) {
                 fprintf(stderr, "sockfixctl: wrong number of arguments for '%s'\n", verb->name);
+                return EXIT_BAD_INPUT;
+        }
+        /* Before connecting: bad input is exit 5 with or without a bus. */
+        if (verb->run == verb_diagnose && arg_all == (n > 0)) {
+                fputs("sockfixctl: diagnose takes SOCKET... or --all\n", stderr);
                 return EXIT_BAD_INPUT;
         }
         if (arg_given & ~verb->options) {

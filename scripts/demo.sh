@@ -99,6 +99,8 @@ restart_fpm() {
 step "A full php-fpm stop and start re-creates the socket from the pool file: still 200"
 restart_fpm
 ls -l "$S_SOCK"
+echo "(root:root with an ACL: php-fpm ignores listen.owner/group once listen.acl_* is set, which is"
+echo " why the fix carried www-data into listen.acl_users/acl_groups: nobody lost access)"
 code=$(h_http_status "$S_URL")
 echo "HTTP $code"
 [[ $code == 200 ]] || status=1
@@ -107,6 +109,8 @@ step "The journal keeps every transaction"
 run "$ctl" history
 
 step "Revert it"
+echo "(the pool file is restored; the live socket, re-created by that restart, is not the one the"
+echo " fix changed, so it is left alone: php-fpm's next start re-creates it from the restored file)"
 run "$ctl" revert "$tx" || status=1
 if cmp -s "$H_T/pool.conf.before" "$S_POOL_CONF"; then
         echo "the pool file is byte for byte what it was"

@@ -60,6 +60,10 @@ static int append_socket_record(const Report *r, void *userdata) {
         return bus_append_socket_record(s->reply, r);
 }
 
+static int consumer_unknown(sd_bus_error *error, const char *consumer) {
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option consumer: no user '%s' exists", consumer);
+}
+
 /* The sweeps differ only in what they send of each report. Reports are appended as
  * the engine makes them: the reply is the only place a sweep's results pile up. */
 static int reply_sweep(sd_bus_message *m, Manager *mgr, bool reports, sd_bus_error *error) {
@@ -87,6 +91,8 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, bool reports, sd_bus_err
         r = engine_diagnose_each(mgr->engine, &c.o, reports ? append_report : append_socket_record, &s);
         if (r == -ENOMEM)
                 return r;
+        if (r == -ESRCH)
+                return consumer_unknown(error, c.o.consumer);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to discover the sockets of this host: %m");
         r = sd_bus_message_close_container(reply);
@@ -176,15 +182,24 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 r = engine_diagnose_prepare(mgr->engine, socket, &c.o, false, &p);
         if (r >= 0)
                 r = engine_diagnose_finish(p, &report);
+        if (r == -ESRCH)
+                return consumer_unknown(error, c.o.consumer);
         if (r < 0)
                 return engine_error(error, r, "diagnose", socket);
         /* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
          * directories too (/root/key, a link there to what it names, a dangling one): a
-         * caller other than root learns only that it is no socket, or nothing there. */
+         * caller other than root learns only that it is no socket, or nothing there, and
+         * behind a directory closed to others not even that (it would tell what exists
+         * in /root). */
         uid_t uid;
-        if ((report->verdict == VERDICT_NOT_A_SOCKET || report->verdict == VERDICT_MISSING) &&
-            (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0) && engine_report_hide_inode(report) < 0)
-                return -ENOMEM;
+        bool hide = report->verdict == VERDICT_NOT_A_SOCKET || report->verdict == VERDICT_MISSING;
+        if ((hide || report->private_path) && (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0)) {
+                if (report->private_path)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s: %s", socket,
+                                                 ENGINE_PRIVATE_PATH_MESSAGE);
+                if (engine_report_hide_inode(report) < 0)
+                        return -ENOMEM;
+        }
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)

@@ -531,6 +531,14 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
             add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
                 goto oom;
 
+        /* Whether the path is any caller's to ask about: what a walk behind a directory
+         * closed to others finds (a socket, a file, nothing) is root's to know, unless
+         * the host's configs name the path or the kernel's socket table (world-readable
+         * /proc/net/unix) shows something listening there. */
+        if (!us && !pool && !r->servers)
+                for (size_t i = 0; i < w->n_dirs && !r->private_path; i++)
+                        r->private_path = !(w->dirs[i].st.st_mode & S_IXOTH);
+
         if (w->error == ENOENT) {
                 /* Sockets start and stop listening without making the kept model stale, so
                  * its table may name one gone or miss one new: a sweep refreshed it, one
@@ -651,13 +659,30 @@ PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
         return NULL;
 }
 
+/* The consumer option of Diagnose and the sweeps names a user: one that does not exist is
+ * a typo, not a filter that matches nothing (-ESRCH). A worker's uid without a name is
+ * shown as its number, so a number is taken as it is. (Fix answers NoConsumer instead,
+ * as for any user no discovered web server runs as.) */
+static int check_consumer(Lookup *lk, Owned *ow, const DiagnoseOptions *o) {
+        uid_t uid;
+        gid_t gid;
+        if (!o || !o->consumer || (*o->consumer && strspn(o->consumer, "0123456789") == strlen(o->consumer)))
+                return 0;
+        return lookup_user(lk, ow, o->consumer, &uid, &gid);
+}
+
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
                             PreparedDiagnosis **ret) {
         _cleanup_(host_unrefp) Host *h = NULL;
         Lookup *lk;
         Owned *ow;
         Diagnosis d = { .walk.final_fd = -1 };
+        /* The user database may be a server's (LDAP): not asked before a grant. */
+        if (cheap && o && o->consumer)
+                return -EAGAIN;
         int r = engine_lookups(e, &lk, &ow);
+        if (r >= 0)
+                r = check_consumer(lk, ow, o);
         if (r >= 0)
                 r = engine_diagnosis(e, socket, o, cheap ? DIAGNOSIS_CHEAP : 0, &h, lk, ow, &d);
         if (r < 0)
@@ -726,6 +751,8 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         int r = engine_load_host(e, true, &h);
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
+        if (r >= 0)
+                r = check_consumer(&lk, &ow, o);
         /* Where a file system that may hang is mounted, the cache stops at it: such a
          * path is walked on its own, bounded in time (diagnosis_run()). */
         if (r >= 0 && !(lk.walk = walk_cache_new(mounts_may_hang() ? slow_mount_stop : NULL, NULL)))

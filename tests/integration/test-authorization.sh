@@ -65,29 +65,51 @@ sfcall "$H_T/panel.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
 h_json_is "$H_T/panel.json" 'r.get("verdict", r.get("error"))' denied "panel account: python3-dbus Diagnose gives verdict denied"
 sfcall "$H_T/panel-list.json" "$panel" ListSockets '{}'
 h_json_ok "$H_T/panel-list.json" 'isinstance(r, list)' "panel account: ListSockets answers"
-# Beyond sockets a report would be a stat() and a readlink() of any path: in a root-only
-# directory, a link to /etc/shadow. The panel learns only that it is no socket; root
-# sees the rest.
-mkdir -m 0700 "$H_T/private"
-ln -s /etc/shadow "$H_T/private/key"
-sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/key")" '{}'
-h_json_is "$H_T/panel-private.json" 'r.get("verdict", r.get("error"))' not-a-socket "panel account: a link in a root-only directory is not-a-socket"
-h_json_is "$H_T/panel-private.json" 'sorted(k for k in ("resolved", "owner", "group", "mode") if k in r)' '[]' \
+# Beyond sockets a report would be a stat() and a readlink() of any path. In a directory
+# every user may search, a link to /etc/shadow: the panel learns only that it is no
+# socket (as ls -l would show it the link is there); root sees the rest.
+mkdir -m 0755 "$H_T/open"
+ln -s /etc/shadow "$H_T/open/key"
+sfcall "$H_T/panel-open.json" "$panel" Diagnose "$(diag_json "$H_T/open/key")" '{}'
+h_json_is "$H_T/panel-open.json" 'r.get("verdict", r.get("error"))' not-a-socket "panel account: a link to /etc/shadow is not-a-socket"
+h_json_is "$H_T/panel-open.json" 'sorted(k for k in ("resolved", "owner", "group", "mode") if k in r)' '[]' \
         "  and the report says nothing of its target, owner, group or mode"
-h_json_is "$H_T/panel-private.json" '[(f["code"], f["summary"], f["path"]) for f in r["findings"]]' \
-        "[[\"not-a-socket\", \"$H_T/private/key is not a socket\", \"$H_T/private/key\"]]" \
+h_json_is "$H_T/panel-open.json" '[(f["code"], f["summary"], f["path"]) for f in r["findings"]]' \
+        "[[\"not-a-socket\", \"$H_T/open/key is not a socket\", \"$H_T/open/key\"]]" \
         "  its finding says only that the path as asked is no socket"
-# A dangling link there: the panel learns that nothing is there, not the name it points at.
-ln -s /etc/sockfix-secret-name "$H_T/private/dangling"
-sfcall "$H_T/panel-dangling.json" "$panel" Diagnose "$(diag_json "$H_T/private/dangling")" '{}'
-h_json_is "$H_T/panel-dangling.json" 'r.get("verdict", r.get("error"))' missing "panel account: a dangling link in a root-only directory is missing"
+sfcall "$H_T/panel-open-fix.json" "$panel" Fix "$(diag_json "$H_T/open/key")" '"auto"' '{"dry_run": true}'
+h_json_ok "$H_T/panel-open-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('NotASocket')" \
+        "  a Fix dry run (the diagnose action) answers NotASocket without the target either"
+# A dangling link: the panel learns that nothing is there, not the name it points at.
+ln -s /etc/sockfix-secret-name "$H_T/open/dangling"
+sfcall "$H_T/panel-dangling.json" "$panel" Diagnose "$(diag_json "$H_T/open/dangling")" '{}'
+h_json_is "$H_T/panel-dangling.json" 'r.get("verdict", r.get("error"))' missing "panel account: a dangling link is missing"
 h_json_ok "$H_T/panel-dangling.json" '"secret" not in str(r) and "resolved" not in r' \
         "  and nothing in the report names its target"
+# Behind a directory closed to others, not even that: whether a file, a socket or
+# nothing is there is root's to know (else any granted user could map /root).
+mkdir -m 0700 "$H_T/private"
+ln -s /etc/shadow "$H_T/private/key"
+bind_sock() { "$H_PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"; }
+bind_sock "$H_T/private/bound.sock"
+for p in key bound.sock nothing-here nothing/deeper; do
+        sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/$p")" '{}'
+        h_json_ok "$H_T/panel-private.json" "r.get('error') == 'org.freedesktop.DBus.Error.AccessDenied' and 'closed to other users' in r.get('message', '') and 'shadow' not in str(r)" \
+                "panel account: Diagnose of private/$p in a root-only directory: AccessDenied, saying why"
+done
 sfcall "$H_T/panel-private-fix.json" "$panel" Fix "$(diag_json "$H_T/private/key")" '"auto"' '{"dry_run": true}'
-h_json_ok "$H_T/panel-private-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('NotASocket')" \
-        "  a Fix dry run (the diagnose action) answers NotASocket without the target either"
+h_json_is "$H_T/panel-private-fix.json" 'r.get("error")' org.freedesktop.DBus.Error.AccessDenied \
+        "  a Fix dry run of private/key: AccessDenied too"
 h_diagnose "$H_T/root-private.json" "$H_T/private/key"
 h_json_is "$H_T/root-private.json" '[r.get("resolved"), r.get("owner")]' '["/etc/shadow", "root"]' "root: the same report names the target and its owner"
+h_diagnose "$H_T/root-bound.json" "$H_T/private/bound.sock"
+h_json_is "$H_T/root-bound.json" 'r.get("verdict")' refused "root: the socket there is refused (nothing listens)"
+# What nginx's config names stays the panel's to diagnose, behind a closed directory too.
+chmod 0700 "$S_SOCK_DIR"
+sfcall "$H_T/panel-closed.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
+chmod 0755 "$S_SOCK_DIR"
+h_json_ok "$H_T/panel-closed.json" "r.get('verdict') == 'denied' and any(f['code'] == 'dir-no-search' for f in r['findings'])" \
+        "panel account: nginx's socket behind a directory closed to others: verdict denied, dir-no-search"
 
 # --- an outsider
 sfcall "$H_T/out.json" "$outsider" Diagnose "$(diag_json "$S_SOCK")" '{}'

@@ -92,6 +92,16 @@ h_json_ok "$H_T/ctl-list.json" "isinstance(r, list) and any(s.get('path') == '$S
 h_is "$?" 5 "sockfixctl diagnose RELATIVE: exit 5 (bad input)"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" --json diagnose "$S_SOCK" > /dev/null 2>&1
 h_is "$?" 6 "sockfixctl with no bus: exit 6 (service unreachable)"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" diagnose > "$H_T/ctl-noargs.txt" 2>&1
+h_is "$?" 5 "sockfixctl diagnose without a socket, and no bus: exit 5 (bad input comes first)"
+h_file_like "$H_T/ctl-noargs.txt" '^sockfixctl: diagnose takes SOCKET\.\.\. or --all$' "  and says what it takes"
+"$ctl" --frob status > "$H_T/ctl-frob.txt" 2>&1
+h_is "$?" 5 "sockfixctl --frob: exit 5"
+h_file_like "$H_T/ctl-frob.txt" "^sockfixctl: bad option '--frob'; see --help$" "  named as sockfixctl, not by its path"
+# -H over ssh to a host that does not resolve: the connection fails, not the service.
+"$ctl" -H sockfix-no-such-host.invalid status > "$H_T/ctl-host.txt" 2>&1
+h_is "$?" 6 "sockfixctl -H to a host that cannot be reached: exit 6 (service unreachable)"
+h_file_like "$H_T/ctl-host.txt" 'can sockfix-no-such-host\.invalid be reached over ssh' "  and asks whether the host can be reached"
 h_ensure_user "sfx-ctl-$$"
 runuser -u "sfx-ctl-$$" -- "$ctl" --no-ask-password --json diagnose "$S_SOCK" > /dev/null 2>&1
 h_is "$?" 4 "sockfixctl as an unauthorized user: exit 4 (not authorized)"

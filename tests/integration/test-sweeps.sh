@@ -8,7 +8,7 @@
 #   a regular file -> not-a-socket, a path nothing references -> missing: every absolute
 #     path gets a verdict, not an error, and a finding that says why (what stands there,
 #     or what its lookup met: a loop, a file where a directory should be);
-#   the consumer option restricts the consumers;
+#   the consumer option restricts the consumers; naming no user, it is InvalidArgs;
 #   the fields option sends socket and exactly the keys asked for (python3-dbus, busctl,
 #     sockfixctl --fields), with the same verdict and findings as the full report;
 #   sockets whose names are not UTF-8 or hold terminal escapes break no sweep;
@@ -92,6 +92,17 @@ stack_diagnose only-nginx "$S_SOCK" '{"consumer": "nginx"}'
 h_json_is "$H_T/only-nginx.json" '[c["user"] for c in r["consumers"]]' '["nginx"]' "consumer=nginx: only nginx"
 stack_diagnose only-other "$S_SOCK" '{"consumer": "www-data"}'
 h_json_is "$H_T/only-other.json" '[c["user"] for c in r.get("consumers", [])]' '[]' "consumer=www-data (not a web server here): no consumers"
+# A consumer no user has is a typo, not a filter that matches nothing.
+h_call "$H_T/nouser.json" Diagnose "\"$S_SOCK\"" '{"consumer": "sfx-no-such-user"}'
+h_json_ok "$H_T/nouser.json" "r.get('error') == 'org.freedesktop.DBus.Error.InvalidArgs' and 'sfx-no-such-user' in r.get('message', '')" \
+        "consumer=sfx-no-such-user: InvalidArgs naming it"
+h_call "$H_T/nouser-all.json" DiagnoseAll '{"consumer": "sfx-no-such-user"}'
+h_json_is "$H_T/nouser-all.json" 'r.get("error")' org.freedesktop.DBus.Error.InvalidArgs "  DiagnoseAll: InvalidArgs too"
+h_call "$H_T/nouser-list.json" ListSockets '{"consumer": "sfx-no-such-user"}'
+h_json_is "$H_T/nouser-list.json" 'r.get("error")' org.freedesktop.DBus.Error.InvalidArgs "  ListSockets: InvalidArgs too"
+h_ctl diagnose --consumer=sfx-no-such-user "$S_SOCK" > "$H_T/nouser.txt" 2>&1
+h_is "$?" 5 "  sockfixctl diagnose --consumer=sfx-no-such-user: exit 5 (bad input)"
+h_file_like "$H_T/nouser.txt" "no user 'sfx-no-such-user'" "  and says why"
 
 # The fields option: socket and the keys asked for, nothing else, the same answers.
 h_call "$H_T/brief.json" DiagnoseAll '{"fields": ["verdict"]}'
