@@ -81,14 +81,20 @@ static bool stop_at(int fd, const char *path, void *userdata) {
         return streq_ptr(path, userdata);
 }
 
+/* A new directory (dir, a mkdtemp template) holding one link, name -> target: its path. */
+static char *temp_link(char *dir, const char *name, const char *target) {
+        char *link = NULL;
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&link, "%s/%s", dir, name) > 0);
+        assert_int_equal(symlink(target, link), 0);
+        return link;
+}
+
 static void test_walk_guarded(void **state) {
         (void) state;
         PathWalk w;
         char dir[] = "/tmp/sfx-slow-fs-XXXXXX";
-        assert_non_null(mkdtemp(dir));
-        _cleanup_free_ char *link = NULL;
-        assert_true(asprintf(&link, "%s/self", dir) > 0);
-        assert_int_equal(symlink("/proc/self", link), 0);
+        _cleanup_free_ char *link = temp_link(dir, "self", "/proc/self");
 
         /* Not stepped onto: the mount point itself, or anything below, also through a link. */
         assert_int_equal(path_walk_guarded("/proc", UINT32_MAX, stop_at, (void *) "/proc", &w), -EWOULDBLOCK);
@@ -132,10 +138,7 @@ static void test_walk_cached_stops(void **state) {
         (void) state;
         PathWalk w;
         char dir[] = "/tmp/sfx-slow-fs-XXXXXX";
-        assert_non_null(mkdtemp(dir));
-        _cleanup_free_ char *link = NULL;
-        assert_true(asprintf(&link, "%s/status", dir) > 0);
-        assert_int_equal(symlink("/proc/self/status", link), 0);
+        _cleanup_free_ char *link = temp_link(dir, "status", "/proc/self/status");
 
         WalkCache *c = walk_cache_new(stop_at, (void *) "/proc");
         assert_non_null(c);
