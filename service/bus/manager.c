@@ -60,6 +60,14 @@ static int append_socket_record(const Report *r, void *userdata) {
         return bus_append_socket_record(s->reply, r);
 }
 
+/* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
+ * directories too: a caller other than root is told less (DiagnoseOptions.restricted).
+ * Its uid is known by now: the polkit check asked it (a cache hit). */
+static bool caller_restricted(Manager *mgr, sd_bus_message *m) {
+        uid_t uid;
+        return bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0;
+}
+
 static int consumer_unknown(sd_bus_error *error, const char *consumer) {
         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option consumer: no user '%s' exists", consumer);
 }
@@ -81,6 +89,7 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, bool reports, sd_bus_err
                 return r;
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
+        c.o.restricted = caller_restricted(mgr, m);
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
@@ -119,6 +128,11 @@ static int engine_error(sd_bus_error *error, int r, const char *verb, const char
                                          "does not answer (a hung NFS, CIFS or FUSE mount, an automount that cannot "
                                          "mount); nothing was done",
                                          verb, socket, ENGINE_LOOKUP_TIMEOUT_MS / 1000);
+        if (r == -EACCES)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root may %s %s: no configuration names it, and it lies behind a "
+                                         "directory closed to other users, or its lookup does not finish",
+                                         verb, socket);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Cannot %s %s: %u earlier lookups on file systems that do not answer are "
@@ -155,6 +169,7 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_verify_polkit_async_prepared(m, SOCKFIX_ACTION_DIAGNOSE, details, mgr->polkit, &prepared, error);
         if (r < 0)
                 return r;
+        c.o.restricted = caller_restricted(mgr, m);
         if (r == 0) {
                 /* polkit is asking, and we will be called again. Meanwhile the part of
                  * the diagnosis that only reads runs on the CPU polkitd leaves idle, as
@@ -186,20 +201,6 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return consumer_unknown(error, c.o.consumer);
         if (r < 0)
                 return engine_error(error, r, "diagnose", socket);
-        /* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
-         * directories too (/root/key, a link there to what it names, a dangling one): a
-         * caller other than root learns only that it is no socket, or nothing there, and
-         * behind a directory closed to others not even that (it would tell what exists
-         * in /root). */
-        uid_t uid;
-        bool hide = report->verdict == VERDICT_NOT_A_SOCKET || report->verdict == VERDICT_MISSING;
-        if ((hide || report->private_path) && (bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0)) {
-                if (report->private_path)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s: %s", socket,
-                                                 ENGINE_PRIVATE_PATH_MESSAGE);
-                if (engine_report_hide_inode(report) < 0)
-                        return -ENOMEM;
-        }
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)

@@ -422,7 +422,6 @@ int bus_append_transaction_records(sd_bus_message *m, const TransactionRecord *l
 
 const char *bus_engine_error_name(EngineError e) {
         static const char *const names[] = {
-                [ENGINE_ERROR_ACCESS_DENIED] = SD_BUS_ERROR_ACCESS_DENIED,
                 [ENGINE_ERROR_INVALID_ARGS] = SD_BUS_ERROR_INVALID_ARGS,
                 [ENGINE_ERROR_NOT_A_SOCKET] = SOCKFIX_ERROR_NOT_A_SOCKET,
                 [ENGINE_ERROR_UNKNOWN_SOCKET] = SOCKFIX_ERROR_UNKNOWN_SOCKET,

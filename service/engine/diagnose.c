@@ -3,6 +3,7 @@
  * socket from the host model (walk, listener, pool, consumers), lets findings.c
  * decide, and for a single Diagnose proves access with a real connect. */
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -412,11 +413,14 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
 
         if (cheap && o && o->evidence)
                 return -EAGAIN; /* a megabyte of each error log */
+        /* The path exactly as asked: "/root/x/../../run/php/www.sock" is not the pool's. */
+        bool named = host_pool_by_path(h, path) || host_refs_by_path(h, path);
+        bool restricted = o && o->restricted && !named;
         /* Before a grant, only a path the host itself names (a pool's listen, a web
          * server's fastcgi_pass): one lookup blocks as long as its file system takes to
          * answer (a hung NFS or FUSE mount, an automount), and a caller polkit may refuse
          * must not hold the daemon on one of its choosing. */
-        if (cheap && !host_pool_by_path(h, path) && !host_refs_by_path(h, path))
+        if (cheap && !named)
                 return -EAGAIN;
         *d = (Diagnosis) { .walk.final_fd = -1 };
         PathWalk *w = &d->walk;
@@ -453,7 +457,16 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         /* (EWOULDBLOCK is EAGAIN: only the guard's answer before a grant means "wait".) */
         if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
-                return k == -EWOULDBLOCK ? -EAGAIN : k;
+                /* How far the lookup got, a restricted caller may not learn (below). */
+                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -EACCES : k;
+        }
+        /* What a walk behind a directory closed to others finds (a socket, a file,
+         * nothing, a loop, too deep) is root's to know, unless the host's configs name the
+         * path as asked: else any granted user could map /root. (What listens there the
+         * kernel's world-readable socket table tells anyone: checked once it is known.) */
+        if (restricted && w->crossed_closed && !w->have_final) {
+                diagnosis_done(d);
+                return -EACCES;
         }
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
@@ -498,6 +511,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 if (host_map_all_pids(h) < 0)
                         goto oom;
         }
+        if (restricted && w->crossed_closed && !(us && streq_ptr(us->path, path))) {
+                diagnosis_done(d);
+                return -EACCES;
+        }
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
         d->listener_sock_ino = us ? us->sock_ino : 0;
         const Pool *pool = d->pool = host_pool_by_path(h, path);
@@ -531,14 +548,6 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
             add_consumers(h, host_refs_by_path(h, r->resolved), o, r, lk, ow, &d->cf, &d->n_cf) < 0)
                 goto oom;
 
-        /* Whether the path is any caller's to ask about: what a walk behind a directory
-         * closed to others finds (a socket, a file, nothing) is root's to know, unless
-         * the host's configs name the path or the kernel's socket table (world-readable
-         * /proc/net/unix) shows something listening there. */
-        if (!us && !pool && !r->servers)
-                for (size_t i = 0; i < w->n_dirs && !r->private_path; i++)
-                        r->private_path = !(w->dirs[i].st.st_mode & S_IXOTH);
-
         if (w->error == ENOENT) {
                 /* Sockets start and stop listening without making the kept model stale, so
                  * its table may name one gone or miss one new: a sweep refreshed it, one
@@ -566,6 +575,12 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                             evidence_collect(h->servers[i].config.error_logs, path, r->resolved, EVIDENCE_MAX_LINES,
                                              &r->evidence) < 0)
                                 goto oom;
+
+        /* Beyond sockets a report is a stat() and a readlink() of any path: a caller other
+         * than root learns that it is no socket, or nothing there, and no more. */
+        if (o && o->restricted && (r->verdict == VERDICT_NOT_A_SOCKET || r->verdict == VERDICT_MISSING) &&
+            findings_hide_inode(r) < 0)
+                goto oom;
 
         /* Last: the one step with an effect on the system (engine_diagnose_prepare()). Not
          * for a socket on a file system that may not answer: the probe's connect() looks
@@ -663,12 +678,17 @@ PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
  * a typo, not a filter that matches nothing (-ESRCH). A worker's uid without a name is
  * shown as its number, so a number is taken as it is. (Fix answers NoConsumer instead,
  * as for any user no discovered web server runs as.) */
-static int check_consumer(Lookup *lk, Owned *ow, const DiagnoseOptions *o) {
-        uid_t uid;
-        gid_t gid;
+static int check_consumer(const DiagnoseOptions *o) {
         if (!o || !o->consumer || (*o->consumer && strspn(o->consumer, "0123456789") == strlen(o->consumer)))
                 return 0;
-        return lookup_user(lk, ow, o->consumer, &uid, &gid);
+        if (strlen(o->consumer) > LOGIN_NAME_MAX)
+                return -ESRCH;
+        /* Asked directly, not through the kept name caches: a caller looping over names
+         * no user has must not grow them. A database that cannot answer lets it pass. */
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+        int k = getpwnam_r(o->consumer, &pw, buf, sizeof(buf), &found);
+        return k == 0 && !found ? -ESRCH : 0;
 }
 
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
@@ -680,9 +700,9 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
         /* The user database may be a server's (LDAP): not asked before a grant. */
         if (cheap && o && o->consumer)
                 return -EAGAIN;
-        int r = engine_lookups(e, &lk, &ow);
+        int r = check_consumer(o);
         if (r >= 0)
-                r = check_consumer(lk, ow, o);
+                r = engine_lookups(e, &lk, &ow);
         if (r >= 0)
                 r = engine_diagnosis(e, socket, o, cheap ? DIAGNOSIS_CHEAP : 0, &h, lk, ow, &d);
         if (r < 0)
@@ -752,7 +772,7 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         if (r >= 0)
                 r = lookup_init_sweep(&lk);
         if (r >= 0)
-                r = check_consumer(&lk, &ow, o);
+                r = check_consumer(o);
         /* Where a file system that may hang is mounted, the cache stops at it: such a
          * path is walked on its own, bounded in time (diagnosis_run()). */
         if (r >= 0 && !(lk.walk = walk_cache_new(mounts_may_hang() ? slow_mount_stop : NULL, NULL)))

@@ -25,6 +25,9 @@ typedef struct DiagnoseOptions {
         const char *consumer; /* only that web-server user; NULL for all. A name no user has:
                                * -ESRCH from Diagnose and the sweeps (a typo) */
         bool evidence;        /* add error-log lines */
+        bool restricted;      /* the caller is not root: a not-a-socket or missing report says no
+                               * more than that; a path no config names, behind a directory
+                               * closed to others, or whose lookup does not finish: -EACCES */
 } DiagnoseOptions;
 
 int engine_new(const EngineConfig *cfg, Engine **ret);
@@ -46,16 +49,6 @@ typedef struct PreparedDiagnosis PreparedDiagnosis;
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,
                             PreparedDiagnosis **ret);
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret);
-/* For a caller other than root, a report whose verdict is not-a-socket or missing says
- * no more than that, of the path as asked: beyond sockets a report is a stat() and a
- * readlink() of any path, root-only directories included. Drops owner, group, mode and
- * where symlinks lead, and rewrites the verdict's finding (findings.c). */
-int engine_report_hide_inode(Report *r);
-/* Why a caller other than root gets AccessDenied for a report's private_path (Diagnose,
- * and Fix, dry runs included). */
-#define ENGINE_PRIVATE_PATH_MESSAGE                                                                                   \
-        "a directory on the path is closed to other users, and no configuration names the path: only root may "    \
-        "diagnose or fix it"
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 #define ENGINE_LOOKUP_TIMEOUT_MS 2000
 /* Lookups given up on whose file system has not answered yet. */
@@ -80,7 +73,6 @@ char *const *engine_strategies(Engine *e);
 /* Why a Fix or Revert was refused before anything was attempted (bus errors). */
 typedef enum EngineError {
         ENGINE_OK,
-        ENGINE_ERROR_ACCESS_DENIED, /* a private path (Report.private_path), caller not root */
         ENGINE_ERROR_INVALID_ARGS,
         ENGINE_ERROR_NOT_A_SOCKET,
         ENGINE_ERROR_UNKNOWN_SOCKET,

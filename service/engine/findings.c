@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine.h"
 #include "util/util.h"
 
 #define REMEDIES(...) ((const char *const[]) { __VA_ARGS__, NULL })
@@ -453,7 +452,7 @@ int findings_add_probe(Report *r) {
         return n;
 }
 
-int engine_report_hide_inode(Report *r) {
+int findings_hide_inode(Report *r) {
         r->have_inode = false;
         r->uid = 0;
         r->gid = 0;

@@ -59,3 +59,7 @@ const char *const *findings_filter_remedies(const SocketFacts *f, const char *co
 
 /* Whether a finding code blocks in a way no permission change fixes (LSM, namespace). */
 bool finding_is_not_permissions(const char *code);
+/* For a caller other than root (DiagnoseOptions.restricted), a report whose verdict is
+ * not-a-socket or missing says no more than that, of the path as asked: no owner, group,
+ * mode or resolved path, and the verdict's finding rewritten. */
+int findings_hide_inode(Report *r);

@@ -329,13 +329,11 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
         if (!e->journal)
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("no state directory: fixes cannot be journaled"));
 
-        DiagnoseOptions dop = { .consumer = j->consumer };
+        DiagnoseOptions dop = { .consumer = j->consumer, .restricted = o->caller_uid != 0 };
         if ((r = lookup_init(&j->lk)) < 0 ||
             (r = engine_diagnosis(e, socket, &dop, 0, &j->host, &j->lk, &j->ow, &j->d)) < 0)
                 return r;
         j->res.verdict_before = j->d.report->verdict;
-        if (o->caller_uid != 0 && j->d.report->private_path) /* as a Diagnose would answer */
-                return refuse(j, ENGINE_ERROR_ACCESS_DENIED, strdup(ENGINE_PRIVATE_PATH_MESSAGE));
 
         if ((r = plan_fix(j->host, &j->d, strategy, j->consumer, &j->plan, &err, &msg)) < 0)
                 return r;

@@ -80,8 +80,6 @@ typedef struct Report {
         char **candidates; /* for missing: listening sockets that look like the path */
         char **evidence;   /* error-log lines (option evidence) */
         int fastcgi;       /* -1 not probed; 0/1 (Diagnose only) */
-        bool private_path; /* not sent: no config names the path, nothing listens there, and a
-                            * directory on it is closed to others (see engine_report_hide_inode) */
 } Report;
 
 const char *verdict_to_string(Verdict v);

@@ -353,6 +353,8 @@ static int walker_record_search(Walker *w) {
                 top->has_st = true;
         }
         const struct stat *st = &top->st;
+        if (!(st->st_mode & S_IXOTH))
+                pw->crossed_closed = true;
         for (size_t i = 0; i < pw->n_dirs; i++)
                 if (pw->dirs[i].st.st_dev == st->st_dev && pw->dirs[i].st.st_ino == st->st_ino)
                         return 0;
@@ -651,8 +653,9 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
 
         r = walker_run(&w);
         if (r < 0) {
+                bool closed = ret->crossed_closed;
                 path_walk_done(ret);
-                *ret = (PathWalk) { .final_fd = -1 };
+                *ret = (PathWalk) { .final_fd = -1, .crossed_closed = closed };
                 return r;
         }
         return 0;
@@ -717,6 +720,7 @@ typedef struct CachedDir {
         char *key;       /* the parent path as asked */
         int fd;          /* O_PATH fd of the resolved directory; -1: walk such paths in full */
         bool stopped;    /* the cache's stop() stopped its walk */
+        bool closed;     /* PathWalk.crossed_closed of every path in it */
         InodeInfo *dirs; /* every directory searched to look a name up in it, itself last */
         size_t n_dirs;
         char *resolved;
@@ -801,6 +805,8 @@ static int cache_dir_load(WalkCache *c, const char *key, CachedDir **ret) {
         pw.final = (InodeInfo) {};
         d->resolved = TAKE_PTR(pw.resolved);
         d->fd = TAKE_FD(pw.final_fd);
+        /* Looking a name up in it searches it too. */
+        d->closed = pw.crossed_closed || !(self->st.st_mode & S_IXOTH);
         path_walk_done(&pw);
         return 0;
 }
@@ -838,7 +844,8 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
         /* The directories are the cache's, lent for as long as the cache lives (the
          * sweep): a copy of each, a path and an ACL, per socket cost more allocations
          * than the rest of the walk together. */
-        *ret = (PathWalk) { .final_fd = -1, .dirs = d->dirs, .n_dirs = d->n_dirs, .dirs_borrowed = true };
+        *ret = (PathWalk) { .final_fd = -1, .dirs = d->dirs, .n_dirs = d->n_dirs, .dirs_borrowed = true,
+                            .crossed_closed = d->closed };
         size_t dir_len = streq_ptr(d->resolved, "/") ? 0 : strlen(d->resolved), base_len = strlen(base);
         ret->resolved = malloc(dir_len + 1 + base_len + 1);
         if (!ret->resolved) {

@@ -49,6 +49,8 @@ typedef struct PathWalk {
         unsigned symlinks;   /* symlinks followed */
         bool dirs_borrowed;  /* dirs belong to the WalkCache that made this walk (read only) */
         bool slow_fs;        /* it crossed onto a file system that may not answer (sys/slow-fs.c) */
+        bool crossed_closed; /* it searched a directory others may not search (no o+x); kept when
+                              * the walk itself fails (a caller may not learn what lies behind) */
 } PathWalk;
 
 /* The walk holds an fd on each directory it stands in (".." goes back through them,

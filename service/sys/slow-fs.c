@@ -216,7 +216,8 @@ typedef struct WalkJob {
         char *path;
         unsigned max_steps;
         PathWalk walk;
-        _Atomic uint64_t *hung_slot; /* holds the mount's id while the walk runs; NULL: none */
+        _Atomic uint64_t *hung_slot; /* while the walk runs, the id of the mount it last stepped
+                                      * onto (note_mount()); NULL: none */
 } WalkJob;
 
 static void walk_job_free(void *p) {
@@ -228,9 +229,24 @@ static void walk_job_free(void *p) {
         free(j);
 }
 
+/* PathWalkStop of a walk on a thread: never stops it, but notes each mount it steps onto
+ * in the job's slot (statx with AT_STATX_DONT_SYNC asks the file system nothing), so the
+ * slot names the mount the walk waits on, not the first slow one on the way: a hung FUSE
+ * mount below a healthy NFS /home must not make every path under /home fail. */
+static bool note_mount(int fd, const char *path, void *userdata) {
+        _Atomic uint64_t *slot = userdata;
+        struct statx sx;
+
+        (void) path;
+        if (slot && statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) >= 0 &&
+            (sx.stx_mask & STATX_MNT_ID))
+                atomic_store(slot, sx.stx_mnt_id);
+        return false;
+}
+
 static int walk_job_run(void *p) {
         WalkJob *j = p;
-        return path_walk_bounded(j->path, j->max_steps, &j->walk);
+        return path_walk_guarded(j->path, j->max_steps, note_mount, (void *) j->hung_slot, &j->walk);
 }
 
 int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWalk *ret) {
@@ -241,7 +257,7 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
         uint64_t mnt_id = 0;
         int k = path_walk_guarded(path, max_steps, slow_mount_stop, &mnt_id, ret);
         if (k != -EWOULDBLOCK || timeout_ms == 0)
-                return k; /* (the guarded walk left *ret empty) */
+                return k; /* (the guarded walk left *ret empty, but for crossed_closed) */
         if (mount_is_hung(mnt_id))
                 return -ETIMEDOUT; /* a walk given up on still waits there */
 

@@ -92,7 +92,12 @@ mkdir -m 0700 "$H_T/private"
 ln -s /etc/shadow "$H_T/private/key"
 bind_sock() { "$H_PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"; }
 bind_sock "$H_T/private/bound.sock"
-for p in key bound.sock nothing-here nothing/deeper; do
+# Spelled to leave the closed directory again, or through a link there to a socket
+# anyone may diagnose: what lies behind it still decides the answer, so no answer.
+mkdir "$H_T/private/sub"
+ln -s "$S_SOCK" "$H_T/private/to-pool"
+rel_sock=${S_SOCK#"$H_T"/}
+for p in key bound.sock nothing-here nothing/deeper sub/../../$rel_sock nosub/../../$rel_sock to-pool; do
         sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/$p")" '{}'
         h_json_ok "$H_T/panel-private.json" "r.get('error') == 'org.freedesktop.DBus.Error.AccessDenied' and 'closed to other users' in r.get('message', '') and 'shadow' not in str(r)" \
                 "panel account: Diagnose of private/$p in a root-only directory: AccessDenied, saying why"

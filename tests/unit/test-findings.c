@@ -9,7 +9,6 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "engine/engine.h"
 #include "engine/findings.h"
 #include "util/util.h"
 
@@ -401,7 +400,7 @@ static void test_hide_inode(void **state) {
         assert_non_null(strstr(find(x->r, "not-a-socket")->summary, "/etc/shadow is a regular file"));
         size_t n = x->r->n_findings;
 
-        assert_int_equal(engine_report_hide_inode(x->r), 0);
+        assert_int_equal(findings_hide_inode(x->r), 0);
         assert_null(x->r->resolved);
         assert_null(x->r->owner);
         assert_null(x->r->group);
@@ -436,7 +435,7 @@ static void test_hide_inode(void **state) {
                 x->r->resolved = strdup("/etc/secret-name");
                 x->walk.error = cases[i].error;
                 assert_int_equal(findings_classify(x->r, &x->facts, x->cf), 0);
-                assert_int_equal(engine_report_hide_inode(x->r), 0);
+                assert_int_equal(findings_hide_inode(x->r), 0);
                 f = find(x->r, cases[i].code);
                 assert_non_null(f);
                 assert_string_equal(f->summary, cases[i].summary);

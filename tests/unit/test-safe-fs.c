@@ -446,6 +446,53 @@ static void test_no_permission_dirs(void **state) {
         path_walk_done(&w);
 }
 
+/* Whether a walk searched a directory closed to others: what it found behind it is not
+ * every caller's to know, and a walk that fails there (too many lookups, a loop) still
+ * says so; one that only passes open directories does not. */
+static void test_crossed_closed(void **state) {
+        _cleanup_free_ char *c = tp("/closed"), *s = tp("/closed/sock"), *open_s = tp("/open/sock"),
+                           *back = tp("/closed/sub/../../open/sock"), *gone = tp("/closed/nothing/../../open/sock");
+        PathWalk w;
+        (void) state;
+
+        /* The test's own directory (mkdtemp: 0700) opened for the while. */
+        struct stat t;
+        assert_int_equal(stat(T, &t), 0);
+        assert_int_equal(chmod(T, 0755), 0);
+        run("mkdir -p '%s/sub' '%s/../open' && chmod 0710 '%s' && chmod 0755 '%s/../open'", c, c, c, c);
+        bind_socket(s);
+        bind_socket(open_s);
+        assert_walk_ok(open_s, open_s, &w);
+        assert_false(w.crossed_closed);
+        path_walk_done(&w);
+        assert_walk_ok(s, s, &w);
+        assert_true(w.crossed_closed);
+        path_walk_done(&w);
+        /* Leaving it again through "..", or failing inside it: both searched it. */
+        assert_walk_ok(back, open_s, &w);
+        assert_true(w.crossed_closed);
+        path_walk_done(&w);
+        assert_int_equal(path_walk(gone, &w), 0);
+        assert_int_equal(w.error, ENOENT);
+        assert_true(w.crossed_closed);
+        path_walk_done(&w);
+        assert_int_equal(path_walk_bounded(back, 5, &w), -E2BIG);
+        assert_true(w.crossed_closed);
+        assert_null(w.resolved);
+        path_walk_done(&w);
+
+        /* The sweep's cache says the same of every path in a directory. */
+        WalkCache *cache = walk_cache_new(NULL, NULL);
+        assert_int_equal(path_walk_cached(s, cache, &w), 0);
+        assert_true(w.crossed_closed);
+        path_walk_done(&w);
+        assert_int_equal(path_walk_cached(open_s, cache, &w), 0);
+        assert_false(w.crossed_closed);
+        path_walk_done(&w);
+        walk_cache_free(cache);
+        assert_int_equal(chmod(T, t.st_mode & 07777), 0);
+}
+
 /* A directory the daemon may search but not read (root without CAP_DAC_OVERRIDE and
  * CAP_DAC_READ_SEARCH, as an LSM or a root-squashed NFS mount would leave it) is walked
  * through an O_PATH fd, its ACL read through /proc/self/fd. In a child: the dropped
@@ -554,6 +601,7 @@ int main(void) {
                 cmocka_unit_test(test_too_deep),
                 cmocka_unit_test(test_too_many_steps),
                 cmocka_unit_test(test_no_permission_dirs),
+                cmocka_unit_test(test_crossed_closed),
                 cmocka_unit_test(test_unreadable_dir),
                 cmocka_unit_test(test_fs_supports_acl),
                 cmocka_unit_test(test_cached_walk_is_the_same),
