@@ -415,7 +415,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 return -EAGAIN; /* a megabyte of each error log */
         /* The path exactly as asked: "/root/x/../../run/php/www.sock" is not the pool's. */
         bool named = host_pool_by_path(h, path) || host_refs_by_path(h, path);
-        bool restricted = o && o->restricted && !named;
+        bool restricted = o && o->restricted;
         /* Before a grant, only a path the host itself names (a pool's listen, a web
          * server's fastcgi_pass): one lookup blocks as long as its file system takes to
          * answer (a hung NFS or FUSE mount, an automount), and a caller polkit may refuse
@@ -458,13 +458,16 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
                 /* How far the lookup got, a restricted caller may not learn (below). */
-                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -EACCES : k;
+                return k == -EWOULDBLOCK ? -EAGAIN : restricted && !named ? -EACCES : k;
         }
         /* What a walk behind a directory closed to others finds (a socket, a file,
-         * nothing, a loop, too deep) is root's to know, unless the host's configs name the
-         * path as asked: else any granted user could map /root. (What listens there the
-         * kernel's world-readable socket table tells anyone: checked once it is known.) */
-        if (restricted && w->crossed_closed && !w->have_final) {
+         * nothing, a loop, too deep) is root's to know: else any granted user could map
+         * /root. Not for a path the host's configs name, or where the kernel's
+         * world-readable socket table shows a listener (checked once it is known), but
+         * only as asked: no symlink followed, no "..", for a user who owns a directory
+         * on such a path can make it lead anywhere. */
+        bool as_asked = k >= 0 && w->symlinks == 0 && streq_ptr(w->resolved, path);
+        if (restricted && w->crossed_closed && !w->have_final && !(named && as_asked)) {
                 diagnosis_done(d);
                 return -EACCES;
         }
@@ -511,7 +514,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 if (host_map_all_pids(h) < 0)
                         goto oom;
         }
-        if (restricted && w->crossed_closed && !(us && streq_ptr(us->path, path))) {
+        if (restricted && w->crossed_closed && !((named || (us && streq_ptr(us->path, path))) && as_asked)) {
                 diagnosis_done(d);
                 return -EACCES;
         }
@@ -572,7 +575,11 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         if (o && o->evidence)
                 for (size_t i = 0; r->servers && i < h->n_servers; i++)
                         if (strv_contains(r->servers, h->servers[i].config.server) &&
-                            evidence_collect(h->servers[i].config.error_logs, path, r->resolved, EVIDENCE_MAX_LINES,
+                            evidence_collect(h->servers[i].config.error_logs, path,
+                                             /* Lines of root's logs that name where a user's
+                                              * link leads ("/" names them all): not for a
+                                              * caller other than root. */
+                                             restricted && !as_asked ? NULL : r->resolved, EVIDENCE_MAX_LINES,
                                              &r->evidence) < 0)
                                 goto oom;
 
@@ -782,6 +789,12 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
         for (size_t i = 0; r >= 0 && i < n_paths; i++) {
                 Report *rep = NULL;
                 r = diagnose_one(h, paths[i], o, &lk, &ow, &rep);
+                if (r == -EACCES) {
+                        /* A listener's bind path that no config names, which a caller other
+                         * than root may not be told of (diagnosis_run()): left out. */
+                        r = 0;
+                        continue;
+                }
                 if (r >= 0)
                         r = cb(rep, userdata);
                 report_free(rep);

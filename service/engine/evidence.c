@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "util/util.h"
@@ -62,9 +63,25 @@ typedef struct EvidenceCtx {
         size_t max;
 } EvidenceCtx;
 
+/* A character that continues a path name, as a log writes it. */
+static bool path_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("._~+@%/-", c));
+}
+
+bool line_mentions_path(const char *line, const char *path) {
+        size_t n = strlen(path);
+        /* Whole, not inside a longer name: nginx writes "unix:/run/php/x.sock:", Apache
+         * "socket /run/php/x.sock (*)"; "/run/x" is not in "/var/run/x", and "/" (a link's
+         * target) is not in every date. */
+        for (const char *s = line; n > 0 && (s = strstr(s, path)); s++)
+                if ((s == line || !path_char(s[-1])) && !path_char(s[n]))
+                        return true;
+        return false;
+}
+
 static int evidence_line(const char *line, void *userdata) {
         EvidenceCtx *c = userdata;
-        if (!strstr(line, c->path) && !(c->resolved && strstr(line, c->resolved)))
+        if (!line_mentions_path(line, c->path) && !(c->resolved && line_mentions_path(line, c->resolved)))
                 return 0;
         /* Keep the newest max lines: drop the oldest when full. */
         size_t n = strv_length(*c->lines);

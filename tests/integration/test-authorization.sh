@@ -109,6 +109,28 @@ h_diagnose "$H_T/root-private.json" "$H_T/private/key"
 h_json_is "$H_T/root-private.json" '[r.get("resolved"), r.get("owner")]' '["/etc/shadow", "root"]' "root: the same report names the target and its owner"
 h_diagnose "$H_T/root-bound.json" "$H_T/private/bound.sock"
 h_json_is "$H_T/root-bound.json" 'r.get("verdict")' refused "root: the socket there is refused (nothing listens)"
+# A path nginx names, in a directory a user controls: the user makes it a link into the
+# closed directory. The name in a config does not make what lies behind it public; and a
+# link to "/" does not make every line of nginx's error log its evidence.
+mkdir -m 0755 "$H_T/userdir"
+ln -s "$H_T/private/key" "$H_T/userdir/app.sock"
+stack_extra_nginx nginx-userdir "$S_WEB_USER" "$H_T/userdir/app.sock"
+h_http_status "$X_URL" > /dev/null # a line that names the path, beside nginx's start-up notices
+for target in "$H_T/private/key" "$H_T/private/nothing-here"; do
+        ln -sfn "$target" "$H_T/userdir/app.sock"
+        sfcall "$H_T/panel-userdir.json" "$panel" Diagnose "$(diag_json "$H_T/userdir/app.sock")" '{}'
+        h_json_is "$H_T/panel-userdir.json" 'r.get("error")' org.freedesktop.DBus.Error.AccessDenied \
+                "panel account: nginx's socket path made a link to ${target#"$H_T"/}: AccessDenied"
+done
+ln -sfn / "$H_T/userdir/app.sock"
+sfcall "$H_T/panel-root-link.json" "$panel" Diagnose "$(diag_json "$H_T/userdir/app.sock")" '{"evidence": true}'
+h_json_ok "$H_T/panel-root-link.json" "r.get('verdict') == 'not-a-socket' and all('$H_T/userdir/app.sock' in l for l in r.get('evidence', []))" \
+        "panel account: made a link to /, it is not-a-socket, and its evidence only lines that name it"
+h_diagnose "$H_T/root-root-link.json" "$H_T/userdir/app.sock" '{"evidence": true}'
+h_json_ok "$H_T/root-root-link.json" "len(r.get('evidence', [])) >= 1 and all('$H_T/userdir/app.sock' in l for l in r['evidence'])" \
+        "  root's evidence too: '/' is not found in every date of the log"
+h_stop "$X_NGINX_PID"
+
 # What nginx's config names stays the panel's to diagnose, behind a closed directory too.
 chmod 0700 "$S_SOCK_DIR"
 sfcall "$H_T/panel-closed.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
