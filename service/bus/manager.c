@@ -63,9 +63,16 @@ static int append_socket_record(const Report *r, void *userdata) {
 /* Beyond sockets a report is a stat() and a readlink() of any path, in root-only
  * directories too: a caller other than root is told less (DiagnoseOptions.restricted).
  * Its uid is known by now: the polkit check asked it (a cache hit). */
-static bool caller_restricted(Manager *mgr, sd_bus_message *m) {
-        uid_t uid;
-        return bus_query_sender_uid(mgr->polkit, m, &uid) < 0 || uid != 0;
+static bool caller_restricted(Manager *mgr, sd_bus_message *m, uid_t *ret_uid) {
+        uid_t uid = (uid_t) -1; /* not known: restricted, and a uid no user has */
+        if (bus_query_sender_uid(mgr->polkit, m, &uid) < 0)
+                uid = (uid_t) -1;
+        *ret_uid = uid;
+        return uid != 0;
+}
+
+static void set_caller(Manager *mgr, sd_bus_message *m, DiagnoseOptions *o) {
+        o->restricted = caller_restricted(mgr, m, &o->caller_uid);
 }
 
 static int consumer_unknown(sd_bus_error *error, const char *consumer) {
@@ -89,7 +96,7 @@ static int reply_sweep(sd_bus_message *m, Manager *mgr, bool reports, sd_bus_err
                 return r;
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
-        c.o.restricted = caller_restricted(mgr, m);
+        set_caller(mgr, m, &c.o);
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
@@ -169,7 +176,7 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
         r = bus_verify_polkit_async_prepared(m, SOCKFIX_ACTION_DIAGNOSE, details, mgr->polkit, &prepared, error);
         if (r < 0)
                 return r;
-        c.o.restricted = caller_restricted(mgr, m);
+        set_caller(mgr, m, &c.o);
         if (r == 0) {
                 /* polkit is asking, and we will be called again. Meanwhile the part of
                  * the diagnosis that only reads runs on the CPU polkitd leaves idle, as
@@ -436,7 +443,9 @@ static int method_list_transactions(sd_bus_message *m, void *userdata, sd_bus_er
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
 
-        r = engine_list_transactions(mgr->engine, &l, &n);
+        uid_t uid;
+        bool restricted = caller_restricted(mgr, m, &uid);
+        r = engine_list_transactions(mgr->engine, restricted, uid, &l, &n);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to read the transaction journal: %m");
 

@@ -403,6 +403,27 @@ void diagnosis_done(Diagnosis *d) {
         *d = (Diagnosis) { .walk.final_fd = -1 };
 }
 
+/* Whether the caller could change where the walked path leads: a directory on it that
+ * the caller may write (the kernel's rule for its uid and the group database's groups;
+ * a uid without a name: assume it could). */
+static bool caller_can_redirect(const PathWalk *w, uid_t caller, Lookup *lk, Owned *ow) {
+        const char *name = lookup_name(lk, ow, false, caller);
+        uid_t uid;
+        gid_t gid;
+        if (!name || lookup_user(lk, ow, name, &uid, &gid) < 0 || uid != caller)
+                return true;
+        const DbGroups *g = lookup_db_groups(lk, ow, name, uid, gid);
+        if (!g)
+                return true;
+        Creds c = { .uid = caller, .gid = gid, .groups = g->groups, .n_groups = g->n };
+        for (size_t i = 0; i < w->n_dirs; i++) {
+                AccessClass cls;
+                if (access_inode(&w->dirs[i], &c, ACCESS_WRITE, &cls) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* Components a cheap walk may look up: /run/php/php8.2-fpm.sock takes three, and
  * links such as /var/run add a few. */
 #define CHEAP_WALK_STEPS 64u
@@ -457,20 +478,25 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         /* (EWOULDBLOCK is EAGAIN: only the guard's answer before a grant means "wait".) */
         if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
-                /* How far the lookup got, a restricted caller may not learn (below). */
-                return k == -EWOULDBLOCK ? -EAGAIN : restricted && !named ? -EACCES : k;
+                /* How far the lookup got (where a link led before the mount that does
+                 * not answer), a restricted caller may not learn (below). */
+                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -EACCES : k;
         }
         /* What a walk behind a directory closed to others finds (a socket, a file,
-         * nothing, a loop, too deep) is root's to know: else any granted user could map
-         * /root. Not for a path the host's configs name, or where the kernel's
-         * world-readable socket table shows a listener (checked once it is known), but
-         * only as asked: no symlink followed, no "..", for a user who owns a directory
-         * on such a path can make it lead anywhere. */
+         * nothing, a loop, too deep, who listens) is root's to know: else any granted user
+         * could map /root. Not for a path the host's configs name, but only as asked: no
+         * symlink followed, no "..", for a user who owns a directory on such a path can
+         * make it lead anywhere. */
         bool as_asked = k >= 0 && w->symlinks == 0 && streq_ptr(w->resolved, path);
-        if (restricted && w->crossed_closed && !w->have_final && !(named && as_asked)) {
+        if (restricted && w->crossed_closed && !(named && as_asked)) {
                 diagnosis_done(d);
                 return -EACCES;
         }
+        d->restricted = restricted;
+        /* The probe connects by path, as the workers, later: a caller who may write a
+         * directory on the path could make it lead elsewhere by then, where the workers
+         * may look but the caller may not (probe_errno would tell what is there). */
+        d->probe_allowed = !w->slow_fs && (!restricted || !caller_can_redirect(w, o->caller_uid, lk, ow));
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
                 diagnosis_done(d);
@@ -513,10 +539,6 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 }
                 if (host_map_all_pids(h) < 0)
                         goto oom;
-        }
-        if (restricted && w->crossed_closed && !((named || (us && streq_ptr(us->path, path))) && as_asked)) {
-                diagnosis_done(d);
-                return -EACCES;
         }
         const Process *master = d->master = us ? host_listener_master(h, us) : NULL;
         d->listener_sock_ino = us ? us->sock_ino : 0;
@@ -592,7 +614,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         /* Last: the one step with an effect on the system (engine_diagnose_prepare()). Not
          * for a socket on a file system that may not answer: the probe's connect() looks
          * the path up again, unbounded, and the daemon waits for its child (vfork). */
-        if ((flags & DIAGNOSIS_PROBE) && !w->slow_fs && (k = probe_consumers(h->proc_root, r, master)) < 0)
+        if ((flags & DIAGNOSIS_PROBE) && d->probe_allowed && (k = probe_consumers(h->proc_root, r, master)) < 0)
                 goto oom;
         return 0;
 oom:
@@ -669,7 +691,7 @@ struct PreparedDiagnosis {
         Host *host; /* a reference: master points into it */
         const Process *master;
         Report *report;
-        bool no_probe; /* its path crosses a file system that may not answer (above) */
+        bool no_probe; /* Diagnosis.probe_allowed was false */
 };
 
 PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p) {
@@ -717,7 +739,7 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
         PreparedDiagnosis *p = malloc(sizeof(*p));
         if (p)
                 *p = (PreparedDiagnosis) { .host = TAKE_PTR(h), .master = d.master, .report = TAKE_PTR(d.report),
-                                           .no_probe = d.walk.slow_fs };
+                                           .no_probe = !d.probe_allowed };
         /* The walk's fds are closed now: a prepared diagnosis may wait for polkit. */
         diagnosis_done(&d);
         if (!p)

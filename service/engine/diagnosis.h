@@ -38,6 +38,8 @@ typedef struct Diagnosis {
         const Pool *pool;      /* the pool declaring the path, borrowed from the host */
         const Process *master; /* the listener's master, borrowed from the host */
         uint32_t listener_sock_ino; /* the listening socket bound to the file; 0 if none */
+        bool restricted;       /* for a caller other than root (DiagnoseOptions.restricted) */
+        bool probe_allowed;    /* a connect probe may be made (diagnosis_run()) */
 } Diagnosis;
 
 /* A reference to the host model: the cached one while it is current, else a new one.

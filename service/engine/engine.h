@@ -27,7 +27,9 @@ typedef struct DiagnoseOptions {
         bool evidence;        /* add error-log lines */
         bool restricted;      /* the caller is not root: a not-a-socket or missing report says no
                                * more than that; a path no config names, behind a directory
-                               * closed to others, or whose lookup does not finish: -EACCES */
+                               * closed to others, or whose lookup does not finish: -EACCES;
+                               * no probe where the caller could redirect the path */
+        uid_t caller_uid;     /* with restricted */
 } DiagnoseOptions;
 
 int engine_new(const EngineConfig *cfg, Engine **ret);
@@ -164,7 +166,9 @@ typedef struct TransactionRecord {
         size_t n_changes;
 } TransactionRecord;
 
-int engine_list_transactions(Engine *e, TransactionRecord **ret, size_t *n);
+/* The journal's records, oldest first; with only_caller, those of that caller uid only
+ * (a caller other than root is not told where root's fixes changed what). */
+int engine_list_transactions(Engine *e, bool only_caller, uid_t caller, TransactionRecord **ret, size_t *n);
 void transaction_records_free(TransactionRecord *l, size_t n);
 
 void changes_free(Change *c, size_t n);

@@ -329,7 +329,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
         if (!e->journal)
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("no state directory: fixes cannot be journaled"));
 
-        DiagnoseOptions dop = { .consumer = j->consumer, .restricted = o->caller_uid != 0 };
+        DiagnoseOptions dop = { .consumer = j->consumer, .restricted = o->caller_uid != 0, .caller_uid = o->caller_uid };
         if ((r = lookup_init(&j->lk)) < 0 ||
             (r = engine_diagnosis(e, socket, &dop, 0, &j->host, &j->lk, &j->ow, &j->d)) < 0)
                 return r;
@@ -532,7 +532,7 @@ void transaction_records_free(TransactionRecord *l, size_t n) {
         free(l);
 }
 
-int engine_list_transactions(Engine *e, TransactionRecord **ret, size_t *n) {
+int engine_list_transactions(Engine *e, bool only_caller, uid_t caller, TransactionRecord **ret, size_t *n) {
         JournalEntry *l = NULL;
         size_t count = 0;
         TransactionRecord *out = NULL;
@@ -541,6 +541,8 @@ int engine_list_transactions(Engine *e, TransactionRecord **ret, size_t *n) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < count; i++) {
+                if (only_caller && l[i].uid != caller)
+                        continue;
                 TransactionRecord *t = ARRAY_PUSH(out, n_out);
                 if (!t)
                         goto oom;

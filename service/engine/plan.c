@@ -602,7 +602,10 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
         }
         if (w->error && w->error != ENOENT) { /* ENOTDIR, EIO, ENOTCONN (a FUSE daemon gone)... */
                 *err = ENGINE_ERROR_NOT_A_SOCKET;
-                return set_text(msg, "%s is not a socket: looking it up fails (%s)", r->socket, strerror(w->error));
+                /* What the lookup met is root's to know, as in the report (findings_hide_inode()). */
+                return d->restricted ? set_text(msg, "%s is not a socket", r->socket)
+                                     : set_text(msg, "%s is not a socket: looking it up fails (%s)", r->socket,
+                                                strerror(w->error));
         }
         /* Only what discovery vouches for: a live listener must be a FastCGI/application
          * server it found. A socket nobody listens on belongs to no other service; its

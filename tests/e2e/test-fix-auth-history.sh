@@ -9,7 +9,8 @@
 #    history` list it with its caller uid;
 #  - sockfixd stopped and started again with the same STATE_DIRECTORY: history still lists
 #    the transaction with the same id and outcome, and Revert of it works (outcome
-#    reverted, pool file byte-identical, HTTP 502 after php-fpm's next start).
+#    reverted, pool file byte-identical, HTTP 502 after php-fpm's next start);
+#  - the account's own history lists its transactions only, not root's.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-auth-history
@@ -97,6 +98,19 @@ h_ok "the pool file is byte-identical to before the fix" cmp "$S_POOL_CONF" "$H_
 h_ctl --json history > "$H_T/hist3.json" 2> /dev/null
 h_json_is "$H_T/hist3.json" "[t['outcome'] for t in r if t['transaction'] == '$tx']" '["reverted"]' \
         "history now says reverted"
+
+# A caller other than root is told of its own transactions only: root's record would say
+# where root changed what.
+h_fix "$H_T/root-fix.json" "$S_SOCK" auto
+rtx=$(h_json "$H_T/root-fix.json" 'r.get("transaction", "")')
+h_like "$rtx" '^[0-9a-f]{32}$' "root's own Fix(auto): a transaction"
+runuser -u "$panel" -- "$SOCKFIX_BUILD_DIR/client/sockfixctl" --json history > "$H_T/panel-hist.json" 2> /dev/null
+h_json_is "$H_T/panel-hist.json" "[t['transaction'] for t in r]" "[\"$tx\"]" \
+        "panel account: sockfixctl history lists its own transaction, not root's"
+h_ctl --json history > "$H_T/root-hist.json" 2> /dev/null
+h_json_ok "$H_T/root-hist.json" "set(t['transaction'] for t in r) == {'$tx', '$rtx'}" "root: history lists both"
+h_revert "$H_T/root-revert.json" "$rtx"
+h_is "$(h_answer_of "$H_T/root-revert.json")" reverted "root's transaction reverted"
 stack_cycle_fpm
 h_is "$(h_http_status "$S_URL")" 502 "after php-fpm's next start: HTTP 502 again"
 h_ok "sockfixd still owns its name" h_has_name "$H_BUS_NAME"

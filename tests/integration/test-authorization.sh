@@ -131,6 +131,21 @@ h_json_ok "$H_T/root-root-link.json" "len(r.get('evidence', [])) >= 1 and all('$
         "  root's evidence too: '/' is not found in every date of the log"
 h_stop "$X_NGINX_PID"
 
+# The connect probe runs as nginx's workers, by path: a caller who may write a directory
+# on the path could make it lead, by then, where the workers may look and the caller may
+# not. For such a caller, no probe; for a path only others can change, the probe as ever.
+sfcall "$H_T/panel-probe.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
+h_json_ok "$H_T/panel-probe.json" "all(c.get('probe_errno') == 13 for c in r['consumers'])" \
+        "panel account: the pool's socket is probed (probe_errno 13)"
+mkdir -m 0755 "$H_T/panel-own"
+chown "$panel" "$H_T/panel-own"
+ln -s "$S_SOCK" "$H_T/panel-own/php.sock"
+sfcall "$H_T/panel-noprobe.json" "$panel" Diagnose "$(diag_json "$H_T/panel-own/php.sock")" '{}'
+h_json_ok "$H_T/panel-noprobe.json" "r['verdict'] == 'denied' and len(r['consumers']) > 0 and all('probe_errno' not in c for c in r['consumers'])" \
+        "  through a link in a directory the panel owns: verdict denied, no probe"
+h_diagnose "$H_T/root-probe.json" "$H_T/panel-own/php.sock"
+h_json_ok "$H_T/root-probe.json" "all(c.get('probe_errno') == 13 for c in r['consumers'])" "  root's Diagnose of it is probed"
+
 # What nginx's config names stays the panel's to diagnose, behind a closed directory too.
 chmod 0700 "$S_SOCK_DIR"
 sfcall "$H_T/panel-closed.json" "$panel" Diagnose "$(diag_json "$S_SOCK")" '{}'
