@@ -11,6 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "sys/safe-fs.h"
 #include "util/util.h"
 
 /* Where distributions put the configs of installations that are not running. */
@@ -1032,6 +1033,7 @@ static Host *host_free(Host *h) {
                         free(h->ref_lists[i].servers);
         free(h->ref_lists);
         hashmap_free(h->refs_by_path);
+        hashmap_free(h->file_trust);
         hashmap_free(h->pools_by_path);
         free(h->ref_paths);
         free(h->listener_paths);
@@ -1084,6 +1086,36 @@ const Pool *host_pool_by_path(const Host *h, const char *path) {
 
 const RefList *host_refs_by_path(const Host *h, const char *path) {
         return hashmap_get_str(h->refs_by_path, path);
+}
+
+/* Whether only root can change file: asked once per file and model (h->file_trust:
+ * (void *) 1 yes, (void *) 2 no). */
+static bool file_root_only(Host *h, const char *file) {
+        if (!file)
+                return false;
+        if (!h->file_trust && !(h->file_trust = hashmap_new_str()))
+                return false;
+        void *v = hashmap_get_str(h->file_trust, file);
+        if (v)
+                return v == (void *) 1;
+        bool ok = path_only_root_can_change(file, NULL) == 1;
+        (void) hashmap_put_str(h->file_trust, file, ok ? (void *) 1 : (void *) 2); /* on -ENOMEM: asked again */
+        return ok;
+}
+
+bool host_path_named_by_root(Host *h, const char *path) {
+        const Pool *p = host_pool_by_path(h, path);
+        const FpmKey *k = p ? fpm_pool_key(p->cfg, "listen") : NULL;
+        if (p && file_root_only(h, k ? k->file : p->cfg->file))
+                return true;
+        const RefList *refs = host_refs_by_path(h, path);
+        for (size_t i = 0; refs && i < refs->n; i++) {
+                const WebConfig *c = &h->servers[refs->servers[i]].config;
+                for (size_t j = 0; j < c->n_refs; j++)
+                        if (streq_ptr(c->refs[j].path, path) && file_root_only(h, c->refs[j].file))
+                                return true;
+        }
+        return false;
 }
 
 const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino) {

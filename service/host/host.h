@@ -88,6 +88,7 @@ typedef struct Host {
         size_t n_servers;
         Hashmap *pools_by_path;   /* listen path -> Pool* (last declaration wins) */
         Hashmap *refs_by_path;    /* referenced path -> RefList* (into ref_lists) */
+        Hashmap *file_trust;      /* config file -> whether only root can change it (host_path_named_by_root) */
         /* Borrowed from the configs and the socket table, which the host owns. */
         const char **ref_paths;   /* every referenced unix path, first-seen order */
         struct RefList *ref_lists; /* the servers referencing ref_paths[i] */
@@ -148,6 +149,11 @@ int host_listener_now(Host *h, dev_t dev, ino_t ino, bool may_load, const UnixSo
 
 const Pool *host_pool_by_path(const Host *h, const char *path);
 const RefList *host_refs_by_path(const Host *h, const char *path);
+/* Whether a pool's listen or a web server's reference names path in a file only root
+ * can change (sys/safe-fs.h path_only_root_can_change()): a path a user's own config
+ * names (an include or a pool file the user may write) is that user's choice, not the
+ * host's. Each file is walked once per model. */
+bool host_path_named_by_root(Host *h, const char *path);
 
 /* The listening socket bound to this file and the program that serves it. */
 const UnixSocket *host_listener_for(const Host *h, dev_t dev, ino_t ino);

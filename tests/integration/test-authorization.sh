@@ -130,6 +130,17 @@ h_diagnose "$H_T/root-root-link.json" "$H_T/userdir/app.sock" '{"evidence": true
 h_json_ok "$H_T/root-root-link.json" "len(r.get('evidence', [])) >= 1 and all('$H_T/userdir/app.sock' in l for l in r['evidence'])" \
         "  root's evidence too: '/' is not found in every date of the log"
 h_stop "$X_NGINX_PID"
+# A config only root can change vouches for a path in the closed directory; one the user
+# may write does not: there the path is the user's choice.
+stack_extra_nginx nginx-private "$S_WEB_USER" "$H_T/private/named.sock"
+sfcall "$H_T/panel-named.json" "$panel" Diagnose "$(diag_json "$H_T/private/named.sock")" '{}'
+h_json_is "$H_T/panel-named.json" 'r.get("verdict", r.get("error"))' missing \
+        "panel account: a path a root-owned nginx config names, in the closed directory: its verdict (missing)"
+chown "$panel" "$H_T/nginx-private/nginx.conf"
+sfcall "$H_T/panel-named2.json" "$panel" Diagnose "$(diag_json "$H_T/private/named.sock")" '{}'
+h_json_is "$H_T/panel-named2.json" 'r.get("error")' org.freedesktop.DBus.Error.AccessDenied \
+        "  the same config made the panel account's own: AccessDenied"
+h_stop "$X_NGINX_PID"
 
 # The connect probe runs as nginx's workers, by path: a caller who may write a directory
 # on the path could make it lead, by then, where the workers may look and the caller may
