@@ -403,25 +403,41 @@ void diagnosis_done(Diagnosis *d) {
         *d = (Diagnosis) { .walk.final_fd = -1 };
 }
 
-/* Whether the caller could change where the walked path leads: a directory on it that
- * the caller may write (the kernel's rule for its uid and the group database's groups;
- * a uid without a name: assume it could). */
-static bool caller_can_redirect(const PathWalk *w, uid_t caller, Lookup *lk, Owned *ow) {
+/* The caller's credentials as the group database gives them (its processes may hold
+ * fewer groups); false for a uid without a name. */
+static bool caller_creds(uid_t caller, Lookup *lk, Owned *ow, Creds *ret) {
         const char *name = lookup_name(lk, ow, false, caller);
         uid_t uid;
         gid_t gid;
         if (!name || lookup_user(lk, ow, name, &uid, &gid) < 0 || uid != caller)
-                return true;
+                return false;
         const DbGroups *g = lookup_db_groups(lk, ow, name, uid, gid);
         if (!g)
-                return true;
-        Creds c = { .uid = caller, .gid = gid, .groups = g->groups, .n_groups = g->n };
-        for (size_t i = 0; i < w->n_dirs; i++) {
+                return false;
+        *ret = (Creds) { .uid = caller, .gid = gid, .groups = g->groups, .n_groups = g->n };
+        return true;
+}
+
+/* Whether the caller may search every directory the walk searched (look behind them);
+ * without its credentials, no. */
+static bool caller_may_search_all(const PathWalk *w, const Creds *c) {
+        for (size_t i = 0; c && i < w->n_dirs; i++) {
                 AccessClass cls;
-                if (access_inode(&w->dirs[i], &c, ACCESS_WRITE, &cls) == 0)
+                if (access_inode(&w->dirs[i], c, ACCESS_EXEC, &cls) < 0)
+                        return false;
+        }
+        return c != NULL;
+}
+
+/* Whether the caller may write a directory on the walk (change where the path leads);
+ * without its credentials, assume so. */
+static bool caller_may_write_any(const PathWalk *w, const Creds *c) {
+        for (size_t i = 0; c && i < w->n_dirs; i++) {
+                AccessClass cls;
+                if (access_inode(&w->dirs[i], c, ACCESS_WRITE, &cls) == 0)
                         return true;
         }
-        return false;
+        return c == NULL;
 }
 
 /* Components a cheap walk may look up: /run/php/php8.2-fpm.sock takes three, and
@@ -489,9 +505,14 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * symlink followed, no "..", for a user who owns a directory on such a path can
          * make it lead anywhere. */
         bool as_asked = k >= 0 && w->symlinks == 0 && streq_ptr(w->resolved, path);
+        Creds caller;
+        const Creds *cc = restricted && caller_creds(o->caller_uid, lk, ow, &caller) ? &caller : NULL;
+        /* Closed to others (kept when the walk failed), or to the caller by its group
+         * class or a named ACL entry. */
+        bool closed = w->crossed_closed || (restricted && !caller_may_search_all(w, cc));
         /* (Only a config only root can change vouches for a path: a user's own may name
          * anything. Asked only here, where it matters: a walk of each such file.) */
-        if (restricted && w->crossed_closed && !(as_asked && named && host_path_named_by_root(h, path))) {
+        if (restricted && closed && !(as_asked && named && host_path_named_by_root(h, path))) {
                 diagnosis_done(d);
                 return -EACCES;
         }
@@ -499,7 +520,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         /* The probe connects by path, as the workers, later: a caller who may write a
          * directory on the path could make it lead elsewhere by then, where the workers
          * may look but the caller may not (probe_errno would tell what is there). */
-        d->probe_allowed = !w->slow_fs && (!restricted || !caller_can_redirect(w, o->caller_uid, lk, ow));
+        d->probe_allowed = !w->slow_fs && (!restricted || !caller_may_write_any(w, cc));
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
                 diagnosis_done(d);

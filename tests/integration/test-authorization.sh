@@ -105,6 +105,18 @@ done
 sfcall "$H_T/panel-private-fix.json" "$panel" Fix "$(diag_json "$H_T/private/key")" '"auto"' '{"dry_run": true}'
 h_json_is "$H_T/panel-private-fix.json" 'r.get("error")' org.freedesktop.DBus.Error.AccessDenied \
         "  a Fix dry run of private/key: AccessDenied too"
+# Closed to the caller, not to others: by its group's class (0705), or a named ACL entry
+# (u:PANEL:--- on a 0755 directory, whose mask then stays r-x).
+mkdir -m 0705 "$H_T/group-closed"
+mkdir -m 0755 "$H_T/acl-closed"
+chgrp "$group" "$H_T/group-closed"
+setfacl -m "u:$panel:---" "$H_T/acl-closed"
+for d in group-closed acl-closed; do
+        ln -s /etc/shadow "$H_T/$d/key"
+        sfcall "$H_T/panel-$d.json" "$panel" Diagnose "$(diag_json "$H_T/$d/key")" '{}'
+        h_json_is "$H_T/panel-$d.json" 'r.get("error")' org.freedesktop.DBus.Error.AccessDenied \
+                "panel account: behind a directory closed to it ($d), open to others: AccessDenied"
+done
 h_diagnose "$H_T/root-private.json" "$H_T/private/key"
 h_json_is "$H_T/root-private.json" '[r.get("resolved"), r.get("owner")]' '["/etc/shadow", "root"]' "root: the same report names the target and its owner"
 h_diagnose "$H_T/root-bound.json" "$H_T/private/bound.sock"
