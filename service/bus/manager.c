@@ -137,8 +137,14 @@ static int engine_error(sd_bus_error *error, int r, const char *verb, const char
                                          verb, socket, ENGINE_LOOKUP_TIMEOUT_MS / 1000);
         if (r == -EACCES)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root may %s %s: no configuration names it, and it lies behind a "
-                                         "directory closed to other users, or its lookup does not finish",
+                                         "Only root may %s %s: it lies behind a directory closed to you or to other "
+                                         "users, and no configuration only root can change names it as asked",
+                                         verb, socket);
+        if (r == -ENOLINK)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root may %s %s now: a file system on its path does not answer (a hung "
+                                         "NFS, CIFS or FUSE mount), and where such a path leads is root's to know; "
+                                         "nothing was done",
                                          verb, socket);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,

@@ -429,12 +429,12 @@ static bool caller_may_search_all(const PathWalk *w, const Creds *c) {
         return c != NULL;
 }
 
-/* Whether the caller may write a directory on the walk (change where the path leads);
- * without its credentials, assume so. */
+/* Whether the caller may write a directory on the walk (change where the path leads),
+ * or own one (it may chmod it first); without its credentials, assume so. */
 static bool caller_may_write_any(const PathWalk *w, const Creds *c) {
         for (size_t i = 0; c && i < w->n_dirs; i++) {
                 AccessClass cls;
-                if (access_inode(&w->dirs[i], c, ACCESS_WRITE, &cls) == 0)
+                if (w->dirs[i].st.st_uid == c->uid || access_inode(&w->dirs[i], c, ACCESS_WRITE, &cls) == 0)
                         return true;
         }
         return c == NULL;
@@ -496,8 +496,8 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
                 /* How far the lookup got (where a link led before the mount that does
-                 * not answer), a restricted caller may not learn (below). */
-                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -EACCES : k;
+                 * not answer), a restricted caller may not learn (below): -ENOLINK. */
+                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -ENOLINK : k;
         }
         /* What a walk behind a directory closed to others finds (a socket, a file,
          * nothing, a loop, too deep, who listens) is root's to know: else any granted user
@@ -505,11 +505,21 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * symlink followed, no "..", for a user who owns a directory on such a path can
          * make it lead anywhere. */
         bool as_asked = k >= 0 && w->symlinks == 0 && streq_ptr(w->resolved, path);
+        /* The caller's groups from the database: not asked before a grant where it may be
+         * a server's (LDAP, sssd). */
+        if (restricted && cheap && !nss_is_local()) {
+                diagnosis_done(d);
+                return -EAGAIN;
+        }
         Creds caller;
         const Creds *cc = restricted && caller_creds(o->caller_uid, lk, ow, &caller) ? &caller : NULL;
         /* Closed to others (kept when the walk failed), or to the caller by its group
-         * class or a named ACL entry. */
-        bool closed = w->crossed_closed || (restricted && !caller_may_search_all(w, cc));
+         * class or a named ACL entry; a walk that failed kept no directories to judge. */
+        bool closed = w->crossed_closed || (restricted && (k < 0 || !caller_may_search_all(w, cc)));
+        if (restricted && closed && cheap) {
+                diagnosis_done(d);
+                return -EAGAIN; /* below, a walk of config files: after a grant */
+        }
         /* (Only a config only root can change vouches for a path: a user's own may name
          * anything. Asked only here, where it matters: a walk of each such file.) */
         if (restricted && closed && !(as_asked && named && host_path_named_by_root(h, path))) {

@@ -205,7 +205,9 @@ static int job_rediagnose(FixJob *j, DiagnosisFlags flags, bool *ret_connect) {
         Lookup lk = {};
         Owned ow = {};
         Diagnosis d = { .walk.final_fd = -1 };
-        DiagnoseOptions o = { .consumer = j->consumer };
+        /* As the caller may see it: the path may lead elsewhere by now. */
+        DiagnoseOptions o = { .consumer = j->consumer, .restricted = j->opts.caller_uid != 0,
+                              .caller_uid = j->opts.caller_uid };
         int r = lookup_init(&lk);
         if (r >= 0)
                 r = engine_diagnosis(j->e, j->d.report->socket, &o, flags, &h, &lk, &ow, &d);
@@ -223,14 +225,16 @@ static int job_rediagnose(FixJob *j, DiagnosisFlags flags, bool *ret_connect) {
 
 static int job_verify(FixJob *j) {
         int r = job_rediagnose(j, DIAGNOSIS_PROBE, &j->res.verified);
-        if (r == -ETIMEDOUT || r == -EBUSY) {
-                /* Applied, and a file system on the path has stopped answering since: what
-                 * the kernel says now cannot be learnt, and a rollback would need the same
-                 * lookups. The change stands, journaled, unverified. */
+        if (r == -ETIMEDOUT || r == -EBUSY || r == -ENOLINK || r == -EACCES) {
+                /* Applied, and a file system on the path has stopped answering since, or
+                 * (for a caller other than root) the path now leads where it may not look:
+                 * what the kernel says now cannot be learnt or told, and a rollback would
+                 * need the same lookups. The change stands, journaled, unverified. */
                 j->res.verified = false;
                 free(j->res.reason);
-                if (asprintf(&j->res.reason, "%s; not verified: a file system on the path stopped answering",
-                             strempty(j->plan.reason)) < 0) {
+                if (asprintf(&j->res.reason, "%s; not verified: %s", strempty(j->plan.reason),
+                             r == -EACCES ? "the path leads elsewhere since" :
+                                            "a file system on the path stopped answering") < 0) {
                         j->res.reason = NULL;
                         return -ENOMEM;
                 }
@@ -470,6 +474,13 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
         }
         if ((r = journal_tx_entry(tx, &en)) < 0)
                 goto out;
+        /* A caller other than root is told of its own transactions only (as by
+         * ListTransactions): another's is, to it, no transaction at all. */
+        if (caller_uid != 0 && en.uid != caller_uid) {
+                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
+                r = asprintf(&res->message, "no transaction %s", id) < 0 ? -ENOMEM : 0;
+                goto out;
+        }
         if ((r = set_str(&res->socket, en.socket)) < 0)
                 goto out;
         if (streq_ptr(en.outcome, "reverted")) {

@@ -10,7 +10,8 @@
 #  - sockfixd stopped and started again with the same STATE_DIRECTORY: history still lists
 #    the transaction with the same id and outcome, and Revert of it works (outcome
 #    reverted, pool file byte-identical, HTTP 502 after php-fpm's next start);
-#  - the account's own history lists its transactions only, not root's.
+#  - the account's own history lists its transactions only, not root's, and it cannot
+#    revert root's (UnknownTransaction).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-auth-history
@@ -109,6 +110,11 @@ h_json_is "$H_T/panel-hist.json" "[t['transaction'] for t in r]" "[\"$tx\"]" \
         "panel account: sockfixctl history lists its own transaction, not root's"
 h_ctl --json history > "$H_T/root-hist.json" 2> /dev/null
 h_json_ok "$H_T/root-hist.json" "set(t['transaction'] for t in r) == {'$tx', '$rtx'}" "root: history lists both"
+runuser -u "$panel" -- "$SOCKFIX_BUILD_DIR/client/sockfixctl" revert "$rtx" > "$H_T/panel-revert.txt" 2>&1
+h_is "$?" 8 "panel account: sockfixctl revert of root's transaction: exit 8 (refused)"
+h_file_like "$H_T/panel-revert.txt" "no transaction $rtx" "  it is no transaction, to the panel account"
+h_json_is "$H_T/root-hist.json" "[t['outcome'] for t in r if t['transaction'] == '$rtx']" '["applied"]' \
+        "  and root's transaction stands"
 h_revert "$H_T/root-revert.json" "$rtx"
 h_is "$(h_answer_of "$H_T/root-revert.json")" reverted "root's transaction reverted"
 stack_cycle_fpm

@@ -99,7 +99,7 @@ ln -s "$S_SOCK" "$H_T/private/to-pool"
 rel_sock=${S_SOCK#"$H_T"/}
 for p in key bound.sock nothing-here nothing/deeper sub/../../$rel_sock nosub/../../$rel_sock to-pool; do
         sfcall "$H_T/panel-private.json" "$panel" Diagnose "$(diag_json "$H_T/private/$p")" '{}'
-        h_json_ok "$H_T/panel-private.json" "r.get('error') == 'org.freedesktop.DBus.Error.AccessDenied' and 'closed to other users' in r.get('message', '') and 'shadow' not in str(r)" \
+        h_json_ok "$H_T/panel-private.json" "r.get('error') == 'org.freedesktop.DBus.Error.AccessDenied' and 'closed to you or to other users' in r.get('message', '') and 'shadow' not in str(r)" \
                 "panel account: Diagnose of private/$p in a root-only directory: AccessDenied, saying why"
 done
 sfcall "$H_T/panel-private-fix.json" "$panel" Fix "$(diag_json "$H_T/private/key")" '"auto"' '{"dry_run": true}'
