@@ -137,13 +137,9 @@ static int engine_error(sd_bus_error *error, int r, const char *verb, const char
                                          verb, socket, ENGINE_LOOKUP_TIMEOUT_MS / 1000);
         if (r == -EACCES)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root may %s %s: it lies behind a directory closed to you or to other "
-                                         "users, and no configuration only root can change names it as asked",
-                                         verb, socket);
-        if (r == -ENOLINK)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root may %s %s now: a file system on its path does not answer (a hung "
-                                         "NFS, CIFS or FUSE mount), and where such a path leads is root's to know; "
+                                         "Only root may %s %s: its lookup crosses a directory closed to you or to "
+                                         "other users, or does not get to its end (too deep, a file system that does "
+                                         "not answer), and no configuration only root can change names it as asked; "
                                          "nothing was done",
                                          verb, socket);
         if (r == -EBUSY)

@@ -440,6 +440,21 @@ static bool caller_may_write_any(const PathWalk *w, const Creds *c) {
         return c == NULL;
 }
 
+/* The logs of list the caller may read (the kernel's rule for its credentials on every
+ * directory and the file), into buf: a NULL-terminated list, at most n - 1 of them. */
+static char *const *readable_logs(char *const *list, const Creds *c, char **buf, size_t n) {
+        size_t k = 0;
+        for (char *const *l = list; c && l && *l && k + 1 < n; l++) {
+                _cleanup_(path_walk_done) PathWalk w = { .final_fd = -1 };
+                AccessClass cls;
+                if (path_walk(*l, &w) >= 0 && w.have_final && caller_may_search_all(&w, c) &&
+                    access_inode(&w.final, c, ACCESS_READ, &cls) == 0)
+                        buf[k++] = *l;
+        }
+        buf[k] = NULL;
+        return buf;
+}
+
 /* Components a cheap walk may look up: /run/php/php8.2-fpm.sock takes three, and
  * links such as /var/run add a few. */
 #define CHEAP_WALK_STEPS 64u
@@ -496,9 +511,12 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         if (k == -ETIMEDOUT || k == -EBUSY || (cheap && k == -EWOULDBLOCK)) {
                 diagnosis_done(d);
                 /* How far the lookup got (where a link led before the mount that does
-                 * not answer), a restricted caller may not learn (below): -ENOLINK. */
-                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -ENOLINK : k;
+                 * not answer), a restricted caller may not learn: the same answer as a
+                 * closed directory (below), or the two would tell what exists there. */
+                return k == -EWOULDBLOCK ? -EAGAIN : restricted ? -EACCES : k;
         }
+        if (k == -ENOMEM)
+                goto oom;
         /* What a walk behind a directory closed to others finds (a socket, a file,
          * nothing, a loop, too deep, who listens) is root's to know: else any granted user
          * could map /root. Not for a path the host's configs name, but only as asked: no
@@ -514,8 +532,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         Creds caller;
         const Creds *cc = restricted && caller_creds(o->caller_uid, lk, ow, &caller) ? &caller : NULL;
         /* Closed to others (kept when the walk failed), or to the caller by its group
-         * class or a named ACL entry; a walk that failed kept no directories to judge. */
-        bool closed = w->crossed_closed || (restricted && (k < 0 || !caller_may_search_all(w, cc)));
+         * class or a named ACL entry; a walk that could not end (too deep, a sweep's
+         * given up on) kept no directories to judge. */
+        bool closed = w->crossed_closed ||
+                      (restricted && (k < 0 || w->error == ETIMEDOUT || w->error == EBUSY || !caller_may_search_all(w, cc)));
         if (restricted && closed && cheap) {
                 diagnosis_done(d);
                 return -EAGAIN; /* below, a walk of config files: after a grant */
@@ -628,10 +648,16 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         if (findings_classify(r, f, d->cf) < 0)
                 goto oom;
 
+        /* A caller other than root gets lines only of the logs it may read itself: they
+         * hold other sites' clients and requests. */
+        char *logs_buf[16];
         if (o && o->evidence)
                 for (size_t i = 0; r->servers && i < h->n_servers; i++)
                         if (strv_contains(r->servers, h->servers[i].config.server) &&
-                            evidence_collect(h->servers[i].config.error_logs, path,
+                            evidence_collect(restricted ? readable_logs(h->servers[i].config.error_logs, cc, logs_buf,
+                                                                        ELEMENTSOF(logs_buf))
+                                                        : h->servers[i].config.error_logs,
+                                             path,
                                              /* Lines of root's logs that name where a user's
                                               * link leads ("/" names them all): not for a
                                               * caller other than root. */

@@ -225,7 +225,7 @@ static int job_rediagnose(FixJob *j, DiagnosisFlags flags, bool *ret_connect) {
 
 static int job_verify(FixJob *j) {
         int r = job_rediagnose(j, DIAGNOSIS_PROBE, &j->res.verified);
-        if (r == -ETIMEDOUT || r == -EBUSY || r == -ENOLINK || r == -EACCES) {
+        if (r == -ETIMEDOUT || r == -EBUSY || r == -EACCES) {
                 /* Applied, and a file system on the path has stopped answering since, or
                  * (for a caller other than root) the path now leads where it may not look:
                  * what the kernel says now cannot be learnt or told, and a rollback would
@@ -233,7 +233,7 @@ static int job_verify(FixJob *j) {
                 j->res.verified = false;
                 free(j->res.reason);
                 if (asprintf(&j->res.reason, "%s; not verified: %s", strempty(j->plan.reason),
-                             r == -EACCES ? "the path leads elsewhere since" :
+                             r == -EACCES ? "the path leads where the caller may not look, or stopped answering" :
                                             "a file system on the path stopped answering") < 0) {
                         j->res.reason = NULL;
                         return -ENOMEM;

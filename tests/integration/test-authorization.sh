@@ -141,6 +141,14 @@ h_json_ok "$H_T/panel-root-link.json" "r.get('verdict') == 'not-a-socket' and al
 h_diagnose "$H_T/root-root-link.json" "$H_T/userdir/app.sock" '{"evidence": true}'
 h_json_ok "$H_T/root-root-link.json" "len(r.get('evidence', [])) >= 1 and all('$H_T/userdir/app.sock' in l for l in r['evidence'])" \
         "  root's evidence too: '/' is not found in every date of the log"
+# The log holds other sites' clients and requests: a caller other than root gets lines
+# only of logs it may read itself.
+chmod 0600 "$H_T/nginx-userdir/logs/error.log"
+sfcall "$H_T/panel-closed-log.json" "$panel" Diagnose "$(diag_json "$H_T/userdir/app.sock")" '{"evidence": true}'
+h_json_ok "$H_T/panel-closed-log.json" "r.get('verdict') == 'not-a-socket' and not r.get('evidence')" \
+        "panel account: with nginx's error log 0600, no evidence"
+h_diagnose "$H_T/root-closed-log.json" "$H_T/userdir/app.sock" '{"evidence": true}'
+h_json_ok "$H_T/root-closed-log.json" "len(r.get('evidence', [])) >= 1" "  root's evidence still quotes it"
 h_stop "$X_NGINX_PID"
 # A config only root can change vouches for a path in the closed directory; one the user
 # may write does not: there the path is the user's choice.
