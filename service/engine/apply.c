@@ -456,7 +456,9 @@ static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind,
         if (r < 0)
                 return r;
         mode_t want = kind == INODE_SOCKET ? S_IFSOCK : S_IFDIR;
-        if (!w.have_final && w.error == ENOENT) {
+        /* A symlink first: "gone" of where it leads would tell its caller what exists
+         * there (a link of its own into /root). */
+        if (!w.have_final && w.error == ENOENT && w.symlinks == 0) {
                 path_walk_done(&w);
                 return asprintf(note, "%s is gone; nothing to restore", c->target) < 0 ? -ENOMEM : 1;
         }

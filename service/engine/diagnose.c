@@ -441,17 +441,19 @@ static bool caller_may_write_any(const PathWalk *w, const Creds *c) {
 }
 
 /* The logs of list the caller may read (the kernel's rule for its credentials on every
- * directory and the file), into buf: a NULL-terminated list, at most n - 1 of them. */
-static char *const *readable_logs(char *const *list, const Creds *c, char **buf, size_t n) {
+ * directory and the file) and cannot redirect (a directory on the way it may write or
+ * owns could lead the path, once checked, to a log it may not read): a new
+ * NULL-terminated list of borrowed strings, NULL on -ENOMEM. */
+static char **readable_logs(char *const *list, const Creds *c) {
+        char **buf = calloc(strv_length((char **) list) + 1, sizeof(char *));
         size_t k = 0;
-        for (char *const *l = list; c && l && *l && k + 1 < n; l++) {
+        for (char *const *l = list; buf && c && l && *l; l++) {
                 _cleanup_(path_walk_done) PathWalk w = { .final_fd = -1 };
                 AccessClass cls;
                 if (path_walk(*l, &w) >= 0 && w.have_final && caller_may_search_all(&w, c) &&
-                    access_inode(&w.final, c, ACCESS_READ, &cls) == 0)
+                    !caller_may_write_any(&w, c) && access_inode(&w.final, c, ACCESS_READ, &cls) == 0)
                         buf[k++] = *l;
         }
-        buf[k] = NULL;
         return buf;
 }
 
@@ -650,20 +652,21 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
 
         /* A caller other than root gets lines only of the logs it may read itself: they
          * hold other sites' clients and requests. */
-        char *logs_buf[16];
         if (o && o->evidence)
-                for (size_t i = 0; r->servers && i < h->n_servers; i++)
-                        if (strv_contains(r->servers, h->servers[i].config.server) &&
-                            evidence_collect(restricted ? readable_logs(h->servers[i].config.error_logs, cc, logs_buf,
-                                                                        ELEMENTSOF(logs_buf))
-                                                        : h->servers[i].config.error_logs,
-                                             path,
+                for (size_t i = 0; r->servers && i < h->n_servers; i++) {
+                        if (!strv_contains(r->servers, h->servers[i].config.server))
+                                continue;
+                        _cleanup_free_ char **mine = restricted ? readable_logs(h->servers[i].config.error_logs, cc)
+                                                                : NULL;
+                        if ((restricted && !mine) ||
+                            evidence_collect(restricted ? mine : h->servers[i].config.error_logs, path,
                                              /* Lines of root's logs that name where a user's
                                               * link leads ("/" names them all): not for a
                                               * caller other than root. */
                                              restricted && !as_asked ? NULL : r->resolved, EVIDENCE_MAX_LINES,
                                              &r->evidence) < 0)
                                 goto oom;
+                }
 
         /* Beyond sockets a report is a stat() and a readlink() of any path: a caller other
          * than root learns that it is no socket, or nothing there, and no more. */
