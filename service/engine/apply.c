@@ -453,6 +453,11 @@ static int undo_inode(json_object *undo, const JournalChange *c, InodeKind kind,
          * this change to a later Revert (the record stays incomplete). */
         PathWalk w = { .final_fd = -1 };
         int r = path_walk_timed(c->target, UINT_MAX, ENGINE_LOOKUP_TIMEOUT_MS, &w);
+        /* Through a symlink, how the walk failed (too deep, a mount that does not
+         * answer) would tell its caller what lies where its link leads (/root): as for
+         * any symlink, not ours to judge now. */
+        if (r < 0 && r != -ENOMEM && w.symlinks > 0)
+                r = -ESTALE;
         if (r < 0)
                 return r;
         mode_t want = kind == INODE_SOCKET ? S_IFSOCK : S_IFDIR;

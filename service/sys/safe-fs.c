@@ -654,8 +654,9 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
         r = walker_run(&w);
         if (r < 0) {
                 bool closed = ret->crossed_closed;
+                unsigned links = ret->symlinks;
                 path_walk_done(ret);
-                *ret = (PathWalk) { .final_fd = -1, .crossed_closed = closed };
+                *ret = (PathWalk) { .final_fd = -1, .crossed_closed = closed, .symlinks = links };
                 return r;
         }
         return 0;

@@ -46,7 +46,7 @@ typedef struct PathWalk {
         char *resolved;      /* absolute path with symlinks resolved (as far as it exists) */
         int error;           /* 0, or the errno connect() would give walking as root: ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG */
         int final_fd;        /* O_PATH fd of the final component, or -1 */
-        unsigned symlinks;   /* symlinks followed */
+        unsigned symlinks;   /* symlinks followed (kept when the walk itself fails) */
         bool dirs_borrowed;  /* dirs belong to the WalkCache that made this walk (read only) */
         bool slow_fs;        /* it crossed onto a file system that may not answer (sys/slow-fs.c) */
         bool crossed_closed; /* it searched a directory others may not search (no o+x); kept when

@@ -257,7 +257,7 @@ int path_walk_timed(const char *path, unsigned max_steps, int timeout_ms, PathWa
         uint64_t mnt_id = 0;
         int k = path_walk_guarded(path, max_steps, slow_mount_stop, &mnt_id, ret);
         if (k != -EWOULDBLOCK || timeout_ms == 0)
-                return k; /* (the guarded walk left *ret empty, but for crossed_closed) */
+                return k; /* (the guarded walk left *ret empty, but for crossed_closed and symlinks) */
         if (mount_is_hung(mnt_id))
                 return -ETIMEDOUT; /* a walk given up on still waits there */
 
