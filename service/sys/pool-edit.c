@@ -330,11 +330,13 @@ static int pool_file_open(const char *file, PoolFile *f) {
 }
 
 int pool_file_get(const char *file, const char *section, const char *key, char **ret) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_full_file_at(AT_FDCWD, file, POOL_FILE_MAX, &text, NULL);
+        /* Read as it would be edited: a file only root can change, else -EPERM (a link a
+         * user planted since would read another file for Revert's check). */
+        _cleanup_(pool_file_close) PoolFile f = { .dir_fd = -1 };
+        int r = pool_file_open(file, &f);
         if (r < 0)
                 return r;
-        return pool_text_get(text, section, key, ret);
+        return pool_text_get(f.text, section, key, ret);
 }
 
 static int pool_file_write(PoolFile *f, const char *text) {

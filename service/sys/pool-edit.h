@@ -45,6 +45,7 @@ int pool_text_edit(const char *text, const PoolEdit *edits, size_t n, char **ret
 /* The value php-fpm would read for key in [section] (unquoted); -ENOENT when absent. */
 int pool_text_get(const char *text, const char *section, const char *key, char **ret);
 
+/* The same, of a file only root can change (-EPERM otherwise), as pool_file_edit() opens it. */
 int pool_file_get(const char *file, const char *section, const char *key, char **ret);
 /* Applies edits to file atomically and describes what changed (ret optional). */
 int pool_file_edit(const char *file, const PoolEdit *edits, size_t n, PoolFileEdit *ret);
