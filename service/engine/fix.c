@@ -338,6 +338,13 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
             (r = engine_diagnosis(e, socket, &dop, 0, &j->host, &j->lk, &j->ow, &j->d)) < 0)
                 return r;
         j->res.verdict_before = j->d.report->verdict;
+        /* polkit granted the path as the caller wrote it (a rule may grant an account its
+         * own sites only): a link of the caller's, or "..", must not lead the fix to
+         * another site's socket, pool and directories. Root may name a link. */
+        if (dop.restricted && (j->d.walk.symlinks > 0 || !streq_ptr(j->d.walk.resolved, socket)))
+                return refuse(j, ENGINE_ERROR_UNSAFE_PATH,
+                              strdup("only root may fix a socket through a symbolic link or \"..\": name the socket "
+                                     "itself"));
 
         if ((r = plan_fix(j->host, &j->d, strategy, j->consumer, &j->plan, &err, &msg)) < 0)
                 return r;
@@ -440,9 +447,14 @@ RevertResult *revert_result_free(RevertResult *r) {
 
 /* A running fix holds its transaction id and the resolved path of its socket; the
  * record names the socket as its caller wrote it, maybe through a symlink. */
-static bool revert_busy(Engine *e, const char *id, const char *socket) {
+static bool revert_busy(Engine *e, const char *id, const char *socket, bool restricted) {
         if (hashmap_get_str(e->busy, id) || (socket && hashmap_get_str(e->busy, socket)))
                 return true;
+        /* Not resolved for a caller other than root: through its own links, "a fix of
+         * ... is running" would tell what root is fixing where it may not look (a fix
+         * of its own socket by that name is found above). */
+        if (restricted)
+                return false;
         /* Resolved as a Diagnose resolves it: bounded where the path crosses a file system
          * that may not answer (one that does not cannot be part of a running fix's path
          * as far as this lookup can tell, and the undo's own lookups are bounded too). */
@@ -489,7 +501,7 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
                 goto out;
         }
         /* A fix still running on this socket owns the record. */
-        if (revert_busy(e, id, en.socket)) {
+        if (revert_busy(e, id, en.socket, caller_uid != 0)) {
                 res->error = ENGINE_ERROR_BUSY;
                 r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
                 goto out;

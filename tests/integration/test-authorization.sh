@@ -78,8 +78,8 @@ h_json_is "$H_T/panel-open.json" '[(f["code"], f["summary"], f["path"]) for f in
         "[[\"not-a-socket\", \"$H_T/open/key is not a socket\", \"$H_T/open/key\"]]" \
         "  its finding says only that the path as asked is no socket"
 sfcall "$H_T/panel-open-fix.json" "$panel" Fix "$(diag_json "$H_T/open/key")" '"auto"' '{"dry_run": true}'
-h_json_ok "$H_T/panel-open-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('NotASocket')" \
-        "  a Fix dry run (the diagnose action) answers NotASocket without the target either"
+h_json_ok "$H_T/panel-open-fix.json" "'shadow' not in r.get('message', '') and r.get('error', '').endswith('UnsafePath')" \
+        "  a Fix dry run (the diagnose action) answers UnsafePath (a link: name the socket itself), without the target"
 # A dangling link: the panel learns that nothing is there, not the name it points at.
 ln -s /etc/sockfix-secret-name "$H_T/open/dangling"
 sfcall "$H_T/panel-dangling.json" "$panel" Diagnose "$(diag_json "$H_T/open/dangling")" '{}'
@@ -174,6 +174,15 @@ ln -s "$S_SOCK" "$H_T/panel-own/php.sock"
 sfcall "$H_T/panel-noprobe.json" "$panel" Diagnose "$(diag_json "$H_T/panel-own/php.sock")" '{}'
 h_json_ok "$H_T/panel-noprobe.json" "r['verdict'] == 'denied' and len(r['consumers']) > 0 and all('probe_errno' not in c for c in r['consumers'])" \
         "  through a link in a directory the panel owns: verdict denied, no probe"
+# polkit grants the path as written: through a link of its own, a caller other than root
+# could lead a Fix to another site's socket, pool and directories.
+sfcall "$H_T/panel-link-fix.json" "$panel" Fix "$(diag_json "$H_T/panel-own/php.sock")" '"auto"' '{"dry_run": true}'
+h_json_ok "$H_T/panel-link-fix.json" "r.get('error', '').endswith('UnsafePath') and 'name the socket itself' in r.get('message', '')" \
+        "  a Fix dry run through that link: UnsafePath, name the socket itself"
+sfcall "$H_T/panel-direct-fix.json" "$panel" Fix "$(diag_json "$S_SOCK")" '"auto"' '{"dry_run": true}'
+h_json_is "$H_T/panel-direct-fix.json" 'r.get("outcome", r.get("error"))' planned "  of the socket itself: planned"
+h_fix "$H_T/root-link-fix.json" "$H_T/panel-own/php.sock" auto '{"dry_run": true}'
+h_is "$(h_answer_of "$H_T/root-link-fix.json")" planned "  root's dry run through the link: planned"
 h_diagnose "$H_T/root-probe.json" "$H_T/panel-own/php.sock"
 h_json_ok "$H_T/root-probe.json" "all(c.get('probe_errno') == 13 for c in r['consumers'])" "  root's Diagnose of it is probed"
 
