@@ -670,7 +670,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
 
         /* Beyond sockets a report is a stat() and a readlink() of any path: a caller other
          * than root learns that it is no socket, or nothing there, and no more. */
-        if (o && o->restricted && (r->verdict == VERDICT_NOT_A_SOCKET || r->verdict == VERDICT_MISSING) &&
+        if (restricted && (r->verdict == VERDICT_NOT_A_SOCKET || r->verdict == VERDICT_MISSING) &&
             findings_hide_inode(r) < 0)
                 goto oom;
 
@@ -875,8 +875,8 @@ int engine_diagnose_each(Engine *e, const DiagnoseOptions *o, int (*cb)(const Re
                 Report *rep = NULL;
                 r = diagnose_one(h, paths[i], o, &lk, &ow, &rep);
                 if (r == -EACCES) {
-                        /* A listener's bind path that no config names, which a caller other
-                         * than root may not be told of (diagnosis_run()): left out. */
+                        /* A path a caller other than root may not be told of (behind a
+                         * directory closed to it, given up on: diagnosis_run()): left out. */
                         r = 0;
                         continue;
                 }
