@@ -549,6 +549,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
                 return -EACCES;
         }
         d->restricted = restricted;
+        d->as_asked = as_asked;
         /* The probe connects by path, as the workers, later: a caller who may write a
          * directory on the path could make it lead elsewhere by then, where the workers
          * may look but the caller may not (probe_errno would tell what is there). */

@@ -39,6 +39,7 @@ typedef struct Diagnosis {
         const Process *master; /* the listener's master, borrowed from the host */
         uint32_t listener_sock_ino; /* the listening socket bound to the file; 0 if none */
         bool restricted;       /* for a caller other than root (DiagnoseOptions.restricted) */
+        bool as_asked;         /* the path leads where it says: no symlink followed, no ".." */
         bool probe_allowed;    /* a connect probe may be made (diagnosis_run()) */
 } Diagnosis;
 

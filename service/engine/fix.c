@@ -341,7 +341,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
         /* polkit granted the path as the caller wrote it (a rule may grant an account its
          * own sites only): a link of the caller's, or "..", must not lead the fix to
          * another site's socket, pool and directories. Root may name a link. */
-        if (dop.restricted && (j->d.walk.symlinks > 0 || !streq_ptr(j->d.walk.resolved, socket)))
+        if (dop.restricted && !j->d.as_asked)
                 return refuse(j, ENGINE_ERROR_UNSAFE_PATH,
                               strdup("only root may fix a socket through a symbolic link or \"..\": name the socket "
                                      "itself"));
