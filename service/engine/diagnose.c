@@ -526,8 +526,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
          * make it lead anywhere. */
         bool as_asked = k >= 0 && w->symlinks == 0 && streq_ptr(w->resolved, path);
         /* The caller's groups from the database: not asked before a grant where it may be
-         * a server's (LDAP, sssd). */
-        if (restricted && cheap && !nss_is_local()) {
+         * a server's (LDAP, sssd). A cheap diagnosis has the kept caches, whose preload_ok
+         * is nss_is_local() as of the signature engine_lookups() checked on this call: no
+         * read of nsswitch.conf per call. */
+        if (restricted && cheap && !lk->preload_ok) {
                 diagnosis_done(d);
                 return -EAGAIN;
         }
