@@ -662,6 +662,14 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
         return 0;
 }
 
+uint64_t mount_id_at(int dirfd, const char *name) {
+        struct statx sx;
+        int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | (isempty(name) ? AT_EMPTY_PATH : 0);
+        if (statx(dirfd, strempty(name), flags, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+                return 0;
+        return sx.stx_mnt_id;
+}
+
 bool path_walk_holds(const PathWalk *pw, const InodeInfo *dir) {
         const char *d = dir ? dir->path : NULL;
         if (!d || !pw->resolved)
@@ -722,6 +730,7 @@ typedef struct CachedDir {
         int fd;          /* O_PATH fd of the resolved directory; -1: walk such paths in full */
         bool stopped;    /* the cache's stop() stopped its walk */
         bool closed;     /* PathWalk.crossed_closed of every path in it */
+        uint64_t mnt_id; /* where the cache has a stop(): the mount it is on (0: not known) */
         InodeInfo *dirs; /* every directory searched to look a name up in it, itself last */
         size_t n_dirs;
         char *resolved;
@@ -808,6 +817,8 @@ static int cache_dir_load(WalkCache *c, const char *key, CachedDir **ret) {
         d->fd = TAKE_FD(pw.final_fd);
         /* Looking a name up in it searches it too. */
         d->closed = pw.crossed_closed || !(self->st.st_mode & S_IXOTH);
+        if (c->stop)
+                d->mnt_id = mount_id_at(d->fd, "");
         path_walk_done(&pw);
         return 0;
 }
@@ -835,6 +846,25 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
         }
         if (d->fd < 0)
                 return cache_walk_full(c, path, ret);
+
+        /* A file bind-mounted there from a file system that may not answer (the
+         * directory's own was stopped above) would hold the stat below, and the sweep
+         * with it: its mount id differs from the directory's. Pinned with O_PATH, it is
+         * shown to stop() as the full walk would show it; a stop makes the caller walk
+         * the path in full, bounded. Hosts with no such file system skip both syscalls. */
+        if (c->stop) {
+                uint64_t id = mount_id_at(d->fd, base);
+                if (id != 0 && id != d->mnt_id) {
+                        _cleanup_close_ int fd = openat(d->fd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_free_ char *at = NULL;
+                        if (fd >= 0 && asprintf(&at, "%s/%s", streq_ptr(d->resolved, "/") ? "" : d->resolved, base) < 0)
+                                return -ENOMEM;
+                        if (fd >= 0 && c->stop(fd, at, c->stop_data)) {
+                                *ret = (PathWalk) { .final_fd = -1 };
+                                return -EWOULDBLOCK;
+                        }
+                }
+        }
 
         /* No fd for the last component: a sweep only looks, and two syscalls (stat, ACL)
          * per socket instead of four add up over thousands of pools. */

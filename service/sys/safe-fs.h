@@ -10,6 +10,7 @@
  * can be swapped under us). */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -74,6 +75,12 @@ typedef bool (*PathWalkStop)(int fd, const char *path, void *userdata);
 int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, void *userdata, PathWalk *ret);
 void path_walk_done(PathWalk *pw);
 
+/* The id of the mount that name in dirfd is on ("" for dirfd itself; a symlink's own),
+ * as statx reads it without asking that file system (AT_STATX_DONT_SYNC): a mount
+ * point's differs from its directory's. 0 where the kernel does not tell (before 5.8)
+ * or the name cannot be looked up. */
+uint64_t mount_id_at(int dirfd, const char *name);
+
 /* Whether dir is one of the directories that hold the walk's final component (an
  * ancestor of pw->resolved), not one searched only on the way through ".." or to a
  * symlink. */
@@ -97,7 +104,8 @@ WalkCache *walk_cache_free(WalkCache *c);
 /* Like path_walk(); with c NULL it is path_walk(). The walk may borrow the cache's
  * directories: path_walk_done() it before walk_cache_free(). -EWOULDBLOCK where the
  * cache's stop() stopped the walk (then also for every later path in that directory,
- * without asking again). */
+ * without asking again), or stops the last component, a mount point of its own (a file
+ * bind-mounted from such a file system). */
 int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret);
 
 /* Parses a raw system.posix_acl_* xattr value; exposed for the fuzz target. */

@@ -171,18 +171,8 @@ static bool id_is_known(uint64_t id) {
         return mounts.all_ids && hashmap_get_u64(mounts.all_ids, id);
 }
 
-/* The id of the mount fd is on, as statx reads it without asking the file system
- * (AT_STATX_DONT_SYNC); 0 where the kernel does not tell (before 5.8). */
-static uint64_t mount_id_of(int fd) {
-        struct statx sx;
-        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0 ||
-            !(sx.stx_mask & STATX_MNT_ID))
-                return 0;
-        return sx.stx_mnt_id;
-}
-
 /* PathWalkStop: whether fd, pinned with O_PATH, is on such a file system. By the mount
- * id (mount_id_of()), which a rename of a directory above the mount does not change; a
+ * id (mount_id_at()), which a rename of a directory above the mount does not change; a
  * mount made since the table was read has an id the table lacks: read it again, and be
  * careful if it still lacks it.
  * userdata, if set, is a uint64_t that gets the id of the mount it stopped at (0: not
@@ -194,7 +184,7 @@ bool slow_mount_stop(int fd, const char *path, void *userdata) {
                 *ret_id = 0;
         if (mounts.all_slow)
                 return true;
-        uint64_t id = mount_id_of(fd);
+        uint64_t id = mount_id_at(fd, "");
         if (id == 0)
                 return mounts.by_path && hashmap_get_str(mounts.by_path, path);
         if (ret_id)
@@ -239,12 +229,12 @@ static void walk_job_free(void *p) {
 }
 
 /* PathWalkStop of a walk on a thread: never stops it, but notes each mount it steps onto
- * in the job's slot (mount_id_of() asks the file system nothing), so the
+ * in the job's slot (mount_id_at() asks the file system nothing), so the
  * slot names the mount the walk waits on, not the first slow one on the way: a hung FUSE
  * mount below a healthy NFS /home must not make every path under /home fail. */
 static bool note_mount(int fd, const char *path, void *userdata) {
         _Atomic uint64_t *slot = userdata;
-        uint64_t id = slot ? mount_id_of(fd) : 0;
+        uint64_t id = slot ? mount_id_at(fd, "") : 0;
 
         (void) path;
         if (id != 0)

@@ -17,7 +17,10 @@
 #   a rename above the mount (which changes its path in the mount table, unannounced)
 #     does not hide it;
 #   once the file systems answer (here: their daemons die), the lookups given up on end;
-#   a socket on a FUSE file system that answers is diagnosed without a connect probe.
+#   a socket on a FUSE file system that answers is diagnosed without a connect probe;
+#   a file bind-mounted over a pool's socket from a FUSE file system that then stops
+#     answering (the pool's directory itself is local) holds no sweep: DiagnoseAll
+#     answers within the bound, that path not-a-socket, path-lookup-failed.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
@@ -186,5 +189,44 @@ h_json_ok "$H_T/answer.json" "any(c['user'] == 'nginx' for c in r['consumers'])"
 h_json_ok "$H_T/answer.json" "all('probe_errno' not in c for c in r['consumers']) and 'fastcgi' not in r" \
         "  and no connect probe was made (no probe_errno, no fastcgi)"
 h_is "$(threads)" 1 "  and no lookup waits"
+
+# The pool's own socket, in a local directory, covered by a file bind-mounted from a FUSE
+# file system that then stops answering: the sweeps' cached walk looks up only the last
+# component of each path, and that lookup is what would wait.
+mnt3=$H_T/fuse3
+mkdir -p "$mnt3"
+h_at_exit "umount -l '$S_SOCK' 2> /dev/null; umount -l '$mnt3' 2> /dev/null; true"
+h_spawn fuse-stuck "$H_T/fuse3.log" "$H_PY" "$H_LIB_DIR/fuse-socket.py" "$mnt3" --hang-on-usr1
+FUSE_STUCK=$H_LAST_PID
+h_wait_for 50 grep -q mounted "$H_T/fuse3.log"
+h_ok "a third FUSE file system answers at $mnt3" grep -qx mounted "$H_T/fuse3.log"
+h_ok "its socket inode is bind-mounted over the pool's socket $S_SOCK" mount --bind "$mnt3/php/www.sock" "$S_SOCK"
+kill -USR1 "$FUSE_STUCK"
+{ timeout -s KILL 2 stat "$S_SOCK" > /dev/null 2>&1; } 2> /dev/null # (bash reports no "Killed")
+h_is "$?" 137 "once told to, it answers nothing: a stat of $S_SOCK waits (killed after 2 s)"
+ms=$(h_elapsed_ms h_call "$H_T/all3.json" DiagnoseAll '{}')
+h_is "$?" 0 "DiagnoseAll answers (in $ms ms)"
+h_ok "  within 6 s" test "$ms" -lt 6000
+h_json_is "$H_T/all3.json" "[(x['verdict'], [f['code'] for f in x['findings']]) for x in r if x['socket'] == '$S_SOCK']" \
+        '[["not-a-socket", ["path-lookup-failed"]]]' "  $S_SOCK: not-a-socket, path-lookup-failed"
+h_json_ok "$H_T/all3.json" "[f for x in r if x['socket'] == '$S_SOCK' for f in x['findings'] if 'does not answer' in f['summary']]" \
+        "  whose summary says its file system does not answer"
+h_is "$(threads)" 2 "  one lookup waits, for that file"
+ms=$(h_elapsed_ms h_diagnose "$H_T/d6.json" "$S_SOCK")
+h_json_is "$H_T/d6.json" 'r.get("error")' org.freedesktop.DBus.Error.TimedOut \
+        "root's Diagnose of $S_SOCK: TimedOut, at once ($ms ms): the full walk stops at that mount too"
+h_ok "  (under 1 s)" test "$ms" -lt 1000
+ms=$(h_elapsed_ms h_call "$H_T/list3.json" ListSockets '{}')
+h_json_is "$H_T/list3.json" "[x['verdict'] for x in r if x['path'] == '$S_SOCK']" '["not-a-socket"]' \
+        "ListSockets answers at once ($ms ms), $S_SOCK not-a-socket"
+h_ok "  (under 1 s)" test "$ms" -lt 1000
+h_stop "$FUSE_STUCK"
+threads_are 1
+h_is "$(threads)" 1 "once its daemon is gone, the lookup ends"
+umount -l "$S_SOCK"
+h_call "$H_T/all4.json" DiagnoseAll '{}'
+h_json_is "$H_T/all4.json" "[x['verdict'] for x in r if x['socket'] == '$S_SOCK']" '["no-consumer"]' \
+        "  and with the bind mount gone, $S_SOCK has its verdict as before"
+h_ok "sockfixd is alive" h_alive "$H_SOCKFIXD_PID"
 
 h_done

@@ -9,8 +9,12 @@
 # With --hang it mounts and then never reads /dev/fuse: the kernel's INIT and every
 # request after it wait for an answer that does not come, as a hung NFS server or a stuck
 # FUSE daemon leaves every lookup there (until this process dies).
+# With --hang-on-usr1 it answers, but lets the kernel keep no attribute or name (each
+# stat asks), until SIGUSR1: from then on it answers nothing, as a FUSE daemon that gets
+# stuck while its file is in use (bind-mounted elsewhere, say).
 import ctypes
 import os
+import signal
 import struct
 import sys
 import time
@@ -20,6 +24,17 @@ mnt = sys.argv[1]
 fd = os.open("/dev/fuse", os.O_RDWR)
 opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % fd
 hang = sys.argv[2:] == ["--hang"]
+hang_on_usr1 = sys.argv[2:] == ["--hang-on-usr1"]
+valid = 0 if hang_on_usr1 else 60  # seconds the kernel may keep an answer
+stuck = False
+
+
+def on_usr1(signum, frame):
+    global stuck
+    stuck = True
+
+
+signal.signal(signal.SIGUSR1, on_usr1)
 name = b"sockfix-hang" if hang else b"sockfix-answer"
 if libc.mount(name, mnt.encode(), b"fuse." + name, 0, opts.encode()) != 0:
     print("mount failed:", os.strerror(ctypes.get_errno()), flush=True)
@@ -53,6 +68,10 @@ while True:
         req = os.read(fd, 1 << 17)
     except OSError:
         break  # unmounted
+    if stuck:
+        print("stuck", flush=True)
+        while True:
+            time.sleep(60)  # this request, and every one after it, waits
     length, opcode, unique, nodeid = struct.unpack_from("<IIQQ", req)
     body = req[40:length]
     if opcode in (FUSE_FORGET, FUSE_BATCH_FORGET):
@@ -68,9 +87,9 @@ while True:
             reply(unique, 2)  # ENOENT
         else:
             # nodeid generation entry_valid attr_valid entry_valid_nsec attr_valid_nsec attr
-            reply(unique, 0, struct.pack("<QQQQII", child, 0, 60, 60, 0, 0) + attr(child))
+            reply(unique, 0, struct.pack("<QQQQII", child, 0, valid, valid, 0, 0) + attr(child))
     elif opcode == FUSE_GETATTR:
-        reply(unique, 0, struct.pack("<QII", 60, 0, 0) + attr(nodeid))
+        reply(unique, 0, struct.pack("<QII", valid, 0, 0) + attr(nodeid))
     elif opcode == FUSE_OPENDIR:
         reply(unique, 0, struct.pack("<QII", 0, 0, 0))
     elif opcode == FUSE_RELEASEDIR:

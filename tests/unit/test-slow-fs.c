@@ -154,6 +154,40 @@ static void test_walk_cached_stops(void **state) {
         path_walk_done(&w);
         walk_cache_free(c);
 
+        /* A last component that is a mount point of its own (a file bind-mounted from a
+         * file system that may hang, here /dev/shm in /dev): shown to stop(), pinned
+         * with O_PATH, before the stat that would wait on it; its siblings on the
+         * directory's own mount are not shown. */
+        _cleanup_close_ int dev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        uint64_t dev_id = mount_id_at(dev, "");
+        assert_int_equal(mount_id_at(dev, "null"), dev_id);
+        assert_int_equal(mount_id_at(dev, "no-such-name"), 0);
+        if (dev_id != 0 && mount_id_at(dev, "shm") != 0 && mount_id_at(dev, "shm") != dev_id) {
+                c = walk_cache_new(stop_at, (void *) "/dev/shm");
+                assert_non_null(c);
+                n_stop_calls = n_not_o_path = 0;
+                assert_int_equal(path_walk_cached("/dev/null", c, &w), 0);
+                assert_true(w.have_final);
+                path_walk_done(&w);
+                unsigned dir_calls = n_stop_calls; /* "/" and /dev's mount, walking /dev */
+                assert_int_equal(path_walk_cached("/dev/shm", c, &w), -EWOULDBLOCK);
+                assert_null(w.resolved);
+                assert_int_equal(n_stop_calls, dir_calls + 1);
+                assert_int_equal(n_not_o_path, 0);
+                assert_int_equal(path_walk_cached("/dev/zero", c, &w), 0);
+                path_walk_done(&w);
+                assert_int_equal(n_stop_calls, dir_calls + 1);
+                walk_cache_free(c);
+                /* A mount point that does not stop is walked as before. */
+                c = walk_cache_new(stop_at, (void *) "/nonexistent");
+                assert_int_equal(path_walk_cached("/dev/shm", c, &w), 0);
+                assert_true(w.have_final && S_ISDIR(w.final.st.st_mode));
+                path_walk_done(&w);
+                walk_cache_free(c);
+        } else
+                print_message("# /dev/shm is no mount point here: its case not run\n");
+
         /* Without a stop: the plain cached walk. */
         c = walk_cache_new(NULL, NULL);
         assert_int_equal(path_walk_cached(link, c, &w), 0);
