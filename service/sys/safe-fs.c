@@ -406,22 +406,23 @@ static int walker_final_is_top(Walker *w) {
 }
 
 /* Replaces the walk's remaining components with the link's target followed by what
- * was left after the link. */
-static int walker_splice_symlink(Walker *w, int fd, const char *rest, bool *ret_loop) {
+ * was left after the link. What following it meets instead (a loop, a target too long
+ * or empty, the file system's error reading it) goes to *ret_error, as the kernel
+ * would answer it; the return value is negative only for -ENOMEM. */
+static int walker_splice_symlink(Walker *w, int fd, const char *rest, int *ret_error) {
         char target[PATH_MAX];
 
-        *ret_loop = ++w->pw->symlinks > WALK_MAX_SYMLINKS;
-        if (*ret_loop)
+        *ret_error = 0;
+        if (++w->pw->symlinks > WALK_MAX_SYMLINKS) {
+                *ret_error = ELOOP;
                 return 0;
+        }
 
         ssize_t k = readlinkat(fd, "", target, sizeof(target));
-        if (k < 0)
-                return -errno;
-        if ((size_t) k >= sizeof(target))
-                return -ENAMETOOLONG;
         /* The kernel resolves an empty target to nothing. */
-        if (k == 0)
-                return -ENOENT;
+        *ret_error = k < 0 ? errno : (size_t) k >= sizeof(target) ? ENAMETOOLONG : k == 0 ? ENOENT : 0;
+        if (*ret_error)
+                return 0;
 
         char *todo = malloc((size_t) k + strlen(rest) + 1);
         if (!todo)
@@ -452,12 +453,15 @@ static int openat_no_xdev(int dirfd, const char *name, int flags) {
         return (int) syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 }
 
-/* Opens name in the walk's current directory: an fd, or -errno; with a stop(), also
- * -EWOULDBLOCK. A directory on the way is opened for reading where that is allowed: its
- * ACL is then one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a
- * single Diagnose). O_DIRECTORY fails before anything else could be opened; what is not
- * a directory, or may not be read, is pinned with O_PATH. */
-static int walker_open(Walker *w, const char *name, bool last, bool *readable) {
+/* Opens name in the walk's current directory into *ret_fd: an fd, or -errno, what the
+ * lookup met. That errno is the file system's to choose (a FUSE daemon or a server may
+ * answer ENOMEM, EAGAIN or E2BIG), so it never travels as the return value, which is
+ * negative only for the walk's own failures: -ENOMEM, and with a stop() -EWOULDBLOCK.
+ * A directory on the way is opened for reading where that is allowed: its ACL is then
+ * one fgetxattr() instead of a lookup through /proc/self/fd/N (a sixth of a single
+ * Diagnose). O_DIRECTORY fails before anything else could be opened; what is not a
+ * directory, or may not be read, is pinned with O_PATH. */
+static int walker_open(Walker *w, const char *name, bool last, bool *readable, int *ret_fd) {
         int dirfd = walker_top(w)->fd, fd = -1;
         bool guarded = w->stop;
 
@@ -472,30 +476,31 @@ static int walker_open(Walker *w, const char *name, bool last, bool *readable) {
         if (fd < 0 && (last || errno != EXDEV))
                 fd = guarded ? openat_no_xdev(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
                              : openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0)
-                return fd;
-        if (!guarded || (errno != EXDEV && errno != ENOSYS))
-                return -errno;
+        *ret_fd = fd >= 0 ? fd : -errno;
+        if (fd >= 0 || !guarded || (errno != EXDEV && errno != ENOSYS))
+                return 0;
 
         /* A mount point (or a kernel without openat2): pinned with O_PATH, which asks its
          * file system nothing (opening a directory for reading does), and shown to
          * stop(); then "." of that very inode is opened for reading, with no second
          * lookup of name. */
         fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        *ret_fd = fd >= 0 ? fd : -errno;
         if (fd < 0)
-                return -errno;
+                return 0;
         _cleanup_free_ char *next = walker_join(w, name, "");
         if (!next || w->stop(fd, next, w->stop_data)) {
                 close(fd);
+                *ret_fd = -EBADF;
                 return next ? -EWOULDBLOCK : -ENOMEM;
         }
         int rfd = last ? -1 : openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rfd >= 0) {
                 close(fd);
                 *readable = true;
-                return rfd;
+                *ret_fd = rfd;
         }
-        return fd;
+        return 0;
 }
 
 static int walker_step(Walker *w, const char *name, const char *rest, bool last, bool trailing_slash) {
@@ -516,29 +521,30 @@ static int walker_step(Walker *w, const char *name, const char *rest, bool last,
         }
 
         bool readable = false;
-        _cleanup_close_ int fd = walker_open(w, name, last, &readable);
-        if (fd == -EWOULDBLOCK || fd == -ENOMEM)
-                return fd;
-        if (fd < 0) {
-                r = walker_fail(w, -fd, name, rest);
+        _cleanup_close_ int fd = -EBADF;
+        r = walker_open(w, name, last, &readable, &fd);
+        if (r < 0)
+                return r;
+        /* What the file system answers, the lookup or the attributes after it, is what
+         * connect() would meet there: the walk's result, not its failure. */
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = walker_fail(w, fd < 0 ? -fd : errno, name, rest);
                 return r < 0 ? r : STEP_DONE;
         }
-        if (fstat(fd, &st) < 0)
-                return -errno;
 
         if (S_ISLNK(st.st_mode)) {
-                bool loop;
+                int error;
                 _cleanup_free_ char *rest_copy = strdup(rest);
                 if (!rest_copy)
                         return -ENOMEM;
-                r = walker_splice_symlink(w, fd, rest_copy, &loop);
-                if (loop)
-                        r = -ELOOP;
-                if (r == -ELOOP || r == -ENAMETOOLONG || r == -ENOENT) {
-                        r = walker_fail(w, -r, name, rest_copy);
+                r = walker_splice_symlink(w, fd, rest_copy, &error);
+                if (r < 0)
+                        return r;
+                if (error) {
+                        r = walker_fail(w, error, name, rest_copy);
                         return r < 0 ? r : STEP_DONE;
                 }
-                return r < 0 ? r : STEP_SPLICED;
+                return STEP_SPLICED;
         }
 
         if (last && !(trailing_slash && !S_ISDIR(st.st_mode))) {

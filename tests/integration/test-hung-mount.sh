@@ -18,6 +18,8 @@
 #     does not hide it;
 #   once the file systems answer (here: their daemons die), the lookups given up on end;
 #   a socket on a FUSE file system that answers is diagnosed without a connect probe;
+#   an errno that file system answers (ENOMEM, EAGAIN) is the lookup's result
+#     (path-lookup-failed), not sockfixd's own failure;
 #   a file bind-mounted over a pool's socket from a FUSE file system that then stops
 #     answering (the pool's directory itself is local) holds no sweep: DiagnoseAll
 #     answers within the bound, that path not-a-socket, path-lookup-failed.
@@ -188,6 +190,20 @@ h_json_is "$H_T/answer.json" 'r["verdict"]' refused "  verdict refused (a socket
 h_json_ok "$H_T/answer.json" "any(c['user'] == 'nginx' for c in r['consumers'])" "  nginx's workers are its consumers"
 h_json_ok "$H_T/answer.json" "all('probe_errno' not in c for c in r['consumers']) and 'fastcgi' not in r" \
         "  and no connect probe was made (no probe_errno, no fastcgi)"
+h_is "$(threads)" 1 "  and no lookup waits"
+
+# A file system may answer any errno. ENOMEM or EAGAIN from its daemon, for a lookup,
+# the attributes after it or a link's target, is what a connect() there would meet too
+# (path-lookup-failed), not sockfixd's own failure (NoMemory) nor a walk to wait for.
+for case in "nomem.sock:Cannot allocate memory" "again.sock:Resource temporarily unavailable" \
+        "getattr-nomem.sock:Cannot allocate memory" "nomem-link:Cannot allocate memory"; do
+        name=${case%%:*} why=${case#*:}
+        h_diagnose "$H_T/err-$name.json" "$mnt/php/$name"
+        h_is "$?" 0 "Diagnose of $mnt/php/$name, whose file system answers '$why', answers ($(head -c 100 "$H_T/err-$name.json"))"
+        h_json_is "$H_T/err-$name.json" "(r['verdict'], [f['code'] for f in r['findings']])" \
+                '["not-a-socket", ["path-lookup-failed"]]' "  not-a-socket, path-lookup-failed"
+        h_json_ok "$H_T/err-$name.json" "any('$why' in f['summary'] for f in r['findings'])" "  which says: $why"
+done
 h_is "$(threads)" 1 "  and no lookup waits"
 
 # The pool's own socket, in a local directory, covered by a file bind-mounted from a FUSE

@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A FUSE file system that answers, with one socket inode: MOUNTPOINT/php/www.sock
 # (mode 0666, root:root). Speaks the kernel's FUSE protocol on /dev/fuse directly (no
-# libfuse): INIT, LOOKUP, GETATTR, OPENDIR/RELEASEDIR, and ENOSYS for everything else
-# (xattrs included: the kernel then stops asking). Prints "mounted" once serving. Lets
-# test-hung-mount show that a socket on a file system that may hang gets no connect
-# probe, on a file system that does answer.
+# libfuse): INIT, LOOKUP, GETATTR, READLINK, OPENDIR/RELEASEDIR, and ENOSYS for
+# everything else (xattrs included: the kernel then stops asking). Prints "mounted" once
+# serving. Lets test-hung-mount show that a socket on a file system that may hang gets no
+# connect probe, on a file system that does answer.
+# A file system may answer any errno, ENOMEM and EAGAIN included, which a walk must not
+# take for its own: in MOUNTPOINT/php, the lookup of nomem.sock answers ENOMEM and of
+# again.sock EAGAIN, the attributes of getattr-nomem.sock ENOMEM, and reading the link
+# nomem-link ENOMEM.
 # With --hang it mounts and then never reads /dev/fuse: the kernel's INIT and every
 # request after it wait for an answer that does not come, as a hung NFS server or a stuck
 # FUSE daemon leaves every lookup there (until this process dies).
@@ -45,10 +49,20 @@ if hang:
         time.sleep(60)
 
 FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_INIT = 1, 2, 3, 26
-FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 27, 29, 42
-S_IFDIR, S_IFSOCK = 0o040000, 0o140000
+FUSE_READLINK, FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 5, 27, 29, 42
+S_IFDIR, S_IFSOCK, S_IFLNK = 0o040000, 0o140000, 0o120000
+ENOMEM, EAGAIN = 12, 11
 # nodeid: (mode, children)
-NODES = {1: (S_IFDIR | 0o755, {b"php": 2}), 2: (S_IFDIR | 0o755, {b"www.sock": 3}), 3: (S_IFSOCK | 0o666, {})}
+NODES = {
+    1: (S_IFDIR | 0o755, {b"php": 2}),
+    2: (S_IFDIR | 0o755, {b"www.sock": 3, b"getattr-nomem.sock": 4, b"nomem-link": 5}),
+    3: (S_IFSOCK | 0o666, {}),
+    4: (S_IFSOCK | 0o666, {}),
+    5: (S_IFLNK | 0o777, {}),
+}
+LOOKUP_ERRORS = {b"nomem.sock": ENOMEM, b"again.sock": EAGAIN}
+GETATTR_ERRORS = {4: ENOMEM}  # (kept by the kernel for no time: each stat asks)
+READLINK_ERRORS = {5: ENOMEM}
 
 
 def attr(nodeid):
@@ -82,14 +96,23 @@ while True:
         # time_gran max_pages map_alignment flags2 unused[7]
         reply(unique, 0, struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, 0, 16, 12, 1 << 16, 1, 0, 0, 0, *[0] * 7))
     elif opcode == FUSE_LOOKUP:
-        child = NODES.get(nodeid, (0, {}))[1].get(body.rstrip(b"\0"))
-        if child is None:
+        name = body.rstrip(b"\0")
+        child = NODES.get(nodeid, (0, {}))[1].get(name)
+        if name in LOOKUP_ERRORS:
+            reply(unique, LOOKUP_ERRORS[name])
+        elif child is None:
             reply(unique, 2)  # ENOENT
         else:
+            keep = 0 if child in GETATTR_ERRORS else valid
             # nodeid generation entry_valid attr_valid entry_valid_nsec attr_valid_nsec attr
-            reply(unique, 0, struct.pack("<QQQQII", child, 0, valid, valid, 0, 0) + attr(child))
+            reply(unique, 0, struct.pack("<QQQQII", child, 0, keep, keep, 0, 0) + attr(child))
     elif opcode == FUSE_GETATTR:
-        reply(unique, 0, struct.pack("<QII", valid, 0, 0) + attr(nodeid))
+        if nodeid in GETATTR_ERRORS:
+            reply(unique, GETATTR_ERRORS[nodeid])
+        else:
+            reply(unique, 0, struct.pack("<QII", valid, 0, 0) + attr(nodeid))
+    elif opcode == FUSE_READLINK:
+        reply(unique, READLINK_ERRORS.get(nodeid, 22))  # EINVAL: no other link
     elif opcode == FUSE_OPENDIR:
         reply(unique, 0, struct.pack("<QII", 0, 0, 0))
     elif opcode == FUSE_RELEASEDIR:
