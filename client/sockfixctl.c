@@ -434,8 +434,10 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "status",   0, 0,       verb_status,   OPT_CONSUMER | OPT_EVIDENCE           },
-        { "list",     0, 0,       verb_list,     OPT_CONSUMER | OPT_EVIDENCE           },
+        /* status reads properties; ListSockets' records carry no log lines (evidence is
+         * the reports'), so neither is offered an option it would ignore. */
+        { "status",   0, 0,       verb_status,   0                                     },
+        { "list",     0, 0,       verb_list,     OPT_CONSUMER                          },
         { "diagnose", 0, INT_MAX, verb_diagnose, OPT_CONSUMER | OPT_EVIDENCE | OPT_ALL | OPT_FIELDS },
         { "fix",      1, 1,       verb_fix,      OPT_CONSUMER | OPT_FIX                },
         { "revert",   1, 1,       verb_revert,   0                                     },
@@ -451,7 +453,7 @@ static void help(void) {
                "  diagnose SOCKET...|--all    Explain who can connect and why not\n"
                "  fix SOCKET                  Grant the blocked web servers access, least privilege first\n"
                "  revert ID                   Undo a fix's transaction\n"
-               "  history                     List the fixes and reverts made\n\n"
+               "  history                     List the fixes made, and whether each was reverted\n\n"
                "Options:\n"
                "  -h --help                   Show this help\n"
                "     --version                Show package version\n"

@@ -95,6 +95,13 @@ h_is "$?" 6 "sockfixctl with no bus: exit 6 (service unreachable)"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" diagnose > "$H_T/ctl-noargs.txt" 2>&1
 h_is "$?" 5 "sockfixctl diagnose without a socket, and no bus: exit 5 (bad input comes first)"
 h_file_like "$H_T/ctl-noargs.txt" '^sockfixctl: diagnose takes SOCKET\.\.\. or --all$' "  and says what it takes"
+"$ctl" list --evidence > "$H_T/ctl-list-ev.txt" 2>&1
+h_is "$?" 5 "sockfixctl list --evidence: exit 5 (socket records carry no log lines)"
+h_file_like "$H_T/ctl-list-ev.txt" '^sockfixctl: list does not take --evidence$' "  and says so"
+"$ctl" status --consumer=nginx > "$H_T/ctl-status-c.txt" 2>&1
+h_is "$?" 5 "sockfixctl status --consumer: exit 5 (status reads properties only)"
+"$ctl" --json list --consumer=nginx > "$H_T/ctl-list-c.json" 2> /dev/null
+h_is "$?" 0 "sockfixctl list --consumer=nginx: exit 0"
 "$ctl" --frob status > "$H_T/ctl-frob.txt" 2>&1
 h_is "$?" 5 "sockfixctl --frob: exit 5"
 h_file_like "$H_T/ctl-frob.txt" "^sockfixctl: bad option '--frob'; see --help$" "  named as sockfixctl, not by its path"
