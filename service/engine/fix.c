@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "plan.h"
+#include "sys/reload.h"
 #include "sys/slow-fs.h"
 #include "util/util.h"
 
@@ -350,6 +351,29 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
                 return r;
         if (err != ENGINE_OK)
                 return refuse(j, err, msg);
+        /* A plan that needs a reload sockfix cannot make would be applied, fail at the
+         * reload and be rolled back; one whose reload tests no configuration could stop
+         * the server. Refused first, saying what would work. */
+        for (size_t i = 0; !o->no_activation && i < j->plan.n_reloads; i++) {
+                const WebServer *s = j->plan.reloads[i].server;
+                ReloadPlan rp = {};
+                bool can = reload_plan(s->config.server, s->master_pid, &rp) >= 0;
+                bool safe = can && reload_plan_is_safe(s->config.server, &rp);
+                reload_plan_done(&rp);
+                if (safe)
+                        continue;
+                _cleanup_free_ char *s_joined = strv_join(j->plan.strategies, "+");
+                char *why = NULL;
+                if (asprintf(&why, "%s needs %s (master %d) to start new workers, and %s: fix with activation none, "
+                                   "then %s it yourself",
+                             s_joined ? s_joined : strategy, s->config.server, (int) s->master_pid,
+                             can ? "it runs outside a systemd unit, so its graceful restart would test no "
+                                   "configuration first (a broken one stops it)"
+                                 : "sockfix cannot reload it",
+                             can ? "test its configuration and reload" : "restart") < 0)
+                        return -ENOMEM;
+                return refuse(j, ENGINE_ERROR_STRATEGY_UNAVAILABLE, why);
+        }
         _cleanup_free_ char *joined = strv_join(j->plan.strategies, "+");
         if (!joined || set_str(&j->res.strategy, j->plan.strategies ? joined : strategy) < 0 ||
             set_str(&j->res.reason, j->plan.reason) < 0 || set_str(&j->res.transaction, "") < 0)

@@ -22,13 +22,29 @@ static bool endswith(const char *s, const char *suffix) {
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret) {
-        int sig;
+/* The signal that makes a master start new workers with fresh groups; 0: none known
+ * (caddy and lighttpd are restarted, not reloaded, for that). */
+static int reload_signal(const char *server) {
         if (streq_ptr(server, "nginx"))
-                sig = SIGHUP;
-        else if (streq_ptr(server, "apache2") || streq_ptr(server, "httpd"))
-                sig = SIGUSR1;
-        else
+                return SIGHUP;
+        if (streq_ptr(server, "apache2") || streq_ptr(server, "httpd"))
+                return SIGUSR1;
+        return 0;
+}
+
+bool reload_supported(const char *server) {
+        return reload_signal(server) != 0;
+}
+
+bool reload_plan_is_safe(const char *server, const ReloadPlan *p) {
+        if (!p || !reload_supported(server))
+                return false;
+        return streq_ptr(server, "nginx") || p->method == RELOAD_SYSTEMD_UNIT;
+}
+
+int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret) {
+        int sig = reload_signal(server);
+        if (sig == 0)
                 return -EOPNOTSUPP;
 
         /* Under systemd the unit's ExecReload may do more than the signal (a

@@ -22,6 +22,13 @@ typedef struct ReloadPlan {
         char *unit;  /* RELOAD_SYSTEMD_UNIT: e.g. "nginx.service" */
 } ReloadPlan;
 
+/* Whether sockfix knows how to reload a server of this kind (nginx, Apache). */
+bool reload_supported(const char *server);
+/* Whether the plan's reload is safe to make: a reload with a broken configuration
+ * stops the server (Apache's graceful restart exits) or keeps the old workers. nginx's
+ * configuration sockfix tests itself (nginx -t) first; Apache's is tested by its
+ * systemd unit's reload (Debian's apachectl graceful) but not by a bare SIGUSR1. */
+bool reload_plan_is_safe(const char *server, const ReloadPlan *p);
 /* The decision alone: server is "nginx", "apache2" or "httpd"; booted is
  * sd_booted()'s answer and unit sd_pid_get_unit()'s (NULL if none). Only a
  * .service unit is reloaded through systemd: a master started by hand sits in a

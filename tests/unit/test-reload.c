@@ -56,6 +56,25 @@ static void test_plan_decision(void **state) {
         assert_int_equal(p.signal, SIGUSR1);
         reload_plan_done(&p);
         assert_int_equal(reload_plan_decide("caddy", 0, NULL, &p), -EOPNOTSUPP);
+        /* What Fix asks before it plans a reload (else: StrategyUnavailable). */
+        assert_true(reload_supported("nginx"));
+        assert_true(reload_supported("apache2"));
+        assert_true(reload_supported("httpd"));
+        assert_false(reload_supported("caddy"));
+        assert_false(reload_supported("lighttpd"));
+        assert_false(reload_supported(NULL));
+        /* nginx is tested by sockfix itself; Apache only through its unit's reload. */
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_true(reload_plan_is_safe("nginx", &p));
+        reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_false(reload_plan_is_safe("apache2", &p));
+        reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("apache2", 1, "apache2.service", &p), 0);
+        assert_true(reload_plan_is_safe("apache2", &p));
+        reload_plan_done(&p);
+        assert_false(reload_plan_is_safe("caddy", &p));
+        assert_false(reload_plan_is_safe("nginx", NULL));
 }
 
 static void test_reload_signal(void **state) {
