@@ -84,6 +84,16 @@ static int refuse(FixJob *j, EngineError err, char *msg) {
         return msg ? 0 : -ENOMEM;
 }
 
+/* One journal entry per change, after the fix's or revert's own (message_id tells
+ * which), so that an auditor can follow each file and inode it touched. */
+static void audit_changes(const char *message_id, const char *transaction, const Change *c, size_t n,
+                          uid_t caller_uid) {
+        for (size_t i = 0; i < n; i++)
+                sd_journal_send("MESSAGE=sockfix: %s %s: %s -> %s", c[i].kind, c[i].target, c[i].before, c[i].after,
+                                message_id, "SOCKFIX_TRANSACTION=%s", strempty(transaction),
+                                "SOCKFIX_CALLER_UID=%u", (unsigned) caller_uid, "PRIORITY=5", NULL);
+}
+
 static void audit_fix(const FixJob *j) {
         const FixResult *r = &j->res;
         sd_journal_send("MESSAGE=sockfix: fix of %s by uid %u (%s): %s %s%s%s", r->socket, (unsigned) j->opts.caller_uid,
@@ -92,11 +102,7 @@ static void audit_fix(const FixJob *j) {
                         "SOCKFIX_STRATEGY=%s", strempty(r->strategy), "SOCKFIX_OUTCOME=%s", strempty(r->outcome),
                         "SOCKFIX_TRANSACTION=%s", strempty(r->transaction), "SOCKFIX_CALLER_UID=%u",
                         (unsigned) j->opts.caller_uid, "SOCKFIX_CALLER=%s", strempty(j->caller), "PRIORITY=5", NULL);
-        for (size_t i = 0; i < r->n_changes; i++)
-                sd_journal_send("MESSAGE=sockfix: %s %s: %s -> %s", r->changes[i].kind, r->changes[i].target,
-                                r->changes[i].before, r->changes[i].after, SOCKFIX_MESSAGE_FIX,
-                                "SOCKFIX_TRANSACTION=%s", strempty(r->transaction), "SOCKFIX_CALLER_UID=%u",
-                                (unsigned) j->opts.caller_uid, "PRIORITY=5", NULL);
+        audit_changes(SOCKFIX_MESSAGE_FIX, r->transaction, r->changes, r->n_changes, j->opts.caller_uid);
         fprintf(stderr, "sockfixd: fix %s by uid %u: %s %s %s\n", r->socket, (unsigned) j->opts.caller_uid,
                 strempty(r->strategy), strempty(r->outcome), strempty(r->transaction));
 }
@@ -554,10 +560,13 @@ int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *calle
                 goto out;
         }
         (void) journal_finish(tx, r < 0 ? "incomplete" : "reverted");
-        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s", id, en.socket, (unsigned) caller_uid,
-                        strempty(caller), res->outcome, SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", id,
-                        "SOCKFIX_SOCKET=%s", en.socket, "SOCKFIX_OUTCOME=%s", res->outcome, "SOCKFIX_CALLER_UID=%u",
-                        (unsigned) caller_uid, "SOCKFIX_CALLER=%s", strempty(caller), "PRIORITY=5", NULL);
+        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s: %s", id, en.socket,
+                        (unsigned) caller_uid, strempty(caller), res->outcome, strempty(res->reason),
+                        SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", id, "SOCKFIX_SOCKET=%s", en.socket,
+                        "SOCKFIX_STRATEGY=%s", strempty(en.strategy), "SOCKFIX_OUTCOME=%s", res->outcome,
+                        "SOCKFIX_CALLER_UID=%u", (unsigned) caller_uid, "SOCKFIX_CALLER=%s", strempty(caller),
+                        "PRIORITY=5", NULL);
+        audit_changes(SOCKFIX_MESSAGE_REVERT, id, res->changes, res->n_changes, caller_uid);
         fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", id, en.socket, (unsigned) caller_uid, res->outcome);
         r = 0;
 out:

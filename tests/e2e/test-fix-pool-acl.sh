@@ -6,12 +6,27 @@
 # the pool file names the web user AND the old owner www-data in listen.acl_users and the
 # old group in listen.acl_groups, and www-data can still connect. `sockfixctl --json
 # revert` restores the pool file byte for byte; after the next php-fpm start, 502 again.
-# The socket is never other-writable.
+# The socket is never other-writable. The audit trail, as journald receives it: the fix's
+# and the revert's entries (strategy, outcome, caller) and one per change.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-pool-acl
 
 stack_use_web_user "sfx-acl-$$"
+
+# No journald runs here (no systemd as PID 1): a stand-in listens where sd_journal_send()
+# writes. A host with a journal keeps it, and these checks are skipped.
+journal=/run/systemd/journal/socket audit=
+if [[ ! -e $journal ]]; then
+        made=$(for d in /run/systemd /run/systemd/journal; do [[ -d $d ]] || echo "$d"; done | tac | tr '\n' ' ')
+        mkdir -p /run/systemd/journal
+        h_at_exit "rm -f '$journal'; rmdir $made 2> /dev/null; true"
+        h_spawn journal "$H_T/journal.log" "$H_PY" "$H_LIB_DIR/journal-listen.py" "$journal" "$H_T/journal.jsonl"
+        h_wait_for 50 grep -q listening "$H_T/journal.log"
+        audit=$H_T/journal.jsonl
+fi
+# audit_json OUT: the entries received so far, as a JSON array.
+audit_json() { "$H_PY" -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$audit" > "$1"; }
 stack_up --owner www-data --group www-data --mode 0660
 h_sockfix_up
 h_is "$(h_http_status "$S_URL")" 502 "the seed case: HTTP 502"
@@ -27,6 +42,16 @@ h_json_is "$H_T/fix.json" 'r.get("verdict_before")' denied "Fix(auto): verdict_b
 h_json_is "$H_T/fix.json" 'r.get("verdict_after")' ok "Fix(auto): verdict_after ok"
 tx=$(h_json "$H_T/fix.json" 'r.get("transaction", "")')
 h_like "$tx" '^[0-9a-f]{32}$' "Fix(auto): a transaction id"
+
+if [[ -n $audit ]]; then
+        h_wait_for 20 grep -q "$tx" "$audit"
+        audit_json "$H_T/audit-fix.json"
+        fix_entry="[e for e in r if e.get('MESSAGE_ID') == '5a3c1f0e8d7b4b62a1f09c2e7d4b8a31' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
+        h_json_is "$H_T/audit-fix.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME'], e['SOCKFIX_CALLER_UID']) for e in $fix_entry]" \
+                "[[\"$S_SOCK\", \"pool-acl\", \"applied\", \"0\"]]" "the journal has the fix: socket, strategy, outcome, caller uid 0"
+        h_json_ok "$H_T/audit-fix.json" "any('pool-config' in e['MESSAGE'] for e in r if e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' not in e)" \
+                "  and an entry per change (the pool file's among them)"
+fi
 
 h_is "$(h_http_status "$S_URL")" 200 "right after the fix: HTTP 200"
 h_is "$(cat "$H_T/http.body")" ok "index.php answered ok"
@@ -58,6 +83,15 @@ h_ok "the web user can connect after the restart" stack_connect_as "$S_WEB_USER"
 h_ctl --json revert "$tx" > "$H_T/revert.json" 2> "$H_T/revert.err"
 h_is "$?" 0 "sockfixctl --json revert: exit 0"
 h_json_is "$H_T/revert.json" 'r.get("outcome")' reverted "Revert: outcome reverted"
+if [[ -n $audit ]]; then
+        h_wait_for 20 grep -q 9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8 "$audit"
+        audit_json "$H_T/audit-revert.json"
+        revert_entry="[e for e in r if e.get('MESSAGE_ID') == '9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
+        h_json_is "$H_T/audit-revert.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME']) for e in $revert_entry]" \
+                "[[\"$S_SOCK\", \"pool-acl\", \"reverted\"]]" "the journal has the revert: socket, the fix's strategy, outcome"
+        h_json_ok "$H_T/audit-revert.json" "any('pool-config' in e['MESSAGE'] for e in r if e.get('MESSAGE_ID') == '9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' not in e)" \
+                "  and an entry per change it undid"
+fi
 h_ok "the pool file is byte-identical to the copy taken before the fix" cmp "$S_POOL_CONF" "$H_T/pool.orig"
 stack_assert_not_other_writable "after the revert"
 # php-fpm re-created the socket since the fix: Revert leaves that inode to the restored
