@@ -503,7 +503,12 @@ static int explain(Planner *x) {
                 why = "member adds the consumer to the socket's group and reloads the web server";
         else if (strv_contains(x->p->strategies, "dir-search"))
                 why = "dir-search gives search on the blocking directory only";
-        return s ? set_text(&x->p->reason, "%s: %s (verdict %s)", s, why, verdict_to_string(r->verdict)) : -ENOMEM;
+        if (!s)
+                return -ENOMEM;
+        /* Each why names its strategy: a plan of one strategy needs no other name. */
+        bool one = strv_length(x->p->strategies) == 1 && startswith(why, s);
+        return set_text(&x->p->reason, "%s%s%s (verdict %s)", one ? "" : s, one ? "" : ": ", why,
+                        verdict_to_string(r->verdict));
 }
 
 /* What Fix writes, or runs as root to test, must be root's own: in a directory another
