@@ -584,27 +584,59 @@ static int undo_pool(const PoolUndo *u, Change **changes, size_t *n, char **msg)
         return 0;
 }
 
+/* Why a reload of s, to drop a group taken back, is not made: as for a fix, only one
+ * that cannot stop the server (reload_plan_is_safe(), and nginx -t first, run only from
+ * a binary and configuration that are root's alone). NULL: reloaded. */
+static const char *reload_after_revert(const WebServer *s) {
+        ReloadPlan rp = {};
+        int r = reload_plan(s->config.server, s->master_pid, &rp);
+        const char *why = NULL;
+        if (r < 0)
+                why = "sockfix cannot reload it";
+        else if (!reload_plan_is_safe(s->config.server, &rp))
+                why = "it runs outside a systemd unit, so a graceful restart would test no configuration first";
+        else if (streq_ptr(s->config.server, "nginx") && s->exe) {
+                if (path_only_root_can_change(s->exe, NULL) <= 0 ||
+                    (s->config.main_file && path_only_root_can_change(s->config.main_file, NULL) <= 0))
+                        why = "its binary or configuration is not root's alone, so nginx -t is not run";
+                else {
+                        _cleanup_free_ char *out = NULL, *globals = nginx_globals(s);
+                        r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, &out);
+                        if (r < 0 && r != -ENOENT)
+                                why = "nginx -t fails";
+                }
+        }
+        if (!why && reload_execute(&rp, s->master_pid) < 0)
+                why = "the reload failed";
+        reload_plan_done(&rp);
+        return why;
+}
+
 /* After a membership is taken back, the web servers running as that user reload so
- * no worker keeps the group. */
-static void reload_servers_of(const char *proc_root, char **users) {
+ * no worker keeps the group; one that is not gets a note in *left_alone. */
+static int reload_servers_of(const char *proc_root, char **users, char ***left_alone) {
         if (!users)
-                return;
+                return 0;
         Host *h = NULL;
         HostConfig hc = { .proc_root = proc_root };
-        if (host_load(&hc, &h) < 0)
-                return;
-        for (size_t i = 0; i < h->n_servers; i++) {
+        int r = host_load(&hc, &h);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        for (size_t i = 0; i < h->n_servers && r >= 0; i++) {
                 const WebServer *s = &h->servers[i];
                 bool hit = false;
                 for (size_t j = 0; j < s->n_workers && !hit; j++)
                         hit = strv_contains(users, s->workers[j].user);
-                ReloadPlan rp = {};
-                if (hit && s->master_pid > 0 && reload_plan(s->config.server, s->master_pid, &rp) >= 0) {
-                        (void) reload_execute(&rp, s->master_pid);
-                        reload_plan_done(&rp);
-                }
+                const char *why = hit && s->master_pid > 0 ? reload_after_revert(s) : NULL;
+                char *note = NULL;
+                if (why && asprintf(&note, "%s (master %d) was not reloaded (%s): its workers keep the group until it "
+                                           "is", s->config.server, (int) s->master_pid, why) < 0)
+                        r = -ENOMEM;
+                else if (note)
+                        r = strv_consume(left_alone, note);
         }
         host_unref(h);
+        return r < 0 ? r : 0;
 }
 
 int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *held, bool check_conflicts,
@@ -690,7 +722,8 @@ int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *hel
                                 (void) journal_mark(tx, j, JOURNAL_CHANGE_UNDONE);
                 }
         }
-        reload_servers_of(proc_root, unmembered);
+        if ((r = reload_servers_of(proc_root, unmembered, left_alone)) < 0)
+                goto out;
         r = failed ? -EIO : 0;
 out:
         pool_undo_free(pu, n_pu);

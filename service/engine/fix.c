@@ -363,8 +363,10 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
         for (size_t i = 0; !o->no_activation && i < j->plan.n_reloads; i++) {
                 const WebServer *s = j->plan.reloads[i].server;
                 ReloadPlan rp = {};
-                bool can = reload_plan(s->config.server, s->master_pid, &rp) >= 0;
-                bool safe = can && reload_plan_is_safe(s->config.server, &rp);
+                int k = reload_plan(s->config.server, s->master_pid, &rp);
+                if (k == -ENOMEM)
+                        return k;
+                bool can = k >= 0, safe = can && reload_plan_is_safe(s->config.server, &rp);
                 reload_plan_done(&rp);
                 if (safe)
                         continue;

@@ -70,7 +70,7 @@ int acl_parse_xattr(const void *buf, size_t size, AclItem **ret, size_t *n) {
 
 typedef struct XattrPath XattrPath;
 static int acl_read_at(const XattrPath *x, bool is_dir, AclItem **ret, size_t *n, bool *has_default,
-                       bool *ret_supported);
+                       bool *ret_supported, int *ret_fs_error);
 
 /* 1: the xattr was read into *buf; 0: none (ENODATA, or no ACL support: *supported false). */
 /* getxattrat(2), Linux 6.13: an xattr of dirfd/name, a one-component lookup instead
@@ -116,8 +116,10 @@ static ssize_t xattr_get(const XattrPath *x, const char *attr, void *buf, size_t
         return x->follow ? getxattr(x->p, attr, buf, size) : lgetxattr(x->p, attr, buf, size);
 }
 
+/* 1 read, 0 none; what the file system answers otherwise goes to *fs_error (any errno,
+ * ENOMEM included: a FUSE daemon's to choose), and only -ENOMEM of our own is returned. */
 static int xattr_read(const XattrPath *x, const char *name, void *stack, size_t stack_size, void **buf, size_t *size,
-                      bool *supported) {
+                      bool *supported, int *fs_error) {
         ssize_t k = xattr_get(x, name, stack, stack_size);
         if (k < 0 && errno == ERANGE) {
                 k = xattr_get(x, name, NULL, 0);
@@ -134,7 +136,8 @@ static int xattr_read(const XattrPath *x, const char *name, void *stack, size_t 
                         *supported = false;
                         return 0;
                 }
-                return -errno;
+                *fs_error = errno;
+                return 0;
         }
         *size = (size_t) k;
         return 1;
@@ -144,53 +147,71 @@ int acl_read_fd(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default
         return acl_read_fd_full(fd, is_dir, ret, n, has_default, NULL);
 }
 
-int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported) {
+/* acl_read_at() of the inode fd pins (O_PATH is enough). */
+static int acl_read_pinned(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported,
+                           int *fs_error) {
         char p[PROC_FD_PATH_MAX];
         proc_fd_path(fd, p);
         /* The magic link /proc/self/fd/N must be followed: it is the inode itself. */
         XattrPath x = { .p = p, .follow = true, .dirfd = -1, .fd = -1 };
-        return acl_read_at(&x, is_dir, ret, n, has_default, ret_supported);
+        return acl_read_at(&x, is_dir, ret, n, has_default, ret_supported, fs_error);
+}
+
+int acl_read_fd_full(int fd, bool is_dir, AclItem **ret, size_t *n, bool *has_default, bool *ret_supported) {
+        return acl_read_pinned(fd, is_dir, ret, n, has_default, ret_supported, NULL);
 }
 
 /* NAME in the directory dirfd, stat()ed as no symlink: never follow it, should it have
  * been swapped for one since. */
-static int acl_read_name(int dirfd, const char *name, bool is_dir, InodeInfo *i) {
+static int acl_read_name(int dirfd, const char *name, bool is_dir, InodeInfo *i, int *fs_error) {
         char p[PROC_FD_PATH_MAX + NAME_MAX + 1];
         snprintf(p, sizeof(p), "/proc/self/fd/%i/%s", dirfd, name);
         XattrPath x = { .p = p, .follow = false, .dirfd = dirfd, .name = name, .fd = -1 };
-        return acl_read_at(&x, is_dir, &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl);
+        return acl_read_at(&x, is_dir, &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl, fs_error);
 }
 
+/* The inode's ACL. What the file system answers instead of one (an errno, or bytes
+ * that are no ACL: EBADMSG) goes to *ret_fs_error, with no ACL kept, where the caller
+ * gives one; else it is returned as -errno. Only -ENOMEM of our own is returned
+ * either way. */
 static int acl_read_at(const XattrPath *x, bool is_dir, AclItem **ret, size_t *n, bool *has_default,
-                       bool *ret_supported) {
+                       bool *ret_supported, int *ret_fs_error) {
         char stack[256];
         void *buf = NULL;
         size_t size = 0;
         bool supported = true;
-        int r;
+        int r, fs_error = 0;
 
         *ret = NULL;
         *n = 0;
-        r = xattr_read(x, "system.posix_acl_access", stack, sizeof(stack), &buf, &size, &supported);
+        r = xattr_read(x, "system.posix_acl_access", stack, sizeof(stack), &buf, &size, &supported, &fs_error);
         if (r > 0)
                 r = acl_parse_xattr(buf, size, ret, n);
         if (buf != stack)
                 free(buf);
+        if (r == -EBADMSG) {
+                fs_error = EBADMSG;
+                r = 0;
+        }
         if (r < 0)
                 return r;
 
         bool def = false;
-        if (is_dir && supported) {
+        if (is_dir && supported && !fs_error) {
                 /* Only whether it exists: its size answers that without reading it. */
                 ssize_t k = xattr_get(x, "system.posix_acl_default", NULL, 0);
-                if (k < 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
-                        r = -errno;
-                        free(*ret);
-                        *ret = NULL;
-                        *n = 0;
-                        return r;
-                }
+                if (k < 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
+                        fs_error = errno;
                 def = k > (ssize_t) sizeof(struct posix_acl_xattr_header);
+        }
+        if (fs_error) {
+                free(*ret);
+                *ret = NULL;
+                *n = 0;
+                if (!ret_fs_error)
+                        return -fs_error;
+                *ret_fs_error = fs_error;
+                return 0;
         }
         if (has_default)
                 *has_default = def;
@@ -321,21 +342,22 @@ static void walker_to_root(Walker *w) {
                 walker_pop(w);
 }
 
-static int inode_info_fill(InodeInfo *i, int fd, bool readable, const char *path, const struct stat *st) {
-        int r;
+/* What the file system answers instead of the inode's ACL goes to *fs_error (see
+ * acl_read_at()): the kernel's permission check would meet the same there. */
+static int inode_info_fill(InodeInfo *i, int fd, bool readable, const char *path, const struct stat *st,
+                           int *fs_error) {
+        int r = 0;
 
         i->st = *st;
         if (readable) {
                 XattrPath x = { .dirfd = -1, .fd = fd };
-                r = acl_read_at(&x, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl);
-                if (r < 0)
-                        return r;
-        } else if (!S_ISLNK(st->st_mode)) {
-                r = acl_read_fd_full(fd, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl,
-                                     &i->fs_acl);
-                if (r < 0)
-                        return r;
-        }
+                r = acl_read_at(&x, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl,
+                                fs_error);
+        } else if (!S_ISLNK(st->st_mode))
+                r = acl_read_pinned(fd, S_ISDIR(st->st_mode), &i->acl, &i->n_acl, &i->has_default_acl, &i->fs_acl,
+                                    fs_error);
+        if (r < 0)
+                return r;
         i->path = strdup(path);
         return i->path ? 0 : -ENOMEM;
 }
@@ -343,7 +365,7 @@ static int inode_info_fill(InodeInfo *i, int fd, bool readable, const char *path
 /* Records the directory a lookup is about to search. The kernel checks x on it for
  * every component; one entry per inode gives the same answer and keeps a fix from
  * touching a directory twice. */
-static int walker_record_search(Walker *w) {
+static int walker_record_search(Walker *w, int *fs_error) {
         PathWalk *pw = w->pw;
         Level *top = walker_top(w);
 
@@ -362,7 +384,7 @@ static int walker_record_search(Walker *w) {
         InodeInfo *i = ARRAY_PUSH(pw->dirs, pw->n_dirs);
         if (!i)
                 return -ENOMEM;
-        return inode_info_fill(i, top->fd, top->readable, walker_path(w), st);
+        return inode_info_fill(i, top->fd, top->readable, walker_path(w), st, fs_error);
 }
 
 static int walker_fail(Walker *w, int error, const char *name, const char *rest) {
@@ -375,15 +397,24 @@ static int walker_set_final(Walker *w, int fd, const char *path, const struct st
         PathWalk *pw = w->pw;
         int r;
 
-        r = inode_info_fill(&pw->final, fd, false, path, st);
-        if (r < 0) {
+        int fs_error = 0;
+        r = inode_info_fill(&pw->final, fd, false, path, st, &fs_error);
+        if (r < 0 || fs_error) {
                 close(fd);
-                return r;
+                inode_info_done(&pw->final);
         }
+        if (r < 0)
+                return r;
         pw->resolved = strdup(path);
         if (!pw->resolved) {
-                close(fd);
+                if (!fs_error)
+                        close(fd);
                 return -ENOMEM;
+        }
+        /* Its ACL unreadable: connect()'s permission check there fails the same way. */
+        if (fs_error) {
+                pw->error = fs_error;
+                return 0;
         }
         pw->have_final = true;
         pw->final_fd = fd;
@@ -505,11 +536,17 @@ static int walker_open(Walker *w, const char *name, bool last, bool *readable, i
 
 static int walker_step(Walker *w, const char *name, const char *rest, bool last, bool trailing_slash) {
         struct stat st;
-        int r;
+        int r, fs_error = 0;
 
-        r = walker_record_search(w);
+        r = walker_record_search(w, &fs_error);
         if (r < 0)
                 return r;
+        /* The directory's ACL unreadable: the kernel's check of search on it, for a
+         * lookup of name, meets the same. */
+        if (fs_error) {
+                r = walker_fail(w, fs_error, name, rest);
+                return r < 0 ? r : STEP_DONE;
+        }
 
         if (streq_ptr(name, "..") || streq_ptr(name, ".")) {
                 if (name[1] == '.')
@@ -670,7 +707,9 @@ int path_walk_guarded(const char *path, unsigned max_steps, PathWalkStop stop, v
 
 uint64_t mount_id_at(int dirfd, const char *name) {
         struct statx sx;
-        int flags = AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | (isempty(name) ? AT_EMPTY_PATH : 0);
+        /* AT_NO_AUTOMOUNT: statx, unlike fstatat, would otherwise trigger an automount
+         * point's mount (of a server that may be down) and wait for it. */
+        int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC | (isempty(name) ? AT_EMPTY_PATH : 0);
         if (statx(dirfd, strempty(name), flags, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
                 return 0;
         return sx.stx_mnt_id;
@@ -857,18 +896,21 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
          * directory's own was stopped above) would hold the stat below, and the sweep
          * with it: its mount id differs from the directory's. Pinned with O_PATH, it is
          * shown to stop() as the full walk would show it; a stop makes the caller walk
-         * the path in full, bounded. Hosts with no such file system skip both syscalls. */
+         * the path in full, bounded. Hosts with no such file system skip both syscalls;
+         * a kernel that tells no mount id (before 5.8) shows every name to stop(), which
+         * then knows the mount points by path. */
         if (c->stop) {
                 uint64_t id = mount_id_at(d->fd, base);
-                if (id != 0 && id != d->mnt_id) {
+                if (id == 0 || id != d->mnt_id) {
+                        *ret = (PathWalk) { .final_fd = -1 };
                         _cleanup_close_ int fd = openat(d->fd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                         _cleanup_free_ char *at = NULL;
-                        if (fd >= 0 && asprintf(&at, "%s/%s", streq_ptr(d->resolved, "/") ? "" : d->resolved, base) < 0)
+                        if (fd >= 0 && asprintf(&at, "%s/%s", streq_ptr(d->resolved, "/") ? "" : d->resolved, base) < 0) {
+                                at = NULL; /* unspecified after a failure */
                                 return -ENOMEM;
-                        if (fd >= 0 && c->stop(fd, at, c->stop_data)) {
-                                *ret = (PathWalk) { .final_fd = -1 };
-                                return -EWOULDBLOCK;
                         }
+                        if (fd >= 0 && c->stop(fd, at, c->stop_data))
+                                return -EWOULDBLOCK;
                 }
         }
 
@@ -897,8 +939,13 @@ int path_walk_cached(const char *path, WalkCache *c, PathWalk *ret) {
                 return 0;
         }
         ret->final.st = st;
-        if ((r = acl_read_name(d->fd, base, S_ISDIR(st.st_mode), &ret->final)) < 0 ||
-            !(ret->final.path = strdup(ret->resolved))) {
+        int fs_error = 0;
+        if ((r = acl_read_name(d->fd, base, S_ISDIR(st.st_mode), &ret->final, &fs_error)) >= 0 && fs_error) {
+                ret->final = (InodeInfo) {}; /* no ACL was kept */
+                ret->error = fs_error;
+                return 0;
+        }
+        if (r < 0 || !(ret->final.path = strdup(ret->resolved))) {
                 path_walk_done(ret);
                 return r < 0 ? r : -ENOMEM;
         }

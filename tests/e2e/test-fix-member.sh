@@ -6,7 +6,10 @@
 # /etc/group only the www-data line changed; nginx's master SIGHUPed: same master, fresh
 # workers whose /proc Groups: hold www-data's gid; the result's activations list the
 # reload; HTTP 200. Revert (python3-dbus) removes the membership and reloads nginx again
-# (fresh workers without the gid). The socket is never other-writable.
+# (fresh workers without the gid). The socket is never other-writable. A second fix,
+# reverted while nginx's configuration fails nginx -t: the membership goes, nginx is not
+# reloaded (a reload would fail, and a broken config must not be loaded), and the
+# revert's reason says so.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-member
@@ -110,4 +113,24 @@ h_is "$S_NGINX_PID" "$master" "the nginx master pid is still unchanged"
 h_is "$(h_http_status "$S_URL")" 502 "after the revert: HTTP 502 again"
 stack_assert_not_other_writable "after the revert"
 h_ok "the pool file unchanged" cmp "$S_POOL_CONF" "$H_T/pool.orig"
+
+# --- a second fix, reverted while nginx's configuration is broken
+h_fix "$H_T/fix2.json" "$S_SOCK" member
+h_is "$(h_answer_of "$H_T/fix2.json")" applied "a second Fix(member): applied"
+tx2=$(h_json "$H_T/fix2.json" 'r.get("transaction", "")')
+h_wait_for 100 stack_workers_hold_gid "$www_gid"
+workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+cp -a "$S_NGINX_CONF" "$H_T/nginx.conf.good"
+echo "sockfix_test_broken_directive;" >> "$S_NGINX_CONF"
+h_isnt "$(nginx -t -c "$S_NGINX_CONF" -p "$H_T/nginx/" > /dev/null 2>&1; echo $?)" 0 "nginx's configuration now fails nginx -t"
+h_revert "$H_T/revert2.json" "$tx2"
+h_is "$(h_answer_of "$H_T/revert2.json")" reverted "Revert: reverted (the membership is gone)"
+h_ok "  the membership is gone (id -nG)" not_member
+h_json_ok "$H_T/revert2.json" "'was not reloaded (nginx -t fails)' in r.get('reason', '')" \
+        "  its reason says nginx was not reloaded, and why ($(h_json "$H_T/revert2.json" 'r.get("reason")'))"
+sleep 0.5
+h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers are the same: no reload was sent"
+cp -a "$H_T/nginx.conf.good" "$S_NGINX_CONF"
+stack_reload_nginx
+h_ok "once the admin reloads it, the workers lack www-data's gid" lacks_gid
 h_done

@@ -17,6 +17,11 @@ stack_use_web_user "sfx-acl-$$"
 # No journald runs here (no systemd as PID 1): a stand-in listens where sd_journal_send()
 # writes. A host with a journal keeps it, and these checks are skipped.
 journal=/run/systemd/journal/socket audit=
+# A socket left by a run that was killed answers nobody: it is taken over.
+if [[ -S $journal ]] && ! "$H_PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).connect(sys.argv[1])' \
+        "$journal" 2> /dev/null; then
+        rm -f "$journal"
+fi
 if [[ ! -e $journal ]]; then
         made=$(for d in /run/systemd /run/systemd/journal; do [[ -d $d ]] || echo "$d"; done | tac | tr '\n' ' ')
         mkdir -p /run/systemd/journal
@@ -44,7 +49,8 @@ tx=$(h_json "$H_T/fix.json" 'r.get("transaction", "")')
 h_like "$tx" '^[0-9a-f]{32}$' "Fix(auto): a transaction id"
 
 if [[ -n $audit ]]; then
-        h_wait_for 20 grep -q "$tx" "$audit"
+        # (the fix's own entry comes first, each change's after it)
+        h_wait_for 20 grep -q "$tx.*pool-config\|pool-config.*$tx" "$audit"
         audit_json "$H_T/audit-fix.json"
         fix_entry="[e for e in r if e.get('MESSAGE_ID') == '5a3c1f0e8d7b4b62a1f09c2e7d4b8a31' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
         h_json_is "$H_T/audit-fix.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME'], e['SOCKFIX_CALLER_UID']) for e in $fix_entry]" \
@@ -84,7 +90,7 @@ h_ctl --json revert "$tx" > "$H_T/revert.json" 2> "$H_T/revert.err"
 h_is "$?" 0 "sockfixctl --json revert: exit 0"
 h_json_is "$H_T/revert.json" 'r.get("outcome")' reverted "Revert: outcome reverted"
 if [[ -n $audit ]]; then
-        h_wait_for 20 grep -q 9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8 "$audit"
+        h_wait_for 20 grep -q "9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8.*pool-config\|pool-config.*9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8" "$audit"
         audit_json "$H_T/audit-revert.json"
         revert_entry="[e for e in r if e.get('MESSAGE_ID') == '9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
         h_json_is "$H_T/audit-revert.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME']) for e in $revert_entry]" \

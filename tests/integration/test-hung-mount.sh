@@ -196,7 +196,8 @@ h_is "$(threads)" 1 "  and no lookup waits"
 # the attributes after it or a link's target, is what a connect() there would meet too
 # (path-lookup-failed), not sockfixd's own failure (NoMemory) nor a walk to wait for.
 for case in "nomem.sock:Cannot allocate memory" "again.sock:Resource temporarily unavailable" \
-        "getattr-nomem.sock:Cannot allocate memory" "nomem-link:Cannot allocate memory"; do
+        "getattr-nomem.sock:Cannot allocate memory" "nomem-link:Cannot allocate memory" \
+        "acl-nomem.sock:Cannot allocate memory"; do
         name=${case%%:*} why=${case#*:}
         h_diagnose "$H_T/err-$name.json" "$mnt/php/$name"
         h_is "$?" 0 "Diagnose of $mnt/php/$name, whose file system answers '$why', answers ($(head -c 100 "$H_T/err-$name.json"))"
@@ -204,6 +205,18 @@ for case in "nomem.sock:Cannot allocate memory" "again.sock:Resource temporarily
                 '["not-a-socket", ["path-lookup-failed"]]' "  not-a-socket, path-lookup-failed"
         h_json_ok "$H_T/err-$name.json" "any('$why' in f['summary'] for f in r['findings'])" "  which says: $why"
 done
+# A sweep meets the same, and answers for every other path: nginx's config now names
+# two of them (sockfixd reads it again; nginx itself need not reload).
+sed -i "s|^        location ~ |        location = /nomem.php { fastcgi_pass unix:$mnt/php/nomem.sock; }\n        location = /acl.php { fastcgi_pass unix:$mnt/php/acl-nomem.sock; }\n        location ~ |" \
+        "$S_NGINX_CONF"
+h_ok "nginx's config names $mnt/php/nomem.sock and acl-nomem.sock" grep -q "acl-nomem.sock" "$S_NGINX_CONF"
+h_call "$H_T/all-err.json" DiagnoseAll '{}'
+h_is "$?" 0 "DiagnoseAll answers ($(head -c 100 "$H_T/all-err.json"))"
+h_json_is "$H_T/all-err.json" "sorted([x['socket'].rsplit('/', 1)[1], x['verdict'], [f['code'] for f in x['findings']]] for x in r if 'nomem' in x['socket'])" \
+        '[["acl-nomem.sock", "not-a-socket", ["path-lookup-failed"]], ["nomem.sock", "not-a-socket", ["path-lookup-failed"]]]' \
+        "  both paths: not-a-socket, path-lookup-failed"
+h_json_is "$H_T/all-err.json" "[x['verdict'] for x in r if x['socket'] == '$S_SOCK']" '["no-consumer"]' \
+        "  the pool's own socket: its verdict as before"
 h_is "$(threads)" 1 "  and no lookup waits"
 
 # The pool's own socket, in a local directory, covered by a file bind-mounted from a FUSE

@@ -8,8 +8,9 @@
 # connect probe, on a file system that does answer.
 # A file system may answer any errno, ENOMEM and EAGAIN included, which a walk must not
 # take for its own: in MOUNTPOINT/php, the lookup of nomem.sock answers ENOMEM and of
-# again.sock EAGAIN, the attributes of getattr-nomem.sock ENOMEM, and reading the link
-# nomem-link ENOMEM.
+# again.sock EAGAIN, the attributes of getattr-nomem.sock ENOMEM, reading the link
+# nomem-link ENOMEM, and the ACL of acl-nomem.sock ENOMEM (it asks for POSIX ACLs, so
+# the kernel passes such reads on; every other inode has none: ENODATA).
 # With --hang it mounts and then never reads /dev/fuse: the kernel's INIT and every
 # request after it wait for an answer that does not come, as a hung NFS server or a stuck
 # FUSE daemon leaves every lookup there (until this process dies).
@@ -49,20 +50,23 @@ if hang:
         time.sleep(60)
 
 FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_INIT = 1, 2, 3, 26
-FUSE_READLINK, FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 5, 27, 29, 42
+FUSE_READLINK, FUSE_GETXATTR, FUSE_OPENDIR, FUSE_RELEASEDIR, FUSE_BATCH_FORGET = 5, 22, 27, 29, 42
+FUSE_POSIX_ACL = 1 << 20
 S_IFDIR, S_IFSOCK, S_IFLNK = 0o040000, 0o140000, 0o120000
-ENOMEM, EAGAIN = 12, 11
+ENOMEM, EAGAIN, ENODATA = 12, 11, 61
 # nodeid: (mode, children)
 NODES = {
     1: (S_IFDIR | 0o755, {b"php": 2}),
-    2: (S_IFDIR | 0o755, {b"www.sock": 3, b"getattr-nomem.sock": 4, b"nomem-link": 5}),
+    2: (S_IFDIR | 0o755, {b"www.sock": 3, b"getattr-nomem.sock": 4, b"nomem-link": 5, b"acl-nomem.sock": 6}),
     3: (S_IFSOCK | 0o666, {}),
     4: (S_IFSOCK | 0o666, {}),
     5: (S_IFLNK | 0o777, {}),
+    6: (S_IFSOCK | 0o666, {}),
 }
 LOOKUP_ERRORS = {b"nomem.sock": ENOMEM, b"again.sock": EAGAIN}
 GETATTR_ERRORS = {4: ENOMEM}  # (kept by the kernel for no time: each stat asks)
 READLINK_ERRORS = {5: ENOMEM}
+GETXATTR_ERRORS = {6: ENOMEM}
 
 
 def attr(nodeid):
@@ -91,10 +95,11 @@ while True:
     if opcode in (FUSE_FORGET, FUSE_BATCH_FORGET):
         continue  # no reply
     if opcode == FUSE_INIT:
-        major, minor = struct.unpack_from("<II", body)
+        major, minor, _, offered = struct.unpack_from("<IIII", body)
         # major minor max_readahead flags max_background congestion_threshold max_write
         # time_gran max_pages map_alignment flags2 unused[7]
-        reply(unique, 0, struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, 0, 16, 12, 1 << 16, 1, 0, 0, 0, *[0] * 7))
+        flags = offered & FUSE_POSIX_ACL
+        reply(unique, 0, struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, flags, 16, 12, 1 << 16, 1, 0, 0, 0, *[0] * 7))
     elif opcode == FUSE_LOOKUP:
         name = body.rstrip(b"\0")
         child = NODES.get(nodeid, (0, {}))[1].get(name)
@@ -111,6 +116,8 @@ while True:
             reply(unique, GETATTR_ERRORS[nodeid])
         else:
             reply(unique, 0, struct.pack("<QII", valid, 0, 0) + attr(nodeid))
+    elif opcode == FUSE_GETXATTR:
+        reply(unique, GETXATTR_ERRORS.get(nodeid, ENODATA))
     elif opcode == FUSE_READLINK:
         reply(unique, READLINK_ERRORS.get(nodeid, 22))  # EINVAL: no other link
     elif opcode == FUSE_OPENDIR:

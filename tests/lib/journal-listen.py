@@ -43,7 +43,8 @@ while True:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
     for fd in fds:
-        with os.fdopen(fd, "rb") as f:
-            data = f.read()
+        # (sd_journal_send() leaves the memfd's offset at its end)
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        os.close(fd)
     with open(out, "a") as f:
         f.write(json.dumps(decode(data)) + "\n")

@@ -161,9 +161,10 @@ static void test_walk_cached_stops(void **state) {
         _cleanup_close_ int dev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
         assert_true(dev >= 0);
         uint64_t dev_id = mount_id_at(dev, "");
-        assert_int_equal(mount_id_at(dev, "null"), dev_id);
         assert_int_equal(mount_id_at(dev, "no-such-name"), 0);
-        if (dev_id != 0 && mount_id_at(dev, "shm") != 0 && mount_id_at(dev, "shm") != dev_id) {
+        /* (A sandbox may bind-mount /dev/null and /dev/zero too: then this case is not run.) */
+        if (dev_id != 0 && mount_id_at(dev, "null") == dev_id && mount_id_at(dev, "zero") == dev_id &&
+            mount_id_at(dev, "shm") != 0 && mount_id_at(dev, "shm") != dev_id) {
                 c = walk_cache_new(stop_at, (void *) "/dev/shm");
                 assert_non_null(c);
                 n_stop_calls = n_not_o_path = 0;
@@ -186,7 +187,7 @@ static void test_walk_cached_stops(void **state) {
                 path_walk_done(&w);
                 walk_cache_free(c);
         } else
-                print_message("# /dev/shm is no mount point here: its case not run\n");
+                print_message("# /dev/shm is no mount point of its own here, or /dev/null is: its case not run\n");
 
         /* Without a stop: the plain cached walk. */
         c = walk_cache_new(NULL, NULL);
