@@ -30,8 +30,20 @@ if [[ ! -e $journal ]]; then
         h_wait_for 50 grep -q listening "$H_T/journal.log"
         audit=$H_T/journal.jsonl
 fi
-# audit_json OUT: the entries received so far, as a JSON array.
-audit_json() { "$H_PY" -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$audit" > "$1"; }
+# audit_has OUT MESSAGE_ID WHAT OUTCOME: the transaction $tx's entries of that message id
+# (the fix's or revert's own, then one per change: waited for) as a JSON array in OUT;
+# checks its own entry (socket, strategy, outcome, caller uid 0) and a change entry for
+# the pool file.
+audit_has() {
+        local out=$1 id=$2 what=$3 outcome=$4
+        h_wait_for 20 grep -q "pool-config.*$id.*$tx" "$audit"
+        "$H_PY" -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$audit" > "$out"
+        local mine="[e for e in r if e.get('MESSAGE_ID') == '$id' and e.get('SOCKFIX_TRANSACTION') == '$tx']"
+        h_json_is "$out" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME'], e['SOCKFIX_CALLER_UID']) for e in $mine if 'SOCKFIX_OUTCOME' in e]" \
+                "[[\"$S_SOCK\", \"pool-acl\", \"$outcome\", \"0\"]]" "the journal has the $what: socket, strategy, outcome, caller uid 0"
+        h_json_ok "$out" "any('pool-config' in e['MESSAGE'] for e in $mine if 'SOCKFIX_OUTCOME' not in e)" \
+                "  and an entry per change (the pool file's among them)"
+}
 stack_up --owner www-data --group www-data --mode 0660
 h_sockfix_up
 h_is "$(h_http_status "$S_URL")" 502 "the seed case: HTTP 502"
@@ -48,16 +60,7 @@ h_json_is "$H_T/fix.json" 'r.get("verdict_after")' ok "Fix(auto): verdict_after 
 tx=$(h_json "$H_T/fix.json" 'r.get("transaction", "")')
 h_like "$tx" '^[0-9a-f]{32}$' "Fix(auto): a transaction id"
 
-if [[ -n $audit ]]; then
-        # (the fix's own entry comes first, each change's after it)
-        h_wait_for 20 grep -q "$tx.*pool-config\|pool-config.*$tx" "$audit"
-        audit_json "$H_T/audit-fix.json"
-        fix_entry="[e for e in r if e.get('MESSAGE_ID') == '5a3c1f0e8d7b4b62a1f09c2e7d4b8a31' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
-        h_json_is "$H_T/audit-fix.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME'], e['SOCKFIX_CALLER_UID']) for e in $fix_entry]" \
-                "[[\"$S_SOCK\", \"pool-acl\", \"applied\", \"0\"]]" "the journal has the fix: socket, strategy, outcome, caller uid 0"
-        h_json_ok "$H_T/audit-fix.json" "any('pool-config' in e['MESSAGE'] for e in r if e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' not in e)" \
-                "  and an entry per change (the pool file's among them)"
-fi
+if [[ -n $audit ]]; then audit_has "$H_T/audit-fix.json" 5a3c1f0e8d7b4b62a1f09c2e7d4b8a31 fix applied; fi
 
 h_is "$(h_http_status "$S_URL")" 200 "right after the fix: HTTP 200"
 h_is "$(cat "$H_T/http.body")" ok "index.php answered ok"
@@ -89,15 +92,7 @@ h_ok "the web user can connect after the restart" stack_connect_as "$S_WEB_USER"
 h_ctl --json revert "$tx" > "$H_T/revert.json" 2> "$H_T/revert.err"
 h_is "$?" 0 "sockfixctl --json revert: exit 0"
 h_json_is "$H_T/revert.json" 'r.get("outcome")' reverted "Revert: outcome reverted"
-if [[ -n $audit ]]; then
-        h_wait_for 20 grep -q "9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8.*pool-config\|pool-config.*9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8" "$audit"
-        audit_json "$H_T/audit-revert.json"
-        revert_entry="[e for e in r if e.get('MESSAGE_ID') == '9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' in e]"
-        h_json_is "$H_T/audit-revert.json" "[(e['SOCKFIX_SOCKET'], e['SOCKFIX_STRATEGY'], e['SOCKFIX_OUTCOME']) for e in $revert_entry]" \
-                "[[\"$S_SOCK\", \"pool-acl\", \"reverted\"]]" "the journal has the revert: socket, the fix's strategy, outcome"
-        h_json_ok "$H_T/audit-revert.json" "any('pool-config' in e['MESSAGE'] for e in r if e.get('MESSAGE_ID') == '9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8' and e.get('SOCKFIX_TRANSACTION') == '$tx' and 'SOCKFIX_OUTCOME' not in e)" \
-                "  and an entry per change it undid"
-fi
+if [[ -n $audit ]]; then audit_has "$H_T/audit-revert.json" 9b2e4d6c1a8f4e07b3c5d9e1f2a4b6c8 revert reverted; fi
 h_ok "the pool file is byte-identical to the copy taken before the fix" cmp "$S_POOL_CONF" "$H_T/pool.orig"
 stack_assert_not_other_writable "after the revert"
 # php-fpm re-created the socket since the fix: Revert leaves that inode to the restored
