@@ -52,6 +52,12 @@ static char *nginx_globals(const WebServer *s) {
         return NULL;
 }
 
+/* nginx -t of s's own binary, configuration, prefix and -g directives. */
+static int test_nginx(const WebServer *s, char **out) {
+        _cleanup_free_ char *globals = nginx_globals(s);
+        return config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, out);
+}
+
 static bool plan_edits_pool(const Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++)
                 if (p->steps[i].kind == STEP_POOL_EDIT)
@@ -78,8 +84,8 @@ int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **m
                 const WebServer *s = p->reloads[i].server;
                 if (!streq_ptr(s->config.server, "nginx") || !s->exe)
                         continue;
-                _cleanup_free_ char *out = NULL, *globals = nginx_globals(s);
-                int r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, &out);
+                _cleanup_free_ char *out = NULL;
+                int r = test_nginx(s, &out);
                 if (r < 0 && r != -ENOENT)
                         return fail(msg, "nginx -t -c %s failed before any change: %s", s->config.main_file,
                                     out ? strstrip(out) : strerror(-r)),
@@ -590,21 +596,14 @@ static int undo_pool(const PoolUndo *u, Change **changes, size_t *n, char **msg)
 static const char *reload_after_revert(const WebServer *s) {
         ReloadPlan rp = {};
         int r = reload_plan(s->config.server, s->master_pid, &rp);
-        const char *why = NULL;
-        if (r < 0)
-                why = "sockfix cannot reload it";
-        else if (!reload_plan_is_safe(s->config.server, &rp))
-                why = "it runs outside a systemd unit, so a graceful restart would test no configuration first";
-        else if (streq_ptr(s->config.server, "nginx") && s->exe) {
+        const char *why = reload_refusal(s->config.server, r, &rp);
+        if (!why && streq_ptr(s->config.server, "nginx") && s->exe) {
+                _cleanup_free_ char *out = NULL;
                 if (path_only_root_can_change(s->exe, NULL) <= 0 ||
                     (s->config.main_file && path_only_root_can_change(s->config.main_file, NULL) <= 0))
                         why = "its binary or configuration is not root's alone, so nginx -t is not run";
-                else {
-                        _cleanup_free_ char *out = NULL, *globals = nginx_globals(s);
-                        r = config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, &out);
-                        if (r < 0 && r != -ENOENT)
-                                why = "nginx -t fails";
-                }
+                else if ((r = test_nginx(s, &out)) < 0 && r != -ENOENT)
+                        why = "nginx -t fails";
         }
         if (!why && reload_execute(&rp, s->master_pid) < 0)
                 why = "the reload failed";

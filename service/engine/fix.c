@@ -366,19 +366,15 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
                 int k = reload_plan(s->config.server, s->master_pid, &rp);
                 if (k == -ENOMEM)
                         return k;
-                bool can = k >= 0, safe = can && reload_plan_is_safe(s->config.server, &rp);
+                const char *refusal = reload_refusal(s->config.server, k, &rp);
                 reload_plan_done(&rp);
-                if (safe)
+                if (!refusal)
                         continue;
                 _cleanup_free_ char *s_joined = strv_join(j->plan.strategies, "+");
                 char *why = NULL;
                 if (asprintf(&why, "%s needs %s (master %d) to start new workers, and %s: fix with activation none, "
-                                   "then %s it yourself",
-                             s_joined ? s_joined : strategy, s->config.server, (int) s->master_pid,
-                             can ? "it runs outside a systemd unit, so its graceful restart would test no "
-                                   "configuration first (a broken one stops it)"
-                                 : "sockfix cannot reload it",
-                             can ? "test its configuration and reload" : "restart") < 0)
+                                   "then reload or restart it yourself",
+                             s_joined ? s_joined : strategy, s->config.server, (int) s->master_pid, refusal) < 0)
                         return -ENOMEM;
                 return refuse(j, ENGINE_ERROR_STRATEGY_UNAVAILABLE, why);
         }

@@ -42,6 +42,15 @@ bool reload_plan_is_safe(const char *server, const ReloadPlan *p) {
         return streq_ptr(server, "nginx") || p->method == RELOAD_SYSTEMD_UNIT;
 }
 
+const char *reload_refusal(const char *server, int r, const ReloadPlan *p) {
+        if (r < 0)
+                return "sockfix cannot reload it";
+        if (!reload_plan_is_safe(server, p))
+                return "it runs outside a systemd unit, so its graceful restart would test no configuration "
+                       "first (a broken one stops it)";
+        return NULL;
+}
+
 int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret) {
         int sig = reload_signal(server);
         if (sig == 0)

@@ -75,6 +75,14 @@ static void test_plan_decision(void **state) {
         reload_plan_done(&p);
         assert_false(reload_plan_is_safe("caddy", &p));
         assert_false(reload_plan_is_safe("nginx", NULL));
+        /* The reason Fix refuses with and Revert notes: none where safe. */
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_null(reload_refusal("nginx", 0, &p));
+        reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_non_null(strstr(reload_refusal("apache2", 0, &p), "outside a systemd unit"));
+        reload_plan_done(&p);
+        assert_string_equal(reload_refusal("caddy", -EOPNOTSUPP, &p), "sockfix cannot reload it");
 }
 
 static void test_reload_signal(void **state) {
