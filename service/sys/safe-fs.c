@@ -399,25 +399,19 @@ static int walker_set_final(Walker *w, int fd, const char *path, const struct st
 
         int fs_error = 0;
         r = inode_info_fill(&pw->final, fd, false, path, st, &fs_error);
-        if (r < 0 || fs_error) {
-                close(fd);
-                inode_info_done(&pw->final);
-        }
-        if (r < 0)
-                return r;
-        pw->resolved = strdup(path);
-        if (!pw->resolved) {
-                if (!fs_error)
-                        close(fd);
-                return -ENOMEM;
-        }
-        /* Its ACL unreadable: connect()'s permission check there fails the same way. */
-        if (fs_error) {
-                pw->error = fs_error;
+        if (r >= 0)
+                pw->resolved = strdup(path);
+        if (r >= 0 && pw->resolved && !fs_error) {
+                pw->have_final = true;
+                pw->final_fd = fd;
                 return 0;
         }
-        pw->have_final = true;
-        pw->final_fd = fd;
+        close(fd);
+        if (r < 0 || !pw->resolved)
+                return r < 0 ? r : -ENOMEM;
+        /* Its ACL unreadable: connect()'s permission check there fails the same way. */
+        inode_info_done(&pw->final);
+        pw->error = fs_error;
         return 0;
 }
 
