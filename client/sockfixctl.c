@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "sockfix-bus.h"
+#include "sockfix-contract.h"
 
 #include "agent.h"
 #include "bus-json.h"
@@ -240,14 +241,14 @@ static int verb_status(sd_bus *bus, char **args, int n) {
         r = sd_bus_get_property_string(bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
                                        SOCKFIX_MANAGER_INTERFACE, "Version", &error, &version);
         if (r < 0)
-                return log_call_error("Cannot read Version", &error, r);
+                return log_call_error("cannot read Version", &error, r);
         json_object_object_add(status, "version", json_object_new_string(version));
         free(version);
 
         r = sd_bus_get_property_strv(bus, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
                                      SOCKFIX_MANAGER_INTERFACE, "Strategies", &error, &l);
         if (r < 0)
-                return log_call_error("Cannot read Strategies", &error, r);
+                return log_call_error("cannot read Strategies", &error, r);
         strategies = json_object_new_array();
         for (char **s = l; s && *s; s++) {
                 json_object_array_add(strategies, json_object_new_string(*s));
@@ -613,11 +614,32 @@ static int run(int argc, char *argv[]) {
                         arg_given & ~verb->options & OPT_EVIDENCE ? "--evidence" : "--consumer");
                 return EXIT_BAD_INPUT;
         }
+        /* The contract's rules for values, as sockfixd applies them (InvalidArgs). */
+        char why_buf[SOCKFIX_WHY_MAX];
+        const char *why = NULL;
+        char **args = argv + optind + 1;
+        for (int i = 0; !why && (verb->run == verb_diagnose || verb->run == verb_fix) && i < n; i++)
+                why = sockfix_check_socket_path(args[i], why_buf, sizeof(why_buf));
+        if (!why && verb->run == verb_fix && arg_strategy)
+                why = sockfix_check_strategy(arg_strategy, why_buf, sizeof(why_buf));
+        if (!why && verb->run == verb_revert)
+                why = sockfix_check_transaction_id(args[0], why_buf, sizeof(why_buf));
+        if (why) {
+                fprintf(stderr, "sockfixctl: %s\n", why);
+                return EXIT_BAD_INPUT;
+        }
 
         r = arg_host ? sd_bus_open_system_remote(&bus, arg_host) : sd_bus_open_system(&bus);
         if (r < 0) {
-                fprintf(stderr, "sockfixctl: cannot connect to the system bus%s%s: %s\n",
-                        arg_host ? " of " : "", arg_host ?: "", strerror(-r));
+                /* Name the bus's address: "No such file or directory" alone reads as if
+                 * the socket path asked about were missing. */
+                const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+                if (arg_host)
+                        fprintf(stderr, "sockfixctl: cannot connect to the system bus of %s: %s\n", arg_host,
+                                strerror(-r));
+                else
+                        fprintf(stderr, "sockfixctl: cannot connect to the system bus (%s): %s; is dbus running?\n",
+                                address ?: "unix:path=/run/dbus/system_bus_socket", strerror(-r));
                 return EXIT_UNREACHABLE;
         }
 

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "sockfix-bus.h"
+#include "sockfix-contract.h"
 
 #include "args.h"
 #include "util/util.h"
@@ -127,33 +128,19 @@ int bus_read_options(sd_bus_message *m, const BusOption *table, size_t n_table, 
         return sd_bus_message_exit_container(m);
 }
 
+/* A refusal by the contract's rules (dbus/sockfix-contract.c) as InvalidArgs. */
+static int invalid_args(const char *why, sd_bus_error *error) {
+        return why ? sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why) : 0;
+}
+
 int bus_check_socket_path(const char *path, sd_bus_error *error) {
-        size_t len;
-
-        if (isempty(path))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Socket path is empty");
-
-        len = strlen(path);
-        if (len > PATH_MAX - 1)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Socket path %.64s... is %zu bytes long, longer than %d",
-                                         path, len, PATH_MAX - 1);
-
-        if (path[0] != '/')
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Socket path %s is not absolute", path);
-        return 0;
+        char buf[SOCKFIX_WHY_MAX];
+        return invalid_args(sockfix_check_socket_path(path, buf, sizeof(buf)), error);
 }
 
 int bus_check_strategy(const char *strategy, sd_bus_error *error) {
-        static const char *const known[] = { SOCKFIX_STRATEGIES };
-
-        for (size_t i = 0; i < ELEMENTSOF(known); i++)
-                if (streq_ptr(strategy, known[i]))
-                        return 0;
-        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                 "Unknown strategy '%s' (auto, pool-acl, pool-group, member, dir-search, refresh)",
-                                 strempty(strategy));
+        char buf[SOCKFIX_WHY_MAX];
+        return invalid_args(sockfix_check_strategy(strategy, buf, sizeof(buf)), error);
 }
 
 int bus_parse_activation(const char *activation, bool *ret_none, sd_bus_error *error) {
@@ -170,11 +157,6 @@ int bus_parse_activation(const char *activation, bool *ret_none, sd_bus_error *e
 }
 
 int bus_check_transaction_id(const char *id, sd_bus_error *error) {
-        size_t len = strlen(strempty(id));
-
-        /* Only the shape: whether the id exists is the engine's to say (UnknownTransaction). */
-        if (len != 32 || strspn(id, "0123456789abcdef") != len)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Transaction id '%.64s' is not 32 lower-case hex digits", strempty(id));
-        return 0;
+        char buf[SOCKFIX_WHY_MAX];
+        return invalid_args(sockfix_check_transaction_id(id, buf, sizeof(buf)), error);
 }

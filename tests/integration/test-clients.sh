@@ -95,6 +95,16 @@ h_is "$?" 6 "sockfixctl with no bus: exit 6 (service unreachable)"
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" diagnose > "$H_T/ctl-noargs.txt" 2>&1
 h_is "$?" 5 "sockfixctl diagnose without a socket, and no bus: exit 5 (bad input comes first)"
 h_file_like "$H_T/ctl-noargs.txt" '^sockfixctl: diagnose takes SOCKET\.\.\. or --all$' "  and says what it takes"
+# The contract's rules for values (dbus/sockfix-contract.c) apply before connecting too.
+for bad in "diagnose relative.sock:is not absolute" "fix --strategy=bogus /x.sock:Unknown strategy 'bogus'" \
+        "revert NOTHEX:is not 32 lower-case hex digits"; do
+        DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" ${bad%%:*} > "$H_T/ctl-bad.txt" 2>&1
+        h_is "$?" 5 "sockfixctl ${bad%%:*}, no bus: exit 5 (bad input comes first)"
+        h_file_like "$H_T/ctl-bad.txt" "${bad#*:}" "  with the service's own words: ${bad#*:}"
+done
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$H_T/no-such-bus "$ctl" diagnose "$S_SOCK" > "$H_T/ctl-nobus.txt" 2>&1
+h_file_like "$H_T/ctl-nobus.txt" "cannot connect to the system bus .unix:path=$H_T/no-such-bus." \
+        "with no bus: the message names the bus's address, not the socket"
 "$ctl" list --evidence > "$H_T/ctl-list-ev.txt" 2>&1
 h_is "$?" 5 "sockfixctl list --evidence: exit 5 (socket records carry no log lines)"
 h_file_like "$H_T/ctl-list-ev.txt" '^sockfixctl: list does not take --evidence$' "  and says so"

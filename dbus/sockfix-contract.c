@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sockfix-contract.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sockfix-bus.h"
+
+const char *sockfix_check_socket_path(const char *path, char *buf, size_t size) {
+        if (!path || !*path)
+                snprintf(buf, size, "Socket path is empty");
+        else if (strlen(path) > PATH_MAX - 1)
+                snprintf(buf, size, "Socket path %.64s... is %zu bytes long, longer than %d", path, strlen(path),
+                         PATH_MAX - 1);
+        else if (path[0] != '/')
+                snprintf(buf, size, "Socket path %.64s%s is not absolute", path, strlen(path) > 64 ? "..." : "");
+        else
+                return NULL;
+        return buf;
+}
+
+const char *sockfix_check_strategy(const char *strategy, char *buf, size_t size) {
+        static const char *const known[] = { SOCKFIX_STRATEGIES };
+
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                if (strategy && strcmp(strategy, known[i]) == 0)
+                        return NULL;
+        snprintf(buf, size, "Unknown strategy '%.64s' (auto, pool-acl, pool-group, member, dir-search, refresh)",
+                 strategy ? strategy : "");
+        return buf;
+}
+
+const char *sockfix_check_transaction_id(const char *id, char *buf, size_t size) {
+        size_t len = id ? strlen(id) : 0;
+
+        if (len == 32 && strspn(id, "0123456789abcdef") == len)
+                return NULL;
+        snprintf(buf, size, "Transaction id '%.64s' is not 32 lower-case hex digits", id ? id : "");
+        return buf;
+}
