@@ -6,7 +6,8 @@
 # and the [crit] line, ask sockfix why, let it fix it (HTTP 200, surviving a php-fpm
 # restart), then revert it (502 again). Everything runs under a temp dir on a private
 # system bus (the host's own bus, nginx and php-fpm are not touched) and is stopped and
-# removed at exit, pass or fail.
+# removed at exit, pass or fail. SOCKFIX_DEMO_PAUSE=1 keeps it all up at the end, until
+# Enter is pressed, to try sockfixctl and busctl on it from another shell.
 set -uo pipefail
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 
@@ -61,15 +62,11 @@ rc=$?
 echo "(exit code $rc: 1 = a problem was found)"
 [[ $rc -eq 1 ]] || status=1
 
-step "The same, as JSON (verdict and findings)"
-"$ctl" --json diagnose "$S_SOCK" > "$H_T/report.json"
-"$H_PY" - "$H_T/report.json" << 'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-print("verdict:", r.get("verdict"))
-for f in r.get("findings", []):
-    print(f'  {f.get("severity")}: {f.get("code")} - {f.get("summary", "")}  remedies: {", ".join(f.get("remedies", []))}')
-PY
+step "The same as JSON, only the keys a panel polling many sites needs (--fields)"
+printf '$ %s\n' "$ctl --json diagnose --fields=verdict,findings $S_SOCK"
+"$ctl" --json diagnose --fields=verdict,findings "$S_SOCK" | tee "$H_T/report.json"
+"$H_PY" -c 'import json, sys; assert json.load(open(sys.argv[1]))["verdict"] == "denied"' "$H_T/report.json" ||
+        status=1
 
 step "What would the fix change? (a dry run changes nothing)"
 run "$ctl" fix --dry-run "$S_SOCK" || status=1
@@ -126,5 +123,15 @@ code=$(h_http_status "$S_URL")
 echo "HTTP $code"
 [[ $code == 502 ]] || status=1
 
+if [[ ${SOCKFIX_DEMO_PAUSE:-0} == 1 ]]; then
+        step "Paused: the private bus, polkitd, sockfixd, nginx and php-fpm stay up"
+        echo "In another shell, as root (the socket is broken again, as in the seed case):"
+        echo "  export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
+        echo "  $ctl list"
+        echo "  $ctl diagnose $S_SOCK"
+        echo "  busctl --system call org.sockfix.SockFix1 /org/sockfix/SockFix1 org.sockfix.SockFix1.Manager Diagnose 'sa{sv}' $S_SOCK 0"
+        echo "  curl -s -o /dev/null -w '%{http_code}\\n' $S_URL"
+        { read -r -p "Press Enter to clean up. " _ < /dev/tty; } 2> /dev/null || echo "(no terminal to wait on)"
+fi
 step "Cleaning up (every process, user and file the demo created)"
 exit "$status"
