@@ -17,6 +17,8 @@ packages=(
         tmux
         # the bindings control panels use, called as real clients
         python3 python3-dbus libnet-dbus-perl
+        # the web panel: the Cockpit page in a real browser, driven over DevTools
+        cockpit-ws cockpit-bridge chromium python3-websocket
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The Cockpit page (cockpit/) in a real browser: cockpit-ws with a local cockpit-bridge
+# session as a user that a polkit rule grants diagnose and fix (as a hosting panel's
+# account would be), headless Chromium driven over the DevTools protocol. The seed case
+# (nginx's workers denied, HTTP 502): the page lists the socket as denied with the
+# finding that says why; its Fix button fixes it (pool-acl, through the bus, authorized
+# by polkit for that user); the page then shows ok, and nginx answers 200.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
+h_init e2e-cockpit
+
+ws_bin=/usr/lib/cockpit/cockpit-ws
+[[ -x $ws_bin && -x /usr/bin/cockpit-bridge ]] || { echo "1..0 # SKIP cockpit-ws/cockpit-bridge not installed"; exit 77; }
+command -v chromium > /dev/null || { echo "1..0 # SKIP chromium not installed"; exit 77; }
+
+stack_use_web_user "sfx-ckw-$$"
+stack_up --owner www-data --group www-data --mode 0660
+h_sockfix_up
+h_is "$(h_http_status "$S_URL")" 502 "the seed case: HTTP 502"
+
+# The panel's account: no root, granted diagnose and fix by a rule, as an administrator
+# would grant a panel.
+user=sfx-ck-$$
+h_ensure_user "$user"
+cat > "$H_T/rules.js" << EOF
+polkit.addRule(function (action, subject) {
+        if (subject.user == "$user" &&
+            (action.id == "org.sockfix.SockFix1.diagnose" || action.id == "org.sockfix.SockFix1.fix"))
+                return polkit.Result.YES;
+});
+EOF
+h_install_rules "$H_T/rules.js"
+
+# The package where cockpit-bridge looks for the user's own ($XDG_DATA_HOME/cockpit).
+pkg=$H_T/xdg/cockpit/sockfix
+mkdir -p "$pkg" "$H_T/ck-run"
+cp "$SOCKFIX_SOURCE_DIR"/cockpit/{manifest.json,index.html,sockfix.js,sockfix.css} "$pkg/"
+chown -R "$user" "$H_T/xdg" "$H_T/ck-run"
+chmod o+x "$H_T"
+
+port=$(h_free_port)
+h_spawn cockpit-ws "$H_T/cockpit-ws.log" runuser -u "$user" -- env -i PATH=/usr/bin:/bin \
+        DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" XDG_DATA_HOME="$H_T/xdg" XDG_RUNTIME_DIR="$H_T/ck-run" \
+        "$ws_bin" --no-tls --address 127.0.0.1 --port "$port" --local-session=cockpit-bridge
+h_wait_for 100 h_port_listening "$port"
+h_ok "cockpit-ws listens on 127.0.0.1:$port, as $user" h_port_listening "$port"
+
+url=http://127.0.0.1:$port/cockpit/@localhost/sockfix/index.html
+h_is "$(curl -s -o /dev/null -w '%{http_code}' "$url")" 200 "cockpit-ws serves the package's page"
+
+cdp_port=$(h_free_port)
+h_spawn chromium "$H_T/chromium.log" chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
+        --user-data-dir="$H_T/chromium" --remote-debugging-port="$cdp_port" "$url"
+cdp() { "$H_PY" "$H_LIB_DIR/cdp.py" "$cdp_port" "$@"; }
+
+row="document.querySelector('#sockets tr[data-socket=\"$S_SOCK\"]')"
+status=$(cdp wait "document.querySelector('#status').dataset.state != 'loading' && document.querySelector('#status').textContent" 30)
+h_like "$status" '^[0-9]+ sockets?, [1-9][0-9]* denied$' "the page lists the host's sockets ($status)"
+h_is "$(cdp eval "$row && $row.dataset.verdict" | tr -d '"')" denied "  the pool's socket: denied"
+why=$(cdp eval "$row && $row.querySelector('td.why').textContent")
+h_like "$why" 'socket-group-mismatch' "  with the finding that says why ($why)"
+cdp screenshot "$H_T/before.png" > /dev/null 2>&1
+
+cdp eval "$row.querySelector('button.fix').click(), true" > /dev/null
+result=$(cdp wait "document.querySelector('#result').dataset.state == 'done' || document.querySelector('#result').dataset.state == 'error' ? document.querySelector('#result').textContent : ''" 60)
+h_like "$result" "^$S_SOCK: applied \\(pool-acl\\)" "its Fix button: applied, pool-acl ($result)"
+h_is "$(cdp wait "(r => r && r.dataset.verdict == 'ok' && 'ok')($row)" 30 | tr -d '"')" ok "  and the page shows the socket ok"
+cdp screenshot "$H_T/after.png" > /dev/null 2>&1
+h_is "$(h_http_status "$S_URL")" 200 "nginx answers 200"
+h_like "$(getfacl -p "$S_SOCK" 2> /dev/null)" "user:$S_WEB_USER:rw" "the socket's ACL names the web user"
+h_is "$(h_ctl --json history | "$H_PY" -c 'import json, sys; print([t["uid"] for t in json.load(sys.stdin)])')" \
+        "[$(id -u "$user")]" "the journal records the fix as the panel account's"
+h_done
