@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A Cockpit page over sockfixd's bus contract (dbus/org.sockfix.SockFix1.xml): one
- * DiagnoseAll with the fields a panel needs, and a Fix button per blocked socket. It
- * runs as the logged-in user; polkit decides each call (the diagnose action for the
- * list, fix for the button), so what the page may do is the administrator's rule. */
+ * DiagnoseAll with the fields a panel needs and a Fix button per blocked socket, and the
+ * journaled fixes (ListTransactions) with a Revert button each. It runs as the
+ * logged-in user; polkit decides each call (diagnose for the lists, fix and revert for
+ * the buttons), so what the page may do is the administrator's rule. */
 "use strict";
 
 const BUS_NAME = "org.sockfix.SockFix1";
@@ -82,7 +83,7 @@ function fix(socket, button) {
                 const outcome = value(result, "outcome", "");
                 setText("result", `${socket}: ${outcome} (${value(result, "strategy", "")}): ` +
                         value(result, "reason", ""), outcome === "applied" ? "done" : "error");
-                load();
+                refresh();
             })
             .catch(ex => {
                 button.disabled = false;
@@ -90,7 +91,69 @@ function fix(socket, button) {
             });
 }
 
+/* The journaled transactions the account may see (all of them for root, else its own),
+ * newest first; one that is applied or incomplete can be reverted. */
+function renderHistory(transactions) {
+    const body = document.querySelector("#history tbody");
+    body.replaceChildren();
+    const newest = transactions.slice().sort((a, b) => value(b, "time", 0) - value(a, "time", 0));
+    for (const tx of newest) {
+        const id = value(tx, "transaction", "");
+        const outcome = value(tx, "outcome", "");
+        const row = document.createElement("tr");
+        row.dataset.transaction = id;
+        row.dataset.outcome = outcome;
+        /* time is µs since the epoch */
+        const when = new Date(value(tx, "time", 0) / 1000).toLocaleString();
+        for (const [cls, text] of [["time", when], ["socket", value(tx, "socket", "")],
+            ["strategy", value(tx, "strategy", "")], ["outcome", outcome]]) {
+            const cell = document.createElement("td");
+            cell.className = cls;
+            cell.textContent = text;
+            row.appendChild(cell);
+        }
+        const action = document.createElement("td");
+        if (outcome === "applied" || outcome === "incomplete") {
+            const button = document.createElement("button");
+            button.className = "revert";
+            button.textContent = "Revert";
+            button.addEventListener("click", () => revert(id, value(tx, "socket", id), button));
+            action.appendChild(button);
+        }
+        row.appendChild(action);
+        body.appendChild(row);
+    }
+    setText("history-status", transactions.length ? `${transactions.length} journaled` : "No fixes yet.", "ready");
+}
+
+function loadHistory() {
+    client.call(OBJECT, MANAGER, "ListTransactions", [{}], { type: "a{sv}" })
+            .then(([transactions]) => renderHistory(transactions))
+            .catch(ex => setText("history-status", "sockfix: " + describeError(ex), "error"));
+}
+
+function revert(id, socket, button) {
+    button.disabled = true;
+    setText("result", `Reverting ${id}…`, "busy");
+    client.call(OBJECT, MANAGER, "Revert", [id, {}], { type: "sa{sv}" })
+            .then(([result]) => {
+                const outcome = value(result, "outcome", "");
+                setText("result", `${socket}: ${outcome}: ` + value(result, "reason", ""),
+                        outcome === "reverted" ? "done" : "error");
+                refresh();
+            })
+            .catch(ex => {
+                button.disabled = false;
+                setText("result", `${socket}: ` + describeError(ex), "error");
+            });
+}
+
+function refresh() {
+    load();
+    loadHistory();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
     client = cockpit.dbus(BUS_NAME, { bus: "system" });
-    load();
+    refresh();
 });

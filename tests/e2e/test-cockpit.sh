@@ -5,7 +5,9 @@
 # account would be), headless Chromium driven over the DevTools protocol. The seed case
 # (nginx's workers denied, HTTP 502): the page lists the socket as denied with the
 # finding that says why; its Fix button fixes it (pool-acl, through the bus, authorized
-# by polkit for that user); the page then shows ok, and nginx answers 200.
+# by polkit for that user); the page then shows ok, and nginx answers 200. Its list of
+# fixes shows that one, applied; its Revert button reverts it (the pool file as before,
+# the socket denied again, HTTP 502).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-cockpit
@@ -18,15 +20,17 @@ stack_use_web_user "sfx-ckw-$$"
 stack_up --owner www-data --group www-data --mode 0660
 h_sockfix_up
 h_is "$(h_http_status "$S_URL")" 502 "the seed case: HTTP 502"
+cp -a "$S_POOL_CONF" "$H_T/pool.orig"
 
-# The panel's account: no root, granted diagnose and fix by a rule, as an administrator
-# would grant a panel.
+# The panel's account: no root, granted diagnose, fix and revert by a rule, as an
+# administrator would grant a panel.
 user=sfx-ck-$$
 h_ensure_user "$user"
 cat > "$H_T/rules.js" << EOF
 polkit.addRule(function (action, subject) {
         if (subject.user == "$user" &&
-            (action.id == "org.sockfix.SockFix1.diagnose" || action.id == "org.sockfix.SockFix1.fix"))
+            (action.id == "org.sockfix.SockFix1.diagnose" || action.id == "org.sockfix.SockFix1.fix" ||
+             action.id == "org.sockfix.SockFix1.revert"))
                 return polkit.Result.YES;
 });
 EOF
@@ -72,4 +76,21 @@ h_is "$(h_http_status "$S_URL")" 200 "nginx answers 200"
 h_like "$(getfacl -p "$S_SOCK" 2> /dev/null)" "user:$S_WEB_USER:rw" "the socket's ACL names the web user"
 h_is "$(h_ctl --json history | "$H_PY" -c 'import json, sys; print([t["uid"] for t in json.load(sys.stdin)])')" \
         "[$(id -u "$user")]" "the journal records the fix as the panel account's"
+tx=$(h_ctl --json history | "$H_PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["transaction"])')
+
+# Its list of fixes, and Revert.
+hrow="document.querySelector('#history tr[data-transaction=\"$tx\"]')"
+h_is "$(cdp wait "(r => r && r.dataset.outcome)($hrow)" 30 | tr -d '"')" applied "the page's list of fixes shows it, applied"
+h_is "$(cdp eval "$hrow.querySelector('td.strategy').textContent" | tr -d '"')" pool-acl "  with its strategy"
+cdp eval "document.querySelector('#result').dataset.state = ''; $hrow.querySelector('button.revert').click(), true" > /dev/null
+result=$(cdp wait "['done', 'error'].includes(document.querySelector('#result').dataset.state) ? document.querySelector('#result').textContent : ''" 60)
+h_like "$result" "^$S_SOCK: reverted: " "its Revert button: reverted ($result)"
+h_is "$(cdp wait "(r => r && r.dataset.outcome == 'reverted' && 'reverted')($hrow)" 30 | tr -d '"')" reverted \
+        "  and the list shows it reverted"
+h_is "$(cdp eval "$hrow.querySelector('button.revert') == null")" true "  with no Revert button left"
+h_ok "the pool file is as it was before the fix" cmp "$S_POOL_CONF" "$H_T/pool.orig"
+h_is "$(cdp wait "(r => r && r.dataset.verdict == 'denied' && 'denied')($row)" 30 | tr -d '"')" denied \
+        "the page shows the socket denied again (its live ACL was taken back too)"
+h_is "$(h_http_status "$S_URL")" 502 "and nginx answers 502 again"
+cdp screenshot "$H_T/reverted.png" > /dev/null 2>&1
 h_done
