@@ -28,6 +28,51 @@ function setText(id, text, state) {
     el.dataset.state = state;
 }
 
+function call(method, args, type) {
+    return client.call(OBJECT, MANAGER, method, args, { type });
+}
+
+/* A table row: data attributes, one cell per [class, text], and a last cell with a
+ * button when one is given ({ cls, label, onClick }). */
+function addRow(body, data, cells, button) {
+    const row = document.createElement("tr");
+    Object.assign(row.dataset, data);
+    for (const [cls, text] of cells) {
+        const cell = document.createElement("td");
+        cell.className = cls;
+        cell.textContent = text;
+        row.appendChild(cell);
+    }
+    const action = document.createElement("td");
+    if (button) {
+        const b = document.createElement("button");
+        b.className = button.cls;
+        b.textContent = button.label;
+        b.addEventListener("click", () => button.onClick(b));
+        action.appendChild(b);
+    }
+    row.appendChild(action);
+    body.appendChild(row);
+}
+
+/* A button's call (Fix or Revert) about socket: its result in #result, then both lists
+ * again; on an error the button may be pressed again. */
+function act(button, socket, busy, done, promise) {
+    button.disabled = true;
+    setText("result", `${busy} ${socket}…`, "busy");
+    promise
+            .then(([result]) => {
+                const outcome = value(result, "outcome", "");
+                setText("result", `${socket}: ${outcome}` + (value(result, "strategy", "") ? ` (${value(result, "strategy", "")})` : "") +
+                        ": " + value(result, "reason", ""), outcome === done ? "done" : "error");
+                refresh();
+            })
+            .catch(ex => {
+                button.disabled = false;
+                setText("result", `${socket}: ` + describeError(ex), "error");
+            });
+}
+
 /* The finding that explains the verdict: the first error, else the first at all. */
 function why(report) {
     const findings = value(report, "findings", []);
@@ -42,53 +87,21 @@ function render(reports) {
     for (const report of reports) {
         const socket = value(report, "socket", "");
         const verdict = value(report, "verdict", "");
-        const row = document.createElement("tr");
-        row.dataset.socket = socket;
-        row.dataset.verdict = verdict;
-        for (const [cls, text] of [["socket", socket], ["verdict", verdict], ["why", why(report)]]) {
-            const cell = document.createElement("td");
-            cell.className = cls;
-            cell.textContent = text;
-            row.appendChild(cell);
-        }
-        const action = document.createElement("td");
-        if (verdict === "denied") {
-            blocked++;
-            const button = document.createElement("button");
-            button.className = "fix";
-            button.textContent = "Fix";
-            button.addEventListener("click", () => fix(socket, button));
-            action.appendChild(button);
-        }
-        row.appendChild(action);
-        body.appendChild(row);
+        const denied = verdict === "denied";
+        blocked += denied ? 1 : 0;
+        /* Fix(socket, "auto", {}): the least-privilege strategy for every blocked consumer. */
+        addRow(body, { socket, verdict }, [["socket", socket], ["verdict", verdict], ["why", why(report)]],
+               denied && { cls: "fix", label: "Fix",
+                   onClick: b => act(b, socket, "Fixing", "applied", call("Fix", [socket, "auto", {}], "ssa{sv}")) });
     }
     setText("status", `${reports.length} socket${reports.length === 1 ? "" : "s"}, ${blocked} denied`, "ready");
 }
 
 function load() {
     setText("status", "Diagnosing…", "loading");
-    client.call(OBJECT, MANAGER, "DiagnoseAll", [{ fields: { t: "as", v: ["verdict", "findings"] } }],
-                { type: "a{sv}" })
+    call("DiagnoseAll", [{ fields: { t: "as", v: ["verdict", "findings"] } }], "a{sv}")
             .then(([reports]) => render(reports))
             .catch(ex => setText("status", "sockfix: " + describeError(ex), "error"));
-}
-
-/* Fix(socket, "auto", {}): the least-privilege strategy for every blocked consumer. */
-function fix(socket, button) {
-    button.disabled = true;
-    setText("result", `Fixing ${socket}…`, "busy");
-    client.call(OBJECT, MANAGER, "Fix", [socket, "auto", {}], { type: "ssa{sv}" })
-            .then(([result]) => {
-                const outcome = value(result, "outcome", "");
-                setText("result", `${socket}: ${outcome} (${value(result, "strategy", "")}): ` +
-                        value(result, "reason", ""), outcome === "applied" ? "done" : "error");
-                refresh();
-            })
-            .catch(ex => {
-                button.disabled = false;
-                setText("result", `${socket}: ` + describeError(ex), "error");
-            });
 }
 
 /* The journaled transactions the account may see (all of them for root, else its own),
@@ -99,53 +112,22 @@ function renderHistory(transactions) {
     const newest = transactions.slice().sort((a, b) => value(b, "time", 0) - value(a, "time", 0));
     for (const tx of newest) {
         const id = value(tx, "transaction", "");
+        const socket = value(tx, "socket", "");
         const outcome = value(tx, "outcome", "");
-        const row = document.createElement("tr");
-        row.dataset.transaction = id;
-        row.dataset.outcome = outcome;
         /* time is µs since the epoch */
         const when = new Date(value(tx, "time", 0) / 1000).toLocaleString();
-        for (const [cls, text] of [["time", when], ["socket", value(tx, "socket", "")],
-            ["strategy", value(tx, "strategy", "")], ["outcome", outcome]]) {
-            const cell = document.createElement("td");
-            cell.className = cls;
-            cell.textContent = text;
-            row.appendChild(cell);
-        }
-        const action = document.createElement("td");
-        if (outcome === "applied" || outcome === "incomplete") {
-            const button = document.createElement("button");
-            button.className = "revert";
-            button.textContent = "Revert";
-            button.addEventListener("click", () => revert(id, value(tx, "socket", id), button));
-            action.appendChild(button);
-        }
-        row.appendChild(action);
-        body.appendChild(row);
+        addRow(body, { transaction: id, outcome },
+               [["time", when], ["socket", socket], ["strategy", value(tx, "strategy", "")], ["outcome", outcome]],
+               (outcome === "applied" || outcome === "incomplete") && { cls: "revert", label: "Revert",
+                   onClick: b => act(b, socket, "Reverting", "reverted", call("Revert", [id, {}], "sa{sv}")) });
     }
     setText("history-status", transactions.length ? `${transactions.length} journaled` : "No fixes yet.", "ready");
 }
 
 function loadHistory() {
-    client.call(OBJECT, MANAGER, "ListTransactions", [{}], { type: "a{sv}" })
+    call("ListTransactions", [{}], "a{sv}")
             .then(([transactions]) => renderHistory(transactions))
             .catch(ex => setText("history-status", "sockfix: " + describeError(ex), "error"));
-}
-
-function revert(id, socket, button) {
-    button.disabled = true;
-    setText("result", `Reverting ${id}…`, "busy");
-    client.call(OBJECT, MANAGER, "Revert", [id, {}], { type: "sa{sv}" })
-            .then(([result]) => {
-                const outcome = value(result, "outcome", "");
-                setText("result", `${socket}: ${outcome}: ` + value(result, "reason", ""),
-                        outcome === "reverted" ? "done" : "error");
-                refresh();
-            })
-            .catch(ex => {
-                button.disabled = false;
-                setText("result", `${socket}: ` + describeError(ex), "error");
-            });
 }
 
 function refresh() {
