@@ -20,14 +20,25 @@ const char *sockfix_check_socket_path(const char *path, char *buf, size_t size) 
         return buf;
 }
 
-const char *sockfix_check_strategy(const char *strategy, char *buf, size_t size) {
-        static const char *const known[] = { SOCKFIX_STRATEGIES };
+static const char *const known_strategies[] = { SOCKFIX_STRATEGIES };
+#define N_KNOWN_STRATEGIES (sizeof(known_strategies) / sizeof(known_strategies[0]))
 
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strategy && strcmp(strategy, known[i]) == 0)
-                        return NULL;
-        snprintf(buf, size, "Unknown strategy '%.64s' (auto, pool-acl, pool-group, member, dir-search, refresh)",
-                 strategy ? strategy : "");
+bool sockfix_strategy_is_known(const char *strategy) {
+        for (size_t i = 0; i < N_KNOWN_STRATEGIES; i++)
+                if (strategy && strcmp(strategy, known_strategies[i]) == 0)
+                        return true;
+        return false;
+}
+
+const char *sockfix_check_strategy(const char *strategy, char *buf, size_t size) {
+        if (sockfix_strategy_is_known(strategy))
+                return NULL;
+        /* The list from SOCKFIX_STRATEGIES itself, so that it names every one there is. */
+        int k = snprintf(buf, size, "Unknown strategy '%.64s' (", strategy ? strategy : "");
+        for (size_t i = 0; i < N_KNOWN_STRATEGIES && k >= 0 && (size_t) k < size; i++)
+                k += snprintf(buf + k, size - (size_t) k, "%s%s", i ? ", " : "", known_strategies[i]);
+        if (k >= 0 && (size_t) k < size)
+                snprintf(buf + k, size - (size_t) k, ")");
         return buf;
 }
 

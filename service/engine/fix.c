@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "plan.h"
+#include "sockfix-contract.h"
 #include "sys/reload.h"
 #include "sys/slow-fs.h"
 #include "util/util.h"
@@ -335,7 +336,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
         j->opts.consumer = j->consumer;
         j->opts.caller = j->caller;
 
-        if (!strategy_is_known(strategy))
+        if (!sockfix_strategy_is_known(strategy))
                 return refuse(j, ENGINE_ERROR_INVALID_ARGS, strdup("unknown strategy"));
         if (!e->journal)
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("no state directory: fixes cannot be journaled"));

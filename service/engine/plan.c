@@ -11,12 +11,6 @@
 #include "sys/groups.h"
 #include "util/util.h"
 
-static const char *const strategies[] = { "auto", "pool-acl", "pool-group", "member", "dir-search", "refresh", NULL };
-
-bool strategy_is_known(const char *s) {
-        return strv_contains((char *const *) strategies, s);
-}
-
 void plan_done(Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++) {
                 Step *s = &p->steps[i];

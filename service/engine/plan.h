@@ -54,5 +54,3 @@ typedef struct Plan {
 int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
              EngineError *err, char **msg);
 void plan_done(Plan *p);
-
-bool strategy_is_known(const char *s);
