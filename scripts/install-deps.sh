@@ -13,6 +13,8 @@ packages=(
         dbus polkitd pkexec libglib2.0-bin
         # the stack sockfix diagnoses, and what the tests drive it with
         nginx php8.2-fpm curl acl util-linux procps iproute2 passwd
+        # the other web servers sockfix reads, run for real by one scenario
+        apache2 lighttpd caddy
         # a real terminal for the interactive polkit agent test (pkttyagent)
         tmux
         # the bindings control panels use, called as real clients
@@ -39,7 +41,7 @@ fi
 
 echo "install-deps.sh: installing ${missing[*]}"
 
-# nginx and php8.2-fpm would start their services from the maintainer scripts; a
+# nginx, php8.2-fpm and the other servers would start their services from the maintainer scripts; a
 # policy-rc.d that answers 101 ("action forbidden") keeps every service down. Only
 # our own file is removed afterwards; an existing one is left alone.
 policy=/usr/sbin/policy-rc.d

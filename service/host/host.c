@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "sys/safe-fs.h"
+#include "util/log.h"
 #include "util/util.h"
 
 /* Where distributions put the configs of installations that are not running. */
@@ -368,6 +369,38 @@ static const char *server_default_conf(ServerKind kind, const Process *master, c
         }
 }
 
+/* The user a server's configuration runs it as: its own directive, or the packaged
+ * default where the server has no such directive (Caddy: its unit's User=caddy). */
+static const char *server_config_user(const WebServer *s) {
+        if (s->config.user)
+                return s->config.user;
+        return streq_ptr(s->config.server, "caddy") ? "caddy" : NULL;
+}
+
+/* A server root does not run (Caddy and lighttpd serve as their own user; see
+ * is_root_master() for why that alone is not enough): read only when nothing but root
+ * could have made it. Its binary and configuration are root's alone, and it runs as
+ * the very user that configuration names: another user can start /usr/sbin/lighttpd -f
+ * /etc/lighttpd/lighttpd.conf, but not as www-data, and a consumer of theirs would have
+ * a Fix grant their own account the socket. NULL: trusted; else why not. */
+static const char *unprivileged_server_distrust(const WebServer *s, const Process *p, const char *conf) {
+        if (!conf || conf[0] != '/')
+                return "its configuration is not named by an absolute path";
+        if (!p->exe || path_only_root_can_change(p->exe, NULL) <= 0)
+                return "its binary is not root's alone";
+        if (path_only_root_can_change(conf, NULL) <= 0)
+                return "its configuration is not root's alone";
+        if (!s->loaded)
+                return "its configuration cannot be read";
+        const char *user = server_config_user(s);
+        if (!user)
+                return "its configuration names no user to run as";
+        struct passwd *pw = getpwnam(user);
+        if (!pw || pw->pw_uid == 0 || p->ruid != pw->pw_uid || p->euid != pw->pw_uid)
+                return "it does not run as the user its configuration names";
+        return NULL;
+}
+
 static int host_add_server(Host *h, ServerKind kind, const Process *master) {
         _cleanup_strv_free_ char **words = master ? argv_words(master->argv) : NULL;
         const char *prefix = NULL, *conf = server_default_conf(kind, master, &prefix);
@@ -416,7 +449,19 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->exe = strdup_or_null(master->exe);
                 s->master_argv = TAKE_PTR(words);
         }
-        return server_load_config(s, kind, conf, prefix, &h->path_share);
+        int r = server_load_config(s, kind, conf, prefix, &h->path_share);
+        if (r < 0 || !master || (master->ruid == 0 && master->euid == 0))
+                return r;
+        const char *why = unprivileged_server_distrust(s, master, conf);
+        if (!why)
+                return 0;
+        log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid, why);
+        web_config_done(&s->config);
+        free(s->exe);
+        strv_free(s->master_argv);
+        *s = (WebServer) {};
+        h->n_servers--;
+        return 0;
 }
 
 static bool same_family(const char *a, const char *b) {
@@ -457,7 +502,8 @@ static int host_scan_processes(Host *h, bool fpm) {
                                 r = host_add_fpm(h, p, conf);
                         }
                 } else if (server_kind(prog) != SERVER_NONE) {
-                        if (is_root_master(&h->procs, p))
+                        /* Not root's: host_add_server() reads it only if root made it. */
+                        if (is_master(&h->procs, p))
                                 r = host_add_server(h, server_kind(prog), p);
                 } else if (streq_ptr(p->comm, "nscd"))
                         h->nscd_running = true;

@@ -1,0 +1,176 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The seed case behind the other web servers sockfix reads: one pool's socket
+# (www-data:www-data 0660) behind a real Apache (mpm_event, root master, workers as
+# sfx-apache), a real lighttpd (drops root to sfx-lighty: one process, not root's) and a
+# real Caddy (run as Debian's `caddy`, never root), each with its own config and error
+# log, answering real HTTP. Apache and lighttpd answer 503; Caddy's user is in www-data
+# on Debian, and its answer decides what the report must say of it.
+# - Diagnose: every server is a consumer, with the credentials its running processes
+#   hold; verdict denied; socket-group-mismatch for sfx-apache and sfx-lighty; the
+#   evidence quotes Apache's and lighttpd's own error lines.
+# - A lighttpd that another user starts with root's config (as that user, not as the
+#   config's) is no consumer: a Fix would otherwise grant that user the site's socket.
+# - Fix member is refused (Apache outside a systemd unit: its graceful restart tests no
+#   configuration), nothing changed; Fix auto applies pool-acl; Apache answers 200 at
+#   once and lighttpd once it retries the backend it disabled, no server restarted.
+# - Revert: 503 again at once.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$H_LIB_DIR/stack.sh"
+h_init e2e-other-servers
+
+for p in apache2 lighttpd caddy; do command -v "$p" > /dev/null || h_die "$p is not installed (scripts/install-deps.sh)"; done
+id caddy > /dev/null 2>&1 || h_die "no user caddy (Debian's caddy package makes it)"
+apache_user=sfx-apa-$$ lighty_user=sfx-lig-$$ other_user=sfx-oth-$$
+for u in "$apache_user" "$lighty_user" "$other_user"; do h_ensure_user "$u"; done
+H_SNAPSHOT_NAMES+=" $apache_user $lighty_user caddy"
+
+stack_up --owner www-data --group www-data --mode 0660 --no-nginx
+
+# Apache: only the modules it needs, everything under the temp dir.
+A=$H_T/apache ap=$(h_free_port)
+mkdir -p "$A/run" "$A/logs"
+cat > "$A/apache2.conf" << EOF
+ServerRoot $A
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
+User $apache_user
+Group $apache_user
+Listen 127.0.0.1:$ap
+ServerName localhost
+PidFile $A/run/apache2.pid
+DefaultRuntimeDir $A/run
+Mutex file:$A/run default
+ErrorLog $A/logs/error.log
+DocumentRoot $H_T/www
+<Directory $H_T/www>
+    Require all granted
+</Directory>
+<FilesMatch "\.php\$">
+    SetHandler "proxy:unix:$S_SOCK|fcgi://localhost"
+</FilesMatch>
+EOF
+h_spawn apache2 "$A/stdout.log" apache2 -f "$A/apache2.conf" -DFOREGROUND
+apache_pid=$H_LAST_PID
+
+# lighttpd_conf FILE PORT USER ERRORLOG: lighttpd passing .php to the pool's socket.
+L=$H_T/lighttpd
+mkdir -p "$L"
+lighttpd_conf() {
+        cat > "$1" << EOF
+server.document-root = "$H_T/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.username = "$3"
+server.groupname = "$3"
+server.errorlog = "$4"
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = ( ".php" => (( "socket" => "$S_SOCK", "check-local" => "disable" )) )
+EOF
+}
+lp=$(h_free_port) op=$(h_free_port)
+lighttpd_conf "$L/lighttpd.conf" "$lp" "$lighty_user" "$L/error.log"
+install -o "$lighty_user" -m 0644 /dev/null "$L/error.log"
+h_spawn lighttpd "$L/stdout.log" lighttpd -D -f "$L/lighttpd.conf"
+lighty_pid=$H_LAST_PID
+# The same binary and a config of root's, started by another user: it runs as that user.
+lighttpd_conf "$L/other.conf" "$op" "$lighty_user" "$L/other-error.log"
+install -o "$other_user" -m 0644 /dev/null "$L/other-error.log"
+h_spawn "lighttpd of $other_user" "$L/other-stdout.log" setpriv --reuid="$other_user" --regid="$other_user" \
+        --clear-groups lighttpd -D -f "$L/other.conf"
+other_pid=$H_LAST_PID
+
+# Caddy as Debian's unit runs it (User=caddy), with its state under the temp dir.
+C=$H_T/caddy cp=$(h_free_port)
+mkdir -p "$C/home"
+chown caddy "$C/home"
+cat > "$C/Caddyfile" << EOF
+{
+	admin off
+	auto_https off
+	storage file_system $C/home
+}
+http://127.0.0.1:$cp {
+	root * $H_T/www
+	php_fastcgi unix/$S_SOCK
+}
+EOF
+h_spawn caddy "$C/stdout.log" setpriv --reuid=caddy --regid=caddy --init-groups \
+        env HOME="$C/home" XDG_DATA_HOME="$C/home" XDG_CONFIG_HOME="$C/home" \
+        caddy run --config "$C/Caddyfile" --adapter caddyfile
+caddy_pid=$H_LAST_PID
+
+for port in "$ap" "$lp" "$op" "$cp"; do
+        h_wait_for 100 h_port_listening "$port" || { cat "$A/stdout.log" "$L/"*stdout.log "$C/stdout.log" | sed 's/^/# /'; h_die "a web server did not start (port $port)"; }
+done
+h_wait_for 50 stack_has_children "$apache_pid" || h_die "Apache started no worker"
+apache_workers=$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')
+h_log "Apache master $apache_pid, workers $apache_workers; lighttpd $lighty_pid; $other_user's lighttpd $other_pid; Caddy $caddy_pid"
+url() { echo "http://127.0.0.1:$1/index.php"; }
+answers() { [[ $(h_http_status "$(url "$1")") == "$2" ]]; }
+h_is "$(h_http_status "$(url "$ap")")" 503 "Apache answers 503"
+h_is "$(h_http_status "$(url "$lp")")" 503 "lighttpd answers 503"
+caddy_status=$(h_http_status "$(url "$cp")")
+caddy_ok=$([[ $caddy_status == 200 ]] && echo True || echo False)
+h_log "Caddy answers $caddy_status (caddy's groups: $(id -nG caddy))"
+
+h_sockfix_up
+stack_snapshot before
+stack_diagnose report "$S_SOCK" '{"evidence": true}'
+r=$H_T/report.json
+h_json_is "$r" 'r["verdict"]' denied "verdict denied"
+h_json_is "$r" 'sorted(c["server"] for c in r["consumers"])' '["apache2", "caddy", "lighttpd"]' \
+        "consumers: Apache, Caddy and lighttpd (not the lighttpd $other_user started)"
+cons() { echo "[c for c in r['consumers'] if c['server'] == '$1'][0]"; }
+h_json_is "$r" "($(cons apache2)['user'], sorted($(cons apache2)['pids']), $(cons apache2)['errno'])" \
+        "[\"$apache_user\", [$(echo "$apache_workers" | xargs | tr ' ' ',' | sed 's/,/, /g')], 13]" \
+        "Apache's consumer: its workers (not the root master), $apache_user, EACCES"
+h_json_is "$r" "($(cons lighttpd)['user'], $(cons lighttpd)['pids'], $(cons lighttpd)['uid'], $(cons lighttpd)['errno'])" \
+        "[\"$lighty_user\", [$lighty_pid], $(id -u "$lighty_user"), 13]" \
+        "lighttpd's consumer: the process itself, as the user it dropped root for, EACCES"
+h_json_is "$r" "($(cons caddy)['user'], $(cons caddy)['uid'], $(cons caddy)['can_connect'])" \
+        "[\"caddy\", $(id -u caddy), $(echo $caddy_ok | tr TF tf)]" \
+        "Caddy's consumer: user caddy, can connect exactly when Caddy answers 200"
+h_json_is "$r" 'sorted(f["consumer"] for f in r["findings"] if f["code"] == "socket-group-mismatch")' \
+        "$(printf '%s\n' "$apache_user" "$lighty_user" | sort | "$H_PY" -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')" \
+        "socket-group-mismatch for the Apache and lighttpd users only"
+h_json_ok "$r" 'any("AH02454" in l and "(13)Permission denied" in l for l in r["evidence"])' \
+        "the evidence quotes Apache's AH02454 (13)Permission denied line"
+h_json_ok "$r" 'any("establishing connection failed" in l and "Permission denied" in l for l in r["evidence"])' \
+        "the evidence quotes lighttpd's connection failure"
+"$SOCKFIX_BUILD_DIR/client/sockfixctl" --json list > "$H_T/list.json"
+h_json_is "$H_T/list.json" "sorted([s for s in r if s['path'] == '$S_SOCK'][0]['servers'])" \
+        '["apache2", "caddy", "lighttpd"]' "ListSockets: the socket is used by apache2, caddy and lighttpd"
+
+h_fix "$H_T/member.json" "$S_SOCK" member
+h_is "$(h_error_of "$H_T/member.json")" org.sockfix.SockFix1.Error.StrategyUnavailable \
+        "Fix member: StrategyUnavailable"
+h_json_ok "$H_T/member.json" '"apache2" in r["message"] and "outside a systemd unit" in r["message"] and "activation none" in r["message"]' \
+        "  naming Apache's graceful restart outside a unit, and activation none"
+stack_snapshot after-member
+h_assert_unchanged before after-member "the refused Fix changed nothing"
+
+h_fix "$H_T/fix.json" "$S_SOCK" auto
+h_is "$(h_answer_of "$H_T/fix.json")" applied "Fix(auto): applied"
+h_json_is "$H_T/fix.json" '(r.get("strategy"), r.get("verified"), r.get("verdict_after"))' '["pool-acl", true, "ok"]' \
+        "Fix(auto): pool-acl, verified, verdict ok"
+h_is "$(h_http_status "$(url "$ap")")" 200 "Apache answers 200 at once"
+# lighttpd disables a backend that failed for its disable-time (1 s by default) and
+# answers 503 until it tries again.
+start=$(date +%s%N)
+h_wait_for 100 answers "$lp" 200
+h_is "$(h_http_status "$(url "$lp")")" 200 "lighttpd answers 200 (after $((($(date +%s%N) - start) / 1000000)) ms: its disable-time)"
+h_is "$(h_http_status "$(url "$cp")")" 200 "Caddy answers 200"
+h_is "$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')" "$apache_workers" "Apache's workers are the same (nothing reloaded)"
+h_ok "lighttpd still runs (nothing restarted)" h_alive "$lighty_pid"
+h_ok "Caddy still runs" h_alive "$caddy_pid"
+stack_assert_not_other_writable "after the fix"
+
+tx=$(h_json "$H_T/fix.json" 'r.get("transaction", "")')
+h_revert "$H_T/revert.json" "$tx"
+h_is "$(h_answer_of "$H_T/revert.json")" reverted "Revert: reverted"
+h_is "$(h_http_status "$(url "$ap")")" 503 "Apache answers 503 again"
+h_is "$(h_http_status "$(url "$lp")")" 503 "lighttpd answers 503 again"
+h_done
