@@ -499,10 +499,17 @@ static int explain(Planner *x) {
                 why = "dir-search gives search on the blocking directory only";
         if (!s)
                 return -ENOMEM;
+        /* lighttpd disables a backend a connect failed on, for fastcgi.server's
+         * disable-time: an admin who tries at once meets its 503 after a verified fix. */
+        const char *after = "";
+        for (size_t i = 0; i < x->n_targets; i++)
+                if (streq_ptr(x->targets[i]->server, "lighttpd"))
+                        after = "; lighttpd answers 503 until it retries a backend it disabled (its disable-time, "
+                                "1 s by default)";
         /* Each why names its strategy: a plan of one strategy needs no other name. */
         bool one = strv_length(x->p->strategies) == 1 && startswith(why, s);
-        return set_text(&x->p->reason, "%s%s%s (verdict %s)", one ? "" : s, one ? "" : ": ", why,
-                        verdict_to_string(r->verdict));
+        return set_text(&x->p->reason, "%s%s%s (verdict %s)%s", one ? "" : s, one ? "" : ": ", why,
+                        verdict_to_string(r->verdict), after);
 }
 
 /* What Fix writes, or runs as root to test, must be root's own: in a directory another

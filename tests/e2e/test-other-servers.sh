@@ -156,6 +156,8 @@ h_fix "$H_T/fix.json" "$S_SOCK" auto
 h_is "$(h_answer_of "$H_T/fix.json")" applied "Fix(auto): applied"
 h_json_is "$H_T/fix.json" '(r.get("strategy"), r.get("verified"), r.get("verdict_after"))' '["pool-acl", true, "ok"]' \
         "Fix(auto): pool-acl, verified, verdict ok"
+h_json_ok "$H_T/fix.json" '"lighttpd answers 503 until it retries" in r["reason"]' \
+        "  its reason warns that lighttpd answers 503 until it retries the backend"
 h_is "$(h_http_status "$(url "$ap")")" 200 "Apache answers 200 at once"
 # lighttpd disables a backend that failed for its disable-time (1 s by default) and
 # answers 503 until it tries again.
