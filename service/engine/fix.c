@@ -363,12 +363,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
          * the server. Refused first, saying what would work. */
         for (size_t i = 0; !o->no_activation && i < j->plan.n_reloads; i++) {
                 const WebServer *s = j->plan.reloads[i].server;
-                ReloadPlan rp = {};
-                int k = reload_plan(s->config.server, s->master_pid, &rp);
-                if (k == -ENOMEM)
-                        return k;
-                const char *refusal = reload_refusal(s->config.server, k, &rp);
-                reload_plan_done(&rp);
+                const char *refusal = reload_refusal_of(s->config.server, s->master_pid);
                 if (!refusal)
                         continue;
                 _cleanup_free_ char *s_joined = strv_join(j->plan.strategies, "+");

@@ -9,6 +9,7 @@
 
 #include "access.h"
 #include "sys/groups.h"
+#include "sys/reload.h"
 #include "util/util.h"
 
 void plan_done(Plan *p) {
@@ -383,6 +384,13 @@ static int plan_refresh(Planner *x, bool *usable) {
         return 0;
 }
 
+/* Why the reload a consumer's server would need is not made (reload_refusal()): NULL
+ * when it can be, or when the server is stopped (its next start gives the groups). */
+static const char *reload_blocked(const Planner *x, const Consumer *c) {
+        const WebServer *s = server_of(x, c);
+        return s && s->master_pid > 0 ? reload_refusal_of(s->config.server, s->master_pid) : NULL;
+}
+
 static bool socket_blocks(const Planner *x, const Consumer *c) {
         Creds cr = creds_of(c);
         AccessClass cls;
@@ -406,11 +414,21 @@ static int plan_socket_auto(Planner *x, EngineError *err, char **msg) {
         if (ok)
                 return use(x, "pool-group");
         _cleanup_free_ char *why_group = TAKE_PTR(x->why);
+        /* auto never plans what Fix would then refuse (see engine_fix_start()). */
+        for (size_t i = 0; i < x->n_targets; i++) {
+                const char *blocked = reload_blocked(x, x->targets[i]);
+                if (blocked) {
+                        unusable(x, "it needs %s to start new workers, and %s", x->targets[i]->server, blocked);
+                        ok = false;
+                        goto none;
+                }
+        }
         EngineError member_err = ENGINE_OK;
         if ((k = plan_member(x, &ok, &member_err)) < 0)
                 return k;
         if (ok)
                 return use(x, "member");
+none:
         *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
         return set_text(msg, "%s: no strategy can grant access: pool-acl: %s; pool-group: %s; member: %s",
                         x->r->resolved, strempty(why_acl), strempty(why_group), strempty(x->why));
@@ -421,7 +439,9 @@ static int plan_auto(Planner *x, EngineError *err, char **msg) {
         int k;
         for (size_t i = 0; i < x->n_targets; i++) {
                 const Finding *f = primary_finding(x->r, x->targets[i]);
-                if (f && streq_ptr(f->code, "stale-credentials")) {
+                /* A reload sockfix does not make (Apache outside a unit, lighttpd, Caddy):
+                 * the workers are granted as they are, by a pool strategy, instead. */
+                if (f && streq_ptr(f->code, "stale-credentials") && !reload_blocked(x, x->targets[i])) {
                         if ((k = plan_refresh(x, &ok)) < 0)
                                 return k;
                         if (ok && (k = use(x, "refresh")) < 0)

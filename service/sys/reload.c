@@ -51,6 +51,13 @@ const char *reload_refusal(const char *server, int r, const ReloadPlan *p) {
         return NULL;
 }
 
+const char *reload_refusal_of(const char *server, pid_t master) {
+        ReloadPlan rp = {};
+        const char *why = reload_refusal(server, reload_plan(server, master, &rp), &rp);
+        reload_plan_done(&rp);
+        return why;
+}
+
 int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret) {
         int sig = reload_signal(server);
         if (sig == 0)

@@ -32,6 +32,8 @@ bool reload_plan_is_safe(const char *server, const ReloadPlan *p);
 /* Why a reload of server is not made, given reload_plan()'s result r and its plan p
  * (see reload_plan_is_safe()); NULL when it is safe. Fix refuses with it, Revert notes it. */
 const char *reload_refusal(const char *server, int r, const ReloadPlan *p);
+/* reload_refusal() of the plan reload_plan() makes for this running master. */
+const char *reload_refusal_of(const char *server, pid_t master);
 /* The decision alone: server is "nginx", "apache2" or "httpd"; booted is
  * sd_booted()'s answer and unit sd_pid_get_unit()'s (NULL if none). Only a
  * .service unit is reloaded through systemd: a master started by hand sits in a

@@ -15,6 +15,8 @@
 #   configuration), nothing changed; Fix auto applies pool-acl; Apache answers 200 at
 #   once and lighttpd once it retries the backend it disabled, no server restarted.
 # - Revert: 503 again at once.
+# - Apache's user added to www-data, its workers not restarted: stale-credentials; Fix
+#   refresh is refused, and auto grants the workers by pool-acl instead.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-other-servers
@@ -175,4 +177,24 @@ h_revert "$H_T/revert.json" "$tx"
 h_is "$(h_answer_of "$H_T/revert.json")" reverted "Revert: reverted"
 h_is "$(h_http_status "$(url "$ap")")" 503 "Apache answers 503 again"
 h_is "$(h_http_status "$(url "$lp")")" 503 "lighttpd answers 503 again"
+
+# Stale credentials: Apache's user joins www-data in the group database; its running
+# workers do not hold it. refresh would need a graceful restart sockfix does not make
+# here, so auto grants the workers as they are instead of planning what Fix refuses.
+gpasswd -a "$apache_user" www-data > /dev/null
+h_at_exit "gpasswd -d '$apache_user' www-data > /dev/null 2>&1"
+h_is "$(h_http_status "$(url "$ap")")" 503 "Apache's user in www-data, its workers unchanged: still 503"
+stack_diagnose stale "$S_SOCK"
+h_json_is "$H_T/stale.json" "($(cons apache2)['stale_credentials'], [(f['code'], f['remedies']) for f in r['findings'] if f.get('consumer') == '$apache_user'])" \
+        '[true, [["stale-credentials", ["refresh"]]]]' "Apache's consumer: stale credentials, remedy refresh"
+h_fix "$H_T/refresh.json" "$S_SOCK" refresh
+h_json_ok "$H_T/refresh.json" 'r.get("error", "").endswith("StrategyUnavailable") and "apache2" in r["message"]' \
+        "Fix refresh: StrategyUnavailable (Apache's graceful restart outside a unit)"
+h_fix "$H_T/stale-fix.json" "$S_SOCK" auto
+h_json_is "$H_T/stale-fix.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "pool-acl", true]' \
+        "Fix(auto): pool-acl for both, not refresh: applied and verified"
+h_is "$(h_http_status "$(url "$ap")")" 200 "Apache answers 200 at once"
+h_is "$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')" "$apache_workers" "  from the same workers"
+h_revert "$H_T/stale-revert.json" "$(h_json "$H_T/stale-fix.json" 'r.get("transaction", "")')"
+h_is "$(h_answer_of "$H_T/stale-revert.json")" reverted "Revert: reverted"
 h_done
