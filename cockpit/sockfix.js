@@ -32,9 +32,9 @@ function call(method, args, type) {
     return client.call(OBJECT, MANAGER, method, args, { type });
 }
 
-/* A table row: data attributes, one cell per [class, text], and a last cell with a
- * button when one is given ({ cls, label, onClick }). */
-function addRow(body, data, cells, button) {
+/* A table row: data attributes, one cell per [class, text], and a last cell with the
+ * buttons given ({ cls, label, onClick }). */
+function addRow(body, data, cells, buttons) {
     const row = document.createElement("tr");
     Object.assign(row.dataset, data);
     for (const [cls, text] of cells) {
@@ -44,7 +44,7 @@ function addRow(body, data, cells, button) {
         row.appendChild(cell);
     }
     const action = document.createElement("td");
-    if (button) {
+    for (const button of buttons) {
         const b = document.createElement("button");
         b.className = button.cls;
         b.textContent = button.label;
@@ -55,16 +55,36 @@ function addRow(body, data, cells, button) {
     body.appendChild(row);
 }
 
-/* A button's call (Fix or Revert) about socket: its result in #result, then both lists
- * again; on an error the button may be pressed again. */
+/* A result's changes (made, planned or undone) and reloads, one line each. */
+function renderChanges(result) {
+    const list = document.getElementById("changes");
+    list.replaceChildren();
+    for (const c of value(result, "changes", [])) {
+        const item = document.createElement("li");
+        item.className = value(c, "kind", "");
+        item.textContent = `${value(c, "kind", "")} ${value(c, "target", "")}: ${value(c, "before", "")} → ${value(c, "after", "")}`;
+        list.appendChild(item);
+    }
+    for (const a of value(result, "activations", [])) {
+        const item = document.createElement("li");
+        item.className = "activation";
+        item.textContent = `${value(a, "action", "")}: ${value(a, "target", "")}`;
+        list.appendChild(item);
+    }
+}
+
+/* A button's call (a dry run, Fix or Revert) about socket: its result and its changes
+ * under the table, then both lists again; on an error the button may be pressed again. */
 function act(button, socket, busy, done, promise) {
     button.disabled = true;
     setText("result", `${busy} ${socket}…`, "busy");
+    document.getElementById("changes").replaceChildren();
     promise
             .then(([result]) => {
                 const outcome = value(result, "outcome", "");
                 setText("result", `${socket}: ${outcome}` + (value(result, "strategy", "") ? ` (${value(result, "strategy", "")})` : "") +
                         ": " + value(result, "reason", ""), outcome === done ? "done" : "error");
+                renderChanges(result);
                 refresh();
             })
             .catch(ex => {
@@ -89,10 +109,16 @@ function render(reports) {
         const verdict = value(report, "verdict", "");
         const denied = verdict === "denied";
         blocked += denied ? 1 : 0;
-        /* Fix(socket, "auto", {}): the least-privilege strategy for every blocked consumer. */
+        /* Fix(socket, "auto", {}): the least-privilege strategy for every blocked consumer;
+         * Preview asks the same with dry_run, which changes nothing and shows what would. */
         addRow(body, { socket, verdict }, [["socket", socket], ["verdict", verdict], ["why", why(report)]],
-               denied && { cls: "fix", label: "Fix",
-                   onClick: b => act(b, socket, "Fixing", "applied", call("Fix", [socket, "auto", {}], "ssa{sv}")) });
+               denied
+                   ? [{ cls: "preview", label: "Preview",
+                        onClick: b => act(b, socket, "Planning", "planned",
+                                          call("Fix", [socket, "auto", { dry_run: { t: "b", v: true } }], "ssa{sv}")) },
+                      { cls: "fix", label: "Fix",
+                        onClick: b => act(b, socket, "Fixing", "applied", call("Fix", [socket, "auto", {}], "ssa{sv}")) }]
+                   : []);
     }
     setText("status", `${reports.length} socket${reports.length === 1 ? "" : "s"}, ${blocked} denied`, "ready");
 }
@@ -118,8 +144,10 @@ function renderHistory(transactions) {
         const when = new Date(value(tx, "time", 0) / 1000).toLocaleString();
         addRow(body, { transaction: id, outcome },
                [["time", when], ["socket", socket], ["strategy", value(tx, "strategy", "")], ["outcome", outcome]],
-               (outcome === "applied" || outcome === "incomplete") && { cls: "revert", label: "Revert",
-                   onClick: b => act(b, socket, "Reverting", "reverted", call("Revert", [id, {}], "sa{sv}")) });
+               outcome === "applied" || outcome === "incomplete"
+                   ? [{ cls: "revert", label: "Revert",
+                        onClick: b => act(b, socket, "Reverting", "reverted", call("Revert", [id, {}], "sa{sv}")) }]
+                   : []);
     }
     setText("history-status", transactions.length ? `${transactions.length} journaled` : "No fixes yet.", "ready");
 }

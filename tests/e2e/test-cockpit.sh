@@ -4,7 +4,8 @@
 # session as a user that a polkit rule grants diagnose and fix (as a hosting panel's
 # account would be), headless Chromium driven over the DevTools protocol. The seed case
 # (nginx's workers denied, HTTP 502): the page lists the socket as denied with the
-# finding that says why; its Fix button fixes it (pool-acl, through the bus, authorized
+# finding that says why; its Preview button shows what a fix would change (a dry run:
+# nothing changes); its Fix button fixes it (pool-acl, through the bus, authorized
 # by polkit for that user); the page then shows ok, and nginx answers 200. Its list of
 # fixes shows that one, applied; its Revert button reverts it (the pool file as before,
 # the socket denied again, HTTP 502).
@@ -58,6 +59,8 @@ h_spawn chromium "$H_T/chromium.log" chromium --headless --no-sandbox --disable-
         --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
         --user-data-dir="$H_T/chromium" --remote-debugging-port="$cdp_port" "$url"
 cdp() { "$H_PY" "$H_LIB_DIR/cdp.py" "$cdp_port" "$@"; }
+# cdp_text EXPR: a string the page's expression gives, decoded from its JSON.
+cdp_text() { cdp eval "$1" | "$H_PY" -c 'import json, sys; print(json.load(sys.stdin))'; }
 
 row="document.querySelector('#sockets tr[data-socket=\"$S_SOCK\"]')"
 status=$(cdp wait "document.querySelector('#status').dataset.state != 'loading' && document.querySelector('#status').textContent" 30)
@@ -67,9 +70,23 @@ why=$(cdp eval "$row && $row.querySelector('td.why').textContent")
 h_like "$why" 'socket-group-mismatch' "  with the finding that says why ($why)"
 cdp screenshot "$H_T/before.png" > /dev/null 2>&1
 
-cdp eval "$row.querySelector('button.fix').click(), true" > /dev/null
-result=$(cdp wait "document.querySelector('#result').dataset.state == 'done' || document.querySelector('#result').dataset.state == 'error' ? document.querySelector('#result').textContent : ''" 60)
+# Preview: the same Fix as a dry run. It shows what would change, and changes nothing.
+result_text="['done', 'error'].includes(document.querySelector('#result').dataset.state) ? document.querySelector('#result').textContent : ''"
+changes="Array.from(document.querySelectorAll('#changes li')).map(li => li.textContent).join('\\n')"
+cdp eval "$row.querySelector('button.preview').click(), true" > /dev/null
+result=$(cdp wait "$result_text" 60)
+h_like "$result" "^$S_SOCK: planned \\(pool-acl\\)" "its Preview button: planned, pool-acl ($result)"
+h_like "$(cdp_text "$changes")" "pool-config [^ ]*php-fpm.conf \\[sockfix-test\\] listen.acl_users: \\(unset\\) → www-data,$S_WEB_USER" \
+        "  listing the pool file's listen.acl_users as it would become"
+h_like "$(cdp_text "$changes")" "socket-acl $S_SOCK: .* \\+u:$S_WEB_USER:rw-" "  and the socket's ACL entry for the web user"
+h_ok "  the pool file is unchanged" cmp "$S_POOL_CONF" "$H_T/pool.orig"
+h_is "$(h_http_status "$S_URL")" 502 "  nginx still answers 502"
+h_is "$(h_ctl --json history | "$H_PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')" 0 "  and nothing was journaled"
+
+cdp eval "document.querySelector('#result').dataset.state = ''; $row.querySelector('button.fix').click(), true" > /dev/null
+result=$(cdp wait "$result_text" 60)
 h_like "$result" "^$S_SOCK: applied \\(pool-acl\\)" "its Fix button: applied, pool-acl ($result)"
+h_like "$(cdp_text "$changes")" "socket-acl $S_SOCK: .* \\+u:$S_WEB_USER:rw-" "  the page lists the changes made"
 h_is "$(cdp wait "(r => r && r.dataset.verdict == 'ok' && 'ok')($row)" 30 | tr -d '"')" ok "  and the page shows the socket ok"
 cdp screenshot "$H_T/after.png" > /dev/null 2>&1
 h_is "$(h_http_status "$S_URL")" 200 "nginx answers 200"
