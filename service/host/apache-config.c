@@ -14,7 +14,7 @@ typedef struct ApacheParser {
         WebConfig *c;
         ConfGuard guard;
         char **defines; /* "NAME=value" from Define */
-        char **envvars; /* "NAME=value" from the envvars file */
+        char **envvars; /* "NAME=value": the running master's environment, else the envvars file */
 } ApacheParser;
 
 static int parse_file(ApacheParser *P, const char *path);
@@ -282,8 +282,27 @@ static int parse_file(ApacheParser *P, const char *path) {
         return conf_parse_file(&P->guard, &P->c->files, path, parse_text_cb, P);
 }
 
-static int apache_parse(const char *conf, const char *server_root, const char *envvars, const char *text,
-                        const StrShare *share, WebConfig *ret) {
+/* A running master's ${VAR}s are its environment's: what apache2ctl exported from the
+ * envvars file when it started (an instance's own log and run directories included,
+ * which envvars works out with shell code no plain NAME=value reading follows), not
+ * what the file says now. */
+static int load_environ(ApacheParser *P, char *const *env) {
+        for (char *const *e = env; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || eq == *e)
+                        continue;
+                _cleanup_free_ char *name = strndup(*e, (size_t) (eq - *e));
+                if (!name)
+                        return -ENOMEM;
+                int r = vars_set(&P->envvars, name, eq + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int apache_parse(const char *conf, const char *server_root, const char *envvars, char *const *env,
+                        const char *text, const StrShare *share, WebConfig *ret) {
         WebConfig c = { .share = share };
         ApacheParser P = { .c = &c };
         int r = -ENOMEM;
@@ -301,7 +320,9 @@ static int apache_parse(const char *conf, const char *server_root, const char *e
 
         /* Main file first in files; the envvars must be known before ${VAR} is expanded. */
         r = conf_guard_record(&P.guard, &c.files, conf);
-        if (r >= 0 && envvars)
+        if (r >= 0 && env)
+                r = load_environ(&P, env);
+        else if (r >= 0 && envvars)
                 r = load_envvars(&P, envvars);
         if (r >= 0)
                 r = text ? conf_parse_string(&P.guard, &c.files, conf, text, parse_text_cb, &P) : parse_file(&P, conf);
@@ -313,11 +334,11 @@ finish:
         return web_config_finish(&c, r, ret);
 }
 
-int apache_config_load(const char *conf, const char *server_root, const char *envvars, const StrShare *share,
-                       WebConfig *ret) {
-        return apache_parse(conf, server_root, envvars, NULL, share, ret);
+int apache_config_load(const char *conf, const char *server_root, const char *envvars, char *const *env,
+                       const StrShare *share, WebConfig *ret) {
+        return apache_parse(conf, server_root, envvars, env, NULL, share, ret);
 }
 
 int apache_config_parse_string(const char *text, const char *name, WebConfig *ret) {
-        return apache_parse(name, NULL, NULL, text, NULL, ret);
+        return apache_parse(name, NULL, NULL, NULL, text, NULL, ret);
 }

@@ -304,7 +304,22 @@ static int server_add_worker(WebServer *s, const Process *p) {
         return 0;
 }
 
-static int server_load_config(WebServer *s, ServerKind kind, const char *conf, const char *prefix,
+/* A process's environment, its NAME=value entries; NULL if it cannot be read or is empty. */
+static char **process_environ(const Host *h, pid_t pid) {
+        char name[32];
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        snprintf(name, sizeof(name), "%d/environ", (int) pid);
+        if (h->proc_fd < 0 || read_full_file_at(h->proc_fd, name, 256 * 1024, &text, &size) < 0)
+                return NULL;
+        char **l = NULL;
+        for (size_t i = 0; i < size; i += strlen(text + i) + 1)
+                if (strchr(text + i, '=') && strv_extend(&l, text + i) < 0)
+                        return strv_free(l);
+        return l;
+}
+
+static int server_load_config(const Host *h, WebServer *s, ServerKind kind, const char *conf, const char *prefix,
                               const StrShare *share) {
         int r;
         switch (kind) {
@@ -321,8 +336,9 @@ static int server_load_config(WebServer *s, ServerKind kind, const char *conf, c
                         *slash = 0;
                 if (asprintf(&envvars, "%s/envvars", dir) < 0)
                         return -ENOMEM;
+                _cleanup_strv_free_ char **env = s->master_pid > 0 ? process_environ(h, s->master_pid) : NULL;
                 r = apache_config_load(conf, prefix ? prefix : dir, access(envvars, R_OK) == 0 ? envvars : NULL,
-                                       share, &s->config);
+                                       env, share, &s->config);
                 break;
         }
         case SERVER_CADDY:
@@ -415,6 +431,10 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 case SERVER_APACHE:
                         c = words_option(words, "-f", NULL);
                         p = words_option(words, "-d", NULL);
+                        /* -d moves ServerRoot, and the compiled-in config file (relative to
+                         * it) with it: apache2ctl starts an instance as -d /etc/apache2-NAME. */
+                        if (!c && p)
+                                c = strstr(strempty(master->exe), "httpd") ? "conf/httpd.conf" : "apache2.conf";
                         break;
                 case SERVER_CADDY:
                         c = words_option(words, NULL, "--config");
@@ -428,7 +448,7 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 if (p)
                         prefix = p;
                 if (c && c[0] != '/' && prefix) {
-                        /* nginx resolves a relative -c against its prefix. */
+                        /* nginx resolves a relative -c against its prefix, Apache -f against ServerRoot. */
                         if (asprintf(&conf_abs, "%s/%s", prefix, c) < 0)
                                 return -ENOMEM;
                         c = conf_abs;
@@ -449,7 +469,7 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->exe = strdup_or_null(master->exe);
                 s->master_argv = TAKE_PTR(words);
         }
-        int r = server_load_config(s, kind, conf, prefix, &h->path_share);
+        int r = server_load_config(h, s, kind, conf, prefix, &h->path_share);
         if (r < 0 || !master || (master->ruid == 0 && master->euid == 0))
                 return r;
         const char *why = unprivileged_server_distrust(s, master, conf);

@@ -42,11 +42,12 @@ typedef struct WebConfig {
 int nginx_config_load(const char *conf, const char *prefix, const StrShare *share, WebConfig *ret);
 int nginx_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
-/* Apache: Include/IncludeOptional globs relative to ServerRoot, ${VAR} from envvars
- * (Debian /etc/apache2/envvars: APACHE_RUN_USER...), SetHandler "proxy:unix:/p|fcgi://x",
+/* Apache: Include/IncludeOptional globs relative to ServerRoot, ${VAR} from the running
+ * master's environment ("NAME=value" strings) when given, else from envvars (Debian
+ * /etc/apache2/envvars: APACHE_RUN_USER...), SetHandler "proxy:unix:/p|fcgi://x",
  * ProxyPass / ProxyPassMatch ... unix:/p|fcgi://..., User, Group, ErrorLog. */
-int apache_config_load(const char *conf, const char *server_root, const char *envvars, const StrShare *share,
-                       WebConfig *ret);
+int apache_config_load(const char *conf, const char *server_root, const char *envvars, char *const *env,
+                       const StrShare *share, WebConfig *ret);
 int apache_config_parse_string(const char *text, const char *name, WebConfig *ret);
 
 /* Caddy (Caddyfile): php_fastcgi unix//p, reverse_proxy unix//p; user is `caddy` unless known. */

@@ -17,7 +17,7 @@ static void test_fixture(void **state) {
         WebConfig c;
 
         unsetenv("APACHE_CONFDIR");
-        assert_int_equal(apache_config_load(conf, root, envvars, NULL, &c), 0);
+        assert_int_equal(apache_config_load(conf, root, envvars, NULL, NULL, &c), 0);
         assert_string_equal(c.server, "apache2");
         assert_string_equal(c.user, "www-data");  /* ${APACHE_RUN_USER} from envvars */
         assert_string_equal(c.group, "www-data"); /* quoted in envvars */
@@ -42,6 +42,34 @@ static void test_fixture(void **state) {
         web_config_done(&c);
 }
 
+/* A running instance (apache2ctl with APACHE_CONFDIR=/etc/apache2-inst): its ${VAR}s are
+ * its environment's, which the envvars file works out with shell code (SUFFIX) that a
+ * reading of NAME=value lines gets wrong; the file is then not read at all. */
+static void test_environ(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = data_path("apache"), *conf = data_path("apache/apache2.conf"),
+                            *envvars = data_path("apache/envvars");
+        char *const env[] = { "APACHE_RUN_USER=inst-user", "APACHE_LOG_DIR=/var/log/apache2-inst",
+                              "APACHE_PID_FILE=/var/run/apache2-inst/apache2.pid", "NOT A VARIABLE", "=x", NULL };
+        WebConfig c;
+
+        unsetenv("APACHE_CONFDIR");
+        unsetenv("APACHE_RUN_GROUP");
+        assert_int_equal(apache_config_load(conf, root, envvars, env, NULL, &c), 0);
+        assert_string_equal(c.user, "inst-user");
+        assert_string_equal(c.error_logs[0], "/var/log/apache2-inst/error.log");
+        assert_string_equal(c.pid_file, "/var/run/apache2-inst/apache2.pid");
+        assert_string_equal(c.group, "${APACHE_RUN_GROUP}"); /* the file's www-data is not the instance's */
+        assert_false(strv_contains(c.files, envvars));
+        web_config_done(&c);
+
+        /* Without it, the file as before: SUFFIX's last plain assignment is empty. */
+        assert_int_equal(apache_config_load(conf, root, envvars, NULL, NULL, &c), 0);
+        assert_string_equal(c.error_logs[0], "/var/log/apache2/error.log");
+        assert_true(strv_contains(c.files, envvars));
+        web_config_done(&c);
+}
+
 static void test_string(void **state) {
         (void) state;
         WebConfig c;
@@ -59,7 +87,7 @@ static void test_string(void **state) {
         assert_true(errors_contain(c.errors, "/t/self.conf:5: Include /t/self.conf"));
         web_config_done(&c);
 
-        assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, NULL, &c), -ENOENT);
+        assert_int_equal(apache_config_load("/nonexistent/apache2.conf", NULL, NULL, NULL, NULL, &c), -ENOENT);
 }
 
 static void test_garbage(void **state) {
@@ -87,6 +115,7 @@ static void test_garbage(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fixture),
+                cmocka_unit_test(test_environ),
                 cmocka_unit_test(test_string),
                 cmocka_unit_test(test_garbage),
         };
