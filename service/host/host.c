@@ -394,18 +394,24 @@ static const char *server_config_user(const WebServer *s) {
 }
 
 /* A server root does not run (Caddy and lighttpd serve as their own user; see
- * is_root_master() for why that alone is not enough): read only when nothing but root
- * could have made it. Its binary and configuration are root's alone, and it runs as
- * the very user that configuration names: another user can start /usr/sbin/lighttpd -f
- * /etc/lighttpd/lighttpd.conf, but not as www-data, and a consumer of theirs would have
- * a Fix grant their own account the socket. NULL: trusted; else why not. */
-static const char *unprivileged_server_distrust(const WebServer *s, const Process *p, const char *conf) {
+ * is_root_master() for why that alone is not enough) is read only when nothing but root
+ * could have made it. Its binary and configuration are root's alone (checked before a
+ * byte of the configuration is read: a user's may be of any size), and it runs as the
+ * very user that configuration names (checked once it is read): another user can start
+ * /usr/sbin/lighttpd -f /etc/lighttpd/lighttpd.conf, but not as www-data, and a consumer
+ * of theirs would have a Fix grant their own account the socket. NULL: trusted so far;
+ * else why not. */
+static const char *unprivileged_server_files_distrust(const Process *p, const char *conf) {
         if (!conf || conf[0] != '/')
                 return "its configuration is not named by an absolute path";
         if (!p->exe || path_only_root_can_change(p->exe, NULL) <= 0)
                 return "its binary is not root's alone";
         if (path_only_root_can_change(conf, NULL) <= 0)
                 return "its configuration is not root's alone";
+        return NULL;
+}
+
+static const char *unprivileged_server_user_distrust(const WebServer *s, const Process *p) {
         if (!s->loaded)
                 return "its configuration cannot be read";
         const char *user = server_config_user(s);
@@ -457,6 +463,13 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                         conf = c;
         } else if (access(conf, R_OK) < 0)
                 return 0;
+        bool root = !master || (master->ruid == 0 && master->euid == 0);
+        const char *why = root ? NULL : unprivileged_server_files_distrust(master, conf);
+        if (why) {
+                log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid,
+                          why);
+                return 0;
+        }
         for (size_t i = 0; i < h->n_servers; i++)
                 if (same_file(strempty(h->servers[i].config.main_file), conf))
                         return 0; /* already known: running masters are scanned before defaults */
@@ -470,11 +483,8 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->master_argv = TAKE_PTR(words);
         }
         int r = server_load_config(h, s, kind, conf, prefix, &h->path_share);
-        if (r < 0 || !master || (master->ruid == 0 && master->euid == 0))
+        if (r < 0 || root || !(why = unprivileged_server_user_distrust(s, master)))
                 return r;
-        const char *why = unprivileged_server_distrust(s, master, conf);
-        if (!why)
-                return 0;
         log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid, why);
         web_config_done(&s->config);
         free(s->exe);
