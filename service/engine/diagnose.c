@@ -389,6 +389,7 @@ static int add_consumers(const Host *h, const RefList *refs, const DiagnoseOptio
                         f->db_groups = db && db->n ? db->groups : NULL;
                         f->n_db_groups = db ? db->n : 0;
                         f->running = w->n_pids > 0;
+                        f->reload_refusal = s->reload_refusal;
                         f->mnt_ns = w->mnt_ns;
                 }
         }

@@ -118,10 +118,18 @@ static int classify_blocked(Report *r, const SocketFacts *f, const Consumer *c, 
                                          "grants access to %s; the running workers do not hold it",
                                      c->server, c->user, sock) < 0)
                                 return -ENOMEM;
+                        /* refresh is a reload: where sockfix makes none, the pool strategies
+                         * grant the workers as they are. */
                         fd = add_with_remedies(r, f, "stale-credentials", SEVERITY_ERROR, c->user, sock,
-                                               REMEDIES("refresh"), s);
+                                               cf->reload_refusal ? REMEDIES("pool-acl", "pool-group")
+                                                                  : REMEDIES("refresh"),
+                                               s);
                         if (!fd)
                                 return -ENOMEM;
+                        if (cf->reload_refusal)
+                                return finding_set_detail(fd, "sockfix does not reload %s (%s): restart it yourself so "
+                                                              "that it picks up the group",
+                                                          c->server, cf->reload_refusal);
                         return finding_set_detail(fd, "reload %s so that new workers pick up the group", c->server);
                 }
         }

@@ -31,6 +31,7 @@ typedef struct ConsumerFacts {
         const gid_t *db_groups;     /* group database (getgrouplist) for the user; NULL if unknown */
         size_t n_db_groups;
         bool running;               /* the workers exist now (stale credentials can be refreshed) */
+        const char *reload_refusal; /* why sockfix makes no reload of their server (WebServer's); NULL: it can */
         uint64_t mnt_ns;            /* 0 if unknown */
 } ConsumerFacts;
 

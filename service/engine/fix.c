@@ -363,7 +363,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
          * the server. Refused first, saying what would work. */
         for (size_t i = 0; !o->no_activation && i < j->plan.n_reloads; i++) {
                 const WebServer *s = j->plan.reloads[i].server;
-                const char *refusal = reload_refusal_of(s->config.server, s->master_pid);
+                const char *refusal = s->reload_refusal;
                 if (!refusal)
                         continue;
                 _cleanup_free_ char *s_joined = strv_join(j->plan.strategies, "+");

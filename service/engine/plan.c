@@ -9,7 +9,6 @@
 
 #include "access.h"
 #include "sys/groups.h"
-#include "sys/reload.h"
 #include "util/util.h"
 
 void plan_done(Plan *p) {
@@ -384,11 +383,10 @@ static int plan_refresh(Planner *x, bool *usable) {
         return 0;
 }
 
-/* Why the reload a consumer's server would need is not made (reload_refusal()): NULL
- * when it can be, or when the server is stopped (its next start gives the groups). */
+/* Why the reload a consumer's server would need is not made (WebServer.reload_refusal). */
 static const char *reload_blocked(const Planner *x, const Consumer *c) {
         const WebServer *s = server_of(x, c);
-        return s && s->master_pid > 0 ? reload_refusal_of(s->config.server, s->master_pid) : NULL;
+        return s ? s->reload_refusal : NULL;
 }
 
 static bool socket_blocks(const Planner *x, const Consumer *c) {
@@ -465,6 +463,13 @@ static int plan_explicit(Planner *x, const char *strategy, EngineError *err, cha
         int k = 0;
         if (!any_remedy(x->r, strategy)) {
                 *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
+                /* A stale consumer's finding offers no refresh where sockfix makes no reload: say why. */
+                for (size_t i = 0; streq_ptr(strategy, "refresh") && i < x->n_targets; i++) {
+                        const WebServer *s = server_of(x, x->targets[i]);
+                        if (s && s->reload_refusal)
+                                return set_text(msg, "%s: refresh is a reload of %s (master %d), and %s", x->r->resolved,
+                                                s->config.server, (int) s->master_pid, s->reload_refusal);
+                }
                 return set_text(msg, "%s: no finding lists %s as a remedy", x->r->resolved, strategy);
         }
         if (streq_ptr(strategy, "pool-acl"))
@@ -523,7 +528,7 @@ static int explain(Planner *x) {
          * disable-time: an admin who tries at once meets its 503 after a verified fix. */
         const char *after = "";
         for (size_t i = 0; i < x->n_targets; i++)
-                if (streq_ptr(x->targets[i]->server, "lighttpd"))
+                if (streq_ptr(x->targets[i]->server, "lighttpd") && !x->targets[i]->can_connect)
                         after = "; lighttpd answers 503 until it retries a backend it disabled (its disable-time, "
                                 "1 s by default)";
         /* Each why names its strategy: a plan of one strategy needs no other name. */

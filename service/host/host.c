@@ -11,6 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "sys/reload.h"
 #include "sys/safe-fs.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -304,21 +305,6 @@ static int server_add_worker(WebServer *s, const Process *p) {
         return 0;
 }
 
-/* A process's environment, its NAME=value entries; NULL if it cannot be read or is empty. */
-static char **process_environ(const Host *h, pid_t pid) {
-        char name[32];
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        snprintf(name, sizeof(name), "%d/environ", (int) pid);
-        if (h->proc_fd < 0 || read_full_file_at(h->proc_fd, name, 256 * 1024, &text, &size) < 0)
-                return NULL;
-        char **l = NULL;
-        for (size_t i = 0; i < size; i += strlen(text + i) + 1)
-                if (strchr(text + i, '=') && strv_extend(&l, text + i) < 0)
-                        return strv_free(l);
-        return l;
-}
-
 static int server_load_config(const Host *h, WebServer *s, ServerKind kind, const char *conf, const char *prefix,
                               const StrShare *share) {
         int r;
@@ -336,7 +322,12 @@ static int server_load_config(const Host *h, WebServer *s, ServerKind kind, cons
                         *slash = 0;
                 if (asprintf(&envvars, "%s/envvars", dir) < 0)
                         return -ENOMEM;
-                _cleanup_strv_free_ char **env = s->master_pid > 0 ? process_environ(h, s->master_pid) : NULL;
+                /* A running master's ${VAR}s are its environment's. Apache is read only
+                 * when root runs it (unprivileged_server_files_distrust()), so that is root's. */
+                _cleanup_strv_free_ char **env = NULL;
+                if (s->master_pid > 0 && h->proc_fd >= 0 &&
+                    proc_read_environ(h->proc_fd, s->master_pid, s->master_start, &env) < 0)
+                        return -ENOMEM;
                 r = apache_config_load(conf, prefix ? prefix : dir, access(envvars, R_OK) == 0 ? envvars : NULL,
                                        env, share, &s->config);
                 break;
@@ -385,36 +376,52 @@ static const char *server_default_conf(ServerKind kind, const Process *master, c
         }
 }
 
-/* The user a server's configuration runs it as: its own directive, or the packaged
- * default where the server has no such directive (Caddy: its unit's User=caddy). */
-static const char *server_config_user(const WebServer *s) {
-        if (s->config.user)
-                return s->config.user;
-        return streq_ptr(s->config.server, "caddy") ? "caddy" : NULL;
+/* The user a server runs as when its configuration names none: lighttpd's own
+ * compiled-in nothing aside, what the distributions' packages run it as. */
+static const char *server_packaged_user(const char *server) {
+        return streq_ptr(server, "caddy") ? "caddy" : streq_ptr(server, "nginx") ? "nobody" : "www-data";
 }
 
-/* A server root does not run (Caddy and lighttpd serve as their own user; see
- * is_root_master() for why that alone is not enough) is read only when nothing but root
- * could have made it. Its binary and configuration are root's alone (checked before a
- * byte of the configuration is read: a user's may be of any size), and it runs as the
- * very user that configuration names (checked once it is read): another user can start
- * /usr/sbin/lighttpd -f /etc/lighttpd/lighttpd.conf, but not as www-data, and a consumer
- * of theirs would have a Fix grant their own account the socket. NULL: trusted so far;
- * else why not. */
-static const char *unprivileged_server_files_distrust(const Process *p, const char *conf) {
+/* A server root does not run is read only when nothing but root could have made it.
+ * Only Caddy (Debian's unit runs it as caddy) and lighttpd (it drops root for
+ * server.username) serve so; an nginx or Apache that is not root's is a user's, see
+ * is_root_master() (and its master could not give its workers new groups on a reload).
+ * It must run, in sockfixd's own mount namespace, the very binary its path names here,
+ * and that binary and its configuration (an absolute path) must be root's alone:
+ * checked before a byte of the configuration is read, a user's may be of any size. A
+ * process in a namespace of a user's own can run anything at /usr/sbin/lighttpd. NULL:
+ * trusted so far; else why not. */
+static const char *unprivileged_server_files_distrust(const Host *h, ServerKind kind, const Process *p,
+                                                      const char *conf) {
+        if (kind != SERVER_CADDY && kind != SERVER_LIGHTTPD)
+                return "only Caddy and lighttpd serve as a user other than root";
         if (!conf || conf[0] != '/')
                 return "its configuration is not named by an absolute path";
-        if (!p->exe || path_only_root_can_change(p->exe, NULL) <= 0)
+        char name[32];
+        struct stat own_ns, runs, named;
+        snprintf(name, sizeof(name), "%d/exe", (int) p->pid);
+        _cleanup_close_ int exe = h->proc_fd >= 0 ? openat(h->proc_fd, name, O_PATH | O_CLOEXEC) : -1;
+        if (!p->mnt_ns || fstatat(h->proc_fd, "self/ns/mnt", &own_ns, 0) < 0 || own_ns.st_ino != p->mnt_ns)
+                return "it runs in a mount namespace of its own";
+        /* A binary replaced by an upgrade (" (deleted)") is no longer the one its path names. */
+        if (exe < 0 || !p->exe || fstat(exe, &runs) < 0 || stat(p->exe, &named) < 0 || runs.st_dev != named.st_dev ||
+            runs.st_ino != named.st_ino || !proc_still_running_at(h->proc_fd, p->pid, p->start_time))
+                return "the binary it runs is not the one its path names";
+        if (path_only_root_can_change(p->exe, NULL) <= 0)
                 return "its binary is not root's alone";
         if (path_only_root_can_change(conf, NULL) <= 0)
                 return "its configuration is not root's alone";
         return NULL;
 }
 
+/* ... and once the configuration is read, it runs as exactly the user that names (the
+ * packaged one for Caddy, which has no such directive): another user can start
+ * /usr/sbin/lighttpd -f /etc/lighttpd/lighttpd.conf, but only as themselves, and a
+ * consumer of theirs would have a Fix grant their own account the socket. */
 static const char *unprivileged_server_user_distrust(const WebServer *s, const Process *p) {
         if (!s->loaded)
                 return "its configuration cannot be read";
-        const char *user = server_config_user(s);
+        const char *user = s->config.user ?: streq_ptr(s->config.server, "caddy") ? server_packaged_user("caddy") : NULL;
         if (!user)
                 return "its configuration names no user to run as";
         struct passwd *pw = getpwnam(user);
@@ -439,8 +446,8 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                         p = words_option(words, "-d", NULL);
                         /* -d moves ServerRoot, and the compiled-in config file (relative to
                          * it) with it: apache2ctl starts an instance as -d /etc/apache2-NAME. */
-                        if (!c && p)
-                                c = strstr(strempty(master->exe), "httpd") ? "conf/httpd.conf" : "apache2.conf";
+                        if (!c && p && startswith(conf, prefix) && conf[strlen(prefix)] == '/')
+                                c = conf + strlen(prefix) + 1;
                         break;
                 case SERVER_CADDY:
                         c = words_option(words, NULL, "--config");
@@ -464,12 +471,16 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
         } else if (access(conf, R_OK) < 0)
                 return 0;
         bool root = !master || (master->ruid == 0 && master->euid == 0);
-        const char *why = root ? NULL : unprivileged_server_files_distrust(master, conf);
-        if (why) {
-                log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid,
-                          why);
+        const char *why = NULL;
+        /* A configuration read once per model for each user it did not name: copies of
+         * root's lighttpd that another user starts must not each have it parsed. */
+        _cleanup_free_ char *key = NULL;
+        if (!root && asprintf(&key, "%u:%s", (unsigned) master->ruid, conf) < 0)
+                return -ENOMEM;
+        if (!root && strv_contains(h->distrusted, key))
                 return 0;
-        }
+        if (!root && (why = unprivileged_server_files_distrust(h, kind, master, conf)))
+                goto distrusted;
         for (size_t i = 0; i < h->n_servers; i++)
                 if (same_file(strempty(h->servers[i].config.main_file), conf))
                         return 0; /* already known: running masters are scanned before defaults */
@@ -485,12 +496,15 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
         int r = server_load_config(h, s, kind, conf, prefix, &h->path_share);
         if (r < 0 || root || !(why = unprivileged_server_user_distrust(s, master)))
                 return r;
-        log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid, why);
         web_config_done(&s->config);
         free(s->exe);
         strv_free(s->master_argv);
         *s = (WebServer) {};
         h->n_servers--;
+        if (strv_consume(&h->distrusted, TAKE_PTR(key)) < 0)
+                return -ENOMEM;
+distrusted:
+        log_debug("%s (pid %d) not run by root is not read: %s", process_program(master), (int) master->pid, why);
         return 0;
 }
 
@@ -569,7 +583,9 @@ static int host_collect_workers(Host *h) {
         }
         for (size_t i = 0; i < h->n_servers; i++) {
                 WebServer *s = &h->servers[i];
-                int r = 0;
+                int r = s->master_pid > 0 ? reload_refusal_of(s->config.server, s->master_pid, &s->reload_refusal) : 0;
+                if (r < 0)
+                        return r;
                 if (s->n_workers > 0)
                         continue;
                 if (s->master_pid > 0) {
@@ -578,10 +594,7 @@ static int host_collect_workers(Host *h) {
                                 r = server_add_worker(s, m);
                 } else {
                         /* Stopped: the credentials its next start will give the workers. */
-                        const char *user = s->config.user;
-                        if (!user)
-                                user = streq_ptr(s->config.server, "caddy") ? "caddy" :
-                                       streq_ptr(s->config.server, "nginx") ? "nobody" : "www-data";
+                        const char *user = s->config.user ?: server_packaged_user(s->config.server);
                         WorkerSet w = {};
                         r = creds_from_user(user, &w);
                         if (r >= 0) {
@@ -1150,6 +1163,7 @@ static Host *host_free(Host *h) {
                 free(s->workers);
         }
         free(h->servers);
+        strv_free(h->distrusted);
         unix_sockets_done(&h->socks);
         proc_table_done(&h->procs);
         free(h);

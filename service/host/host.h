@@ -56,6 +56,9 @@ typedef struct WebServer {
         char **master_argv; /* original options (-c/-p/-g) of a running master */
         WorkerSet *workers;
         size_t n_workers;
+        /* Why sockfix makes no reload of it (reload_refusal_of()); NULL: it can, or the
+         * server is stopped (its next start gives the workers their groups). */
+        const char *reload_refusal;
 } WebServer;
 
 /* A process the model depends on (a php-fpm or web-server master, a web worker): its
@@ -114,6 +117,7 @@ typedef struct Host {
         Hashmap *watch_dir_names; /* directory paths watched */
         Hashmap *watch_files;     /* config file paths (borrowed from the configs) */
         char **watch_paths;       /* owns the directory paths */
+        char **distrusted;        /* "UID:CONFIG" of servers not run by root that failed their user check */
         bool stale;
 } Host;
 

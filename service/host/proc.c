@@ -222,6 +222,26 @@ static int argv_from_cmdline(const char *buf, size_t size, char ***ret) {
         return 0;
 }
 
+int proc_read_environ(int proc_fd, pid_t pid, uint64_t start_time, char ***ret) {
+        char name[32];
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        *ret = NULL;
+        snprintf(name, sizeof(name), "%d/environ", (int) pid);
+        int r = read_full_file_at(proc_fd, name, 256 * 1024, &text, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        _cleanup_strv_free_ char **l = NULL;
+        if ((r = argv_from_cmdline(text, size, &l)) < 0)
+                return r;
+        /* Read after the environment: a pid reused meanwhile reads as gone. */
+        if (proc_still_running_at(proc_fd, pid, start_time))
+                *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int read_exe(int dfd, char **ret) {
         char buf[PATH_MAX];
 

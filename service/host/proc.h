@@ -53,5 +53,9 @@ bool proc_still_running_at(int proc_fd, pid_t pid, uint64_t start_time);
 int proc_stat_open(int proc_fd, pid_t pid);
 bool proc_stat_fd_running(int stat_fd, uint64_t start_time);
 
+/* The process's environment ("NAME=value" entries) while it is still the process of
+ * that start time; *ret NULL when it cannot be read (gone, a pid reused). -ENOMEM, else 0. */
+int proc_read_environ(int proc_fd, pid_t pid, uint64_t start_time, char ***ret);
+
 /* Whether the credential sets are identical (uid, gid, same group set in any order). */
 bool process_same_creds(const Process *a, const Process *b);

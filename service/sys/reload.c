@@ -32,6 +32,8 @@ static int reload_signal(const char *server) {
         return 0;
 }
 
+static int read_stat(pid_t pid, char *state, pid_t *ppid, uint64_t *start_time);
+
 bool reload_supported(const char *server) {
         return reload_signal(server) != 0;
 }
@@ -46,26 +48,33 @@ const char *reload_refusal(const char *server, int r, const ReloadPlan *p) {
         if (r < 0)
                 return "sockfix cannot reload it";
         if (!reload_plan_is_safe(server, p))
-                return "it runs outside a systemd unit, so its graceful restart would test no configuration "
-                       "first (a broken one stops it)";
+                return "it runs outside a systemd unit of its own, so its graceful restart would test no "
+                       "configuration first (a broken one stops it)";
         return NULL;
 }
 
-const char *reload_refusal_of(const char *server, pid_t master) {
+int reload_refusal_of(const char *server, pid_t master, const char **ret) {
         ReloadPlan rp = {};
-        const char *why = reload_refusal(server, reload_plan(server, master, &rp), &rp);
+        int r = reload_plan(server, master, &rp);
+        if (r == -ENOMEM)
+                return r;
+        *ret = reload_refusal(server, r, &rp);
         reload_plan_done(&rp);
-        return why;
+        return 0;
 }
 
-int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret) {
+int reload_plan_decide(const char *server, int booted, const char *unit, pid_t parent, ReloadPlan *ret) {
         int sig = reload_signal(server);
         if (sig == 0)
                 return -EOPNOTSUPP;
 
         /* Under systemd the unit's ExecReload may do more than the signal (a
-         * config test, a pid file), and systemd must know a reload happened. */
-        if (booted > 0 && unit && endswith(unit, ".service")) {
+         * config test, a pid file), and systemd must know a reload happened. The
+         * unit must be the master's own: systemd starts a service's daemon as a child
+         * of PID 1 (a forking one is re-parented there), while a master some other
+         * service started (a CI runner, a user's manager, user@UID.service) sits in
+         * that service's unit, which a ReloadUnit would reload instead. */
+        if (booted > 0 && unit && endswith(unit, ".service") && parent == 1) {
                 char *u = strdup(unit);
                 if (!u)
                         return -ENOMEM;
@@ -81,9 +90,14 @@ int reload_plan(const char *server, pid_t master, ReloadPlan *ret) {
                 return -EINVAL;
         int booted = sd_booted();
         _cleanup_free_ char *unit = NULL;
-        if (booted > 0 && sd_pid_get_unit(master, &unit) < 0)
+        char state;
+        pid_t parent = 0;
+        uint64_t start;
+        if (booted > 0 && (read_stat(master, &state, &parent, &start) < 0 || sd_pid_get_unit(master, &unit) < 0)) {
+                free(unit);
                 unit = NULL;
-        return reload_plan_decide(server, booted, unit, ret);
+        }
+        return reload_plan_decide(server, booted, unit, parent, ret);
 }
 
 void reload_plan_done(ReloadPlan *p) {

@@ -32,13 +32,16 @@ bool reload_plan_is_safe(const char *server, const ReloadPlan *p);
 /* Why a reload of server is not made, given reload_plan()'s result r and its plan p
  * (see reload_plan_is_safe()); NULL when it is safe. Fix refuses with it, Revert notes it. */
 const char *reload_refusal(const char *server, int r, const ReloadPlan *p);
-/* reload_refusal() of the plan reload_plan() makes for this running master. */
-const char *reload_refusal_of(const char *server, pid_t master);
+/* reload_refusal() of the plan reload_plan() makes for this running master, in *ret;
+ * -ENOMEM, else 0. */
+int reload_refusal_of(const char *server, pid_t master, const char **ret);
 /* The decision alone: server is "nginx", "apache2" or "httpd"; booted is
- * sd_booted()'s answer and unit sd_pid_get_unit()'s (NULL if none). Only a
- * .service unit is reloaded through systemd: a master started by hand sits in a
- * session scope, which has no reload. -EOPNOTSUPP for other servers. */
-int reload_plan_decide(const char *server, int booted, const char *unit, ReloadPlan *ret);
+ * sd_booted()'s answer, unit sd_pid_get_unit()'s (NULL if none) and parent the
+ * master's parent pid. Only a .service unit whose daemon the master is (a child of
+ * PID 1) is reloaded through systemd: a master started by hand sits in a session
+ * scope, which has no reload, or in the unit of whatever started it. -EOPNOTSUPP for
+ * other servers. */
+int reload_plan_decide(const char *server, int booted, const char *unit, pid_t parent, ReloadPlan *ret);
 /* Asks sd_booted() and sd_pid_get_unit(master), then decides. */
 int reload_plan(const char *server, pid_t master, ReloadPlan *ret);
 void reload_plan_done(ReloadPlan *p);

@@ -28,6 +28,8 @@ done
 # As Debian's setup-instance script makes one: the config copied, its own log directory.
 cp -a /etc/apache2 "$conf"
 install -d -o root -g adm -m 0750 "/var/log/apache2-$name"
+# Only the stock site: whatever else this host enables is not the scenario's.
+find "$conf/sites-enabled" -mindepth 1 ! -name 000-default.conf -delete
 # What an administrator edits: the instance's user, its port, its document root.
 sed -i "s/^export APACHE_RUN_USER=.*/export APACHE_RUN_USER=$web_user/; s/^export APACHE_RUN_GROUP=.*/export APACHE_RUN_GROUP=$web_user/" \
         "$conf/envvars"
@@ -44,7 +46,9 @@ printf '<Location "/fpm-status">\n    SetHandler "proxy:unix:%s|fcgi://localhost
 for c in php8.2-fpm sfx-www; do ln -s "../conf-available/$c.conf" "$conf/conf-enabled/$c.conf"; done
 for m in proxy.load proxy.conf proxy_fcgi.load; do ln -sf "../mods-available/$m" "$conf/mods-enabled/$m"; done
 
-APACHE_CONFDIR=$conf apache2ctl start > "$H_T/apache2ctl.log" 2>&1 || { sed 's/^/# /' "$H_T/apache2ctl.log"; h_die "apache2ctl start failed"; }
+# Under systemd as PID 1, apache2ctl would hand the start to `systemctl start apache2@NAME`:
+# the test starts the instance itself, as its child, as the unit would.
+APACHE_CONFDIR=$conf APACHE_STARTED_BY_SYSTEMD=true apache2ctl start > "$H_T/apache2ctl.log" 2>&1 || { sed 's/^/# /' "$H_T/apache2ctl.log"; h_die "apache2ctl start failed"; }
 h_wait_for 100 test -s "/run/apache2-$name/apache2.pid" || h_die "no pid file /run/apache2-$name/apache2.pid"
 master=$(cat "/run/apache2-$name/apache2.pid")
 H_PIDS+=("$master") # re-parented to the test (subreaper): stopped and waited for at exit
@@ -62,11 +66,13 @@ r=$H_T/report.json
 h_json_is "$r" 'r["verdict"]' denied "verdict denied"
 h_json_is "$r" '[(c["server"], c["user"], sorted(c["pids"]), c["errno"]) for c in r["consumers"]]' \
         "[[\"apache2\", \"$web_user\", [$(echo "$workers" | xargs | sed 's/ /, /g')], 13]]" \
-        "one consumer: the instance's workers, as the user its envvars names, EACCES"
+        "one consumer: the instance's workers (as the user its envvars names), EACCES"
 h_json_ok "$r" 'any(f["code"] == "socket-group-mismatch" and f["consumer"] == "'"$web_user"'" for f in r["findings"])' \
         "socket-group-mismatch for $web_user"
+# envvars works the log directory out with shell code (SUFFIX); only the master's
+# environment says /var/log/apache2-NAME.
 h_json_ok "$r" 'any("AH02454" in l and "Permission denied" in l for l in r["evidence"])' \
-        "the evidence quotes the instance's own error log (/var/log/apache2-$name)"
+        "the evidence quotes the instance's own error log (/var/log/apache2-$name, from the master's environment)"
 
 h_ctl --json list > "$H_T/list.json"
 h_json_is "$H_T/list.json" "[(s['servers'], s['verdict']) for s in r if s['path'] == '$status_sock']" '[[["apache2"], "missing"]]' \

@@ -10,7 +10,9 @@
 #   hold; verdict denied; socket-group-mismatch for sfx-apache and sfx-lighty; the
 #   evidence quotes Apache's and lighttpd's own error lines.
 # - A lighttpd that another user starts with root's config (as that user, not as the
-#   config's) is no consumer: a Fix would otherwise grant that user the site's socket.
+#   config's), an Apache another user starts with a config of root's that names that
+#   user, and a lighttpd in a mount namespace of its own are no consumers: a Fix would
+#   otherwise grant a user of their choice the site's socket.
 # - Fix member is refused (Apache outside a systemd unit: its graceful restart tests no
 #   configuration), nothing changed; Fix auto applies pool-acl; Apache answers 200 at
 #   once and lighttpd once it retries the backend it disabled, no server restarted.
@@ -84,6 +86,22 @@ h_spawn "lighttpd of $other_user" "$L/other-stdout.log" setpriv --reuid="$other_
         --clear-groups lighttpd -D -f "$L/other.conf"
 other_pid=$H_LAST_PID
 
+# The user of a real lighttpd, in a mount namespace of its own (where any binary can
+# stand at /usr/sbin/lighttpd), and an Apache another user runs with a config of root's
+# that names that user: neither is what root runs.
+np=$(h_free_port)
+lighttpd_conf "$L/ns.conf" "$np" "$lighty_user" "$L/ns-error.log"
+install -o "$lighty_user" -m 0644 /dev/null "$L/ns-error.log"
+h_spawn "lighttpd in a mount namespace" "$L/ns-stdout.log" unshare --mount --propagation private \
+        setpriv --reuid="$lighty_user" --regid="$lighty_user" --clear-groups lighttpd -D -f "$L/ns.conf"
+ns_pid=$H_LAST_PID
+oa=$H_T/other-apache oap=$(h_free_port)
+install -d -o "$other_user" "$oa"
+sed -e "s|^User .*|User $other_user|; s|^Group .*|Group $other_user|; s|^Listen .*|Listen 127.0.0.1:$oap|" \
+        -e "s|$A/run|$oa|g; s|$A/logs|$oa|g" "$A/apache2.conf" > "$H_T/other-apache.conf"
+h_spawn "apache2 of $other_user" "$oa/stdout.log" setpriv --reuid="$other_user" --regid="$other_user" --clear-groups \
+        apache2 -f "$H_T/other-apache.conf" -DFOREGROUND
+
 # Caddy as Debian's unit runs it (User=caddy), with its state under the temp dir.
 C=$H_T/caddy cp=$(h_free_port)
 mkdir -p "$C/home"
@@ -104,12 +122,12 @@ h_spawn caddy "$C/stdout.log" setpriv --reuid=caddy --regid=caddy --init-groups 
         caddy run --config "$C/Caddyfile" --adapter caddyfile
 caddy_pid=$H_LAST_PID
 
-for port in "$ap" "$lp" "$op" "$cp"; do
+for port in "$ap" "$lp" "$op" "$np" "$oap" "$cp"; do
         h_wait_for 100 h_port_listening "$port" || { cat "$A/stdout.log" "$L/"*stdout.log "$C/stdout.log" | sed 's/^/# /'; h_die "a web server did not start (port $port)"; }
 done
 h_wait_for 50 stack_has_children "$apache_pid" || h_die "Apache started no worker"
 apache_workers=$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')
-h_log "Apache master $apache_pid, workers $apache_workers; lighttpd $lighty_pid; $other_user's lighttpd $other_pid; Caddy $caddy_pid"
+h_log "Apache master $apache_pid, workers $apache_workers; lighttpd $lighty_pid; $other_user's lighttpd $other_pid; lighttpd in its own mount namespace $ns_pid; Caddy $caddy_pid"
 url() { echo "http://127.0.0.1:$1/index.php"; }
 answers() { [[ $(h_http_status "$(url "$1")") == "$2" ]]; }
 h_is "$(h_http_status "$(url "$ap")")" 503 "Apache answers 503"
@@ -124,7 +142,7 @@ stack_diagnose report "$S_SOCK" '{"evidence": true}'
 r=$H_T/report.json
 h_json_is "$r" 'r["verdict"]' denied "verdict denied"
 h_json_is "$r" 'sorted(c["server"] for c in r["consumers"])' '["apache2", "caddy", "lighttpd"]' \
-        "consumers: Apache, Caddy and lighttpd (not the lighttpd $other_user started)"
+        "consumers: Apache, Caddy and lighttpd; not the lighttpd and Apache $other_user started, nor the lighttpd in a mount namespace of its own"
 cons() { echo "[c for c in r['consumers'] if c['server'] == '$1'][0]"; }
 h_json_is "$r" "($(cons apache2)['user'], sorted($(cons apache2)['pids']), $(cons apache2)['errno'])" \
         "[\"$apache_user\", [$(echo "$apache_workers" | xargs | tr ' ' ',' | sed 's/,/, /g')], 13]" \
@@ -135,9 +153,10 @@ h_json_is "$r" "($(cons lighttpd)['user'], $(cons lighttpd)['pids'], $(cons ligh
 h_json_is "$r" "($(cons caddy)['user'], $(cons caddy)['uid'], $(cons caddy)['can_connect'])" \
         "[\"caddy\", $(id -u caddy), $(echo $caddy_ok | tr TF tf)]" \
         "Caddy's consumer: user caddy, can connect exactly when Caddy answers 200"
-h_json_is "$r" 'sorted(f["consumer"] for f in r["findings"] if f["code"] == "socket-group-mismatch")' \
-        "$(printf '%s\n' "$apache_user" "$lighty_user" | sort | "$H_PY" -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')" \
-        "socket-group-mismatch for the Apache and lighttpd users only"
+mismatched=$(printf '%s\n' "$apache_user" "$lighty_user" $([[ $caddy_ok == False ]] && echo caddy) | sort |
+        "$H_PY" -c 'import json, sys; print(json.dumps(sys.stdin.read().split()))')
+h_json_is "$r" 'sorted(f["consumer"] for f in r["findings"] if f["code"] == "socket-group-mismatch")' "$mismatched" \
+        "socket-group-mismatch for the users that cannot connect: $mismatched"
 h_json_ok "$r" 'any("AH02454" in l and "(13)Permission denied" in l for l in r["evidence"])' \
         "the evidence quotes Apache's AH02454 (13)Permission denied line"
 h_json_ok "$r" 'any("establishing connection failed" in l and "Permission denied" in l for l in r["evidence"])' \
@@ -186,10 +205,11 @@ h_at_exit "gpasswd -d '$apache_user' www-data > /dev/null 2>&1"
 h_is "$(h_http_status "$(url "$ap")")" 503 "Apache's user in www-data, its workers unchanged: still 503"
 stack_diagnose stale "$S_SOCK"
 h_json_is "$H_T/stale.json" "($(cons apache2)['stale_credentials'], [(f['code'], f['remedies']) for f in r['findings'] if f.get('consumer') == '$apache_user'])" \
-        '[true, [["stale-credentials", ["refresh"]]]]' "Apache's consumer: stale credentials, remedy refresh"
+        '[true, [["stale-credentials", ["pool-acl", "pool-group"]]]]' \
+        "Apache's consumer: stale credentials; remedies pool-acl, pool-group (no refresh: no reload sockfix makes)"
 h_fix "$H_T/refresh.json" "$S_SOCK" refresh
-h_json_ok "$H_T/refresh.json" 'r.get("error", "").endswith("StrategyUnavailable") and "apache2" in r["message"]' \
-        "Fix refresh: StrategyUnavailable (Apache's graceful restart outside a unit)"
+h_json_ok "$H_T/refresh.json" 'r.get("error", "").endswith("StrategyUnavailable") and "refresh is a reload of apache2" in r["message"] and "outside a systemd unit" in r["message"]' \
+        "Fix refresh: StrategyUnavailable, saying why (Apache's graceful restart outside a unit)"
 h_fix "$H_T/stale-fix.json" "$S_SOCK" auto
 h_json_is "$H_T/stale-fix.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "pool-acl", true]' \
         "Fix(auto): pool-acl for both, not refresh: applied and verified"

@@ -22,7 +22,7 @@ static void test_plan_decision(void **state) {
         (void) state;
         ReloadPlan p = {};
         _cleanup_free_ char *d1 = NULL, *d2 = NULL;
-        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SIGNAL);
         assert_int_equal(p.signal, SIGHUP);
         assert_int_equal(reload_plan_describe(&p, 1234, &d1), 0);
@@ -30,32 +30,44 @@ static void test_plan_decision(void **state) {
         reload_plan_done(&p);
 
         /* systemd running but the unit unknown: the signal. */
-        assert_int_equal(reload_plan_decide("nginx", 1, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 1, NULL, 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SIGNAL);
         reload_plan_done(&p);
         /* A master started by hand sits in a scope: no ReloadUnit there. */
-        assert_int_equal(reload_plan_decide("nginx", 1, "session-4.scope", &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 1, "session-4.scope", 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SIGNAL);
         reload_plan_done(&p);
         /* Not booted with systemd: a unit name from a cgroup is not trusted. */
-        assert_int_equal(reload_plan_decide("nginx", 0, "nginx.service", &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 0, "nginx.service", 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SIGNAL);
         reload_plan_done(&p);
 
-        assert_int_equal(reload_plan_decide("nginx", 1, "nginx.service", &p), 0);
+        /* In a service's unit, but not its daemon: started by a CI runner's service or
+         * under a user's manager. ReloadUnit would reload that unit: the signal. */
+        assert_int_equal(reload_plan_decide("nginx", 1, "actions.runner.service", 4242, &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("apache2", 1, "user@1000.service", 900, &p), 0);
+        assert_int_equal(p.method, RELOAD_SIGNAL);
+        assert_string_equal(reload_refusal("apache2", 0, &p),
+                            "it runs outside a systemd unit of its own, so its graceful restart would test no "
+                            "configuration first (a broken one stops it)");
+        reload_plan_done(&p);
+
+        assert_int_equal(reload_plan_decide("nginx", 1, "nginx.service", 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SYSTEMD_UNIT);
         assert_string_equal(p.unit, "nginx.service");
         assert_int_equal(reload_plan_describe(&p, 1234, &d2), 0);
         assert_string_equal(d2, "reload nginx.service");
         reload_plan_done(&p);
 
-        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, 1, &p), 0);
         assert_int_equal(p.signal, SIGUSR1);
-        assert_int_equal(reload_plan_decide("httpd", 1, "httpd.service", &p), 0);
+        assert_int_equal(reload_plan_decide("httpd", 1, "httpd.service", 1, &p), 0);
         assert_int_equal(p.method, RELOAD_SYSTEMD_UNIT);
         assert_int_equal(p.signal, SIGUSR1);
         reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("caddy", 0, NULL, &p), -EOPNOTSUPP);
+        assert_int_equal(reload_plan_decide("caddy", 0, NULL, 1, &p), -EOPNOTSUPP);
         /* What Fix asks before it plans a reload (else: StrategyUnavailable). */
         assert_true(reload_supported("nginx"));
         assert_true(reload_supported("apache2"));
@@ -64,22 +76,22 @@ static void test_plan_decision(void **state) {
         assert_false(reload_supported("lighttpd"));
         assert_false(reload_supported(NULL));
         /* nginx is tested by sockfix itself; Apache only through its unit's reload. */
-        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
         assert_true(reload_plan_is_safe("nginx", &p));
         reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, 1, &p), 0);
         assert_false(reload_plan_is_safe("apache2", &p));
         reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("apache2", 1, "apache2.service", &p), 0);
+        assert_int_equal(reload_plan_decide("apache2", 1, "apache2.service", 1, &p), 0);
         assert_true(reload_plan_is_safe("apache2", &p));
         reload_plan_done(&p);
         assert_false(reload_plan_is_safe("caddy", &p));
         assert_false(reload_plan_is_safe("nginx", NULL));
         /* The reason Fix refuses with and Revert notes: none where safe. */
-        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
         assert_null(reload_refusal("nginx", 0, &p));
         reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("apache2", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("apache2", 0, NULL, 1, &p), 0);
         assert_non_null(strstr(reload_refusal("apache2", 0, &p), "outside a systemd unit"));
         reload_plan_done(&p);
         assert_string_equal(reload_refusal("caddy", -EOPNOTSUPP, &p), "sockfix cannot reload it");
@@ -94,7 +106,7 @@ static void test_reload_signal(void **state) {
                 _exit(0);
         }
         ReloadPlan p = {};
-        assert_int_equal(reload_plan_decide("nginx", 0, NULL, &p), 0);
+        assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
         assert_int_equal(reload_execute(&p, child), 0);
         int status;
         assert_int_equal(waitpid(child, &status, 0), child);
