@@ -15,13 +15,23 @@ repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 # The harness re-executes this script once (as a child subreaper); do this part once.
 if [[ ${SOCKFIX_SUBREAPER:-} != "$$" ]]; then
         "$repo/scripts/install-deps.sh" || exit 1
-        if [[ -f $repo/build-demo/meson-private/coredata.dat ]]; then
-                meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --reconfigure > /dev/null ||
-                        meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --wipe > /dev/null || exit 1
-        else
-                meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized > /dev/null || exit 1
+        # The build's output is shown only when it fails.
+        build_log=$(mktemp) || exit 1
+        echo "demo.sh: building sockfixd and sockfixctl in build-demo (debugoptimized)"
+        if ! {
+                if [[ -f $repo/build-demo/meson-private/coredata.dat ]]; then
+                        meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --reconfigure ||
+                                meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized --wipe
+                else
+                        meson setup "$repo/build-demo" "$repo" -Dbuildtype=debugoptimized
+                fi && meson compile -C "$repo/build-demo" sockfixd sockfixctl
+        } > "$build_log" 2>&1; then
+                cat "$build_log" >&2
+                rm -f "$build_log"
+                echo "demo.sh: the build failed (its output is above)" >&2
+                exit 1
         fi
-        meson compile -C "$repo/build-demo" sockfixd sockfixctl > /dev/null || exit 1
+        rm -f "$build_log"
 fi
 
 export SOCKFIX_BUILD_DIR=$repo/build-demo SOCKFIX_SOURCE_DIR=$repo

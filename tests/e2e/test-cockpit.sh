@@ -110,4 +110,10 @@ h_is "$(cdp wait "(r => r && r.dataset.verdict == 'denied' && 'denied')($row)" 3
         "the page shows the socket denied again (its live ACL was taken back too)"
 h_is "$(h_http_status "$S_URL")" 502 "and nginx answers 502 again"
 cdp screenshot "$H_T/reverted.png" > /dev/null 2>&1
+# cockpit-bridge starts a session bus and an ssh-agent for the account, which outlive it
+# (re-parented to this test): stopped at exit with the rest, not as strays.
+session=$(pgrep -u "$user" | tr '\n' ' ')
+h_log "the Cockpit session's processes, stopped at exit: $(for p in $session; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2> /dev/null)"; done)"
+# shellcheck disable=SC2206 # pids: split on purpose
+H_PIDS+=($session)
 h_done
