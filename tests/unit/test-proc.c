@@ -113,13 +113,17 @@ static void test_stat_parse(void **state) {
         assert_int_equal(proc_stat_parse("", &p), -EINVAL);
 }
 
-static void assert_argv(const Process *p, const char *const *expected) {
+static void assert_strv(char **l, const char *const *expected) {
         size_t n = 0;
         for (; expected[n]; n++) {
-                assert_non_null(p->argv[n]);
-                assert_string_equal(p->argv[n], expected[n]);
+                assert_non_null(l[n]);
+                assert_string_equal(l[n], expected[n]);
         }
-        assert_null(p->argv[n]);
+        assert_null(l[n]);
+}
+
+static void assert_argv(const Process *p, const char *const *expected) {
+        assert_strv(p->argv, expected);
 }
 
 static void test_table_load_fake_root(void **state) {
@@ -181,6 +185,24 @@ static void test_still_running_fake_root(void **state) {
         assert_false(proc_still_running("/nonexistent", 1234, 4711));
 }
 
+/* A running Apache's ${VAR}s come from its environment (host.c): the entries as they
+ * are, and nothing once the pid belongs to another process. */
+static void test_read_environ_fake_root(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = fake_root();
+        _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        _cleanup_strv_free_ char **env = NULL, **reused = NULL, **gone = NULL;
+
+        assert_int_equal(proc_read_environ(fd, 1234, 4711, &env), 0);
+        assert_strv(env, (const char *[]) { "APACHE_RUN_USER=www-data", "APACHE_LOG_DIR=/var/log/apache2-inst", "LANG=C",
+                                            NULL });
+        assert_int_equal(proc_read_environ(fd, 1234, 4712, &reused), 0); /* pid reused */
+        assert_null(reused);
+        assert_int_equal(proc_read_environ(fd, 4242, 0, &gone), 0); /* vanished */
+        assert_null(gone);
+}
+
 static void test_table_load_real_proc(void **state) {
         (void) state;
         _cleanup_(proc_table_done) ProcTable t = {};
@@ -214,6 +236,7 @@ int main(void) {
                 cmocka_unit_test(test_stat_parse),
                 cmocka_unit_test(test_table_load_fake_root),
                 cmocka_unit_test(test_still_running_fake_root),
+                cmocka_unit_test(test_read_environ_fake_root),
                 cmocka_unit_test(test_table_load_real_proc),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
