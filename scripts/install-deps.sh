@@ -13,8 +13,9 @@ packages=(
         dbus polkitd pkexec libglib2.0-bin
         # the stack sockfix diagnoses, and what the tests drive it with
         nginx php8.2-fpm curl acl util-linux procps iproute2 passwd
-        # the other web servers sockfix reads, run for real by one scenario
-        apache2 lighttpd caddy
+        # the other web servers sockfix reads, run for real by one scenario (php-cgi: the
+        # backend lighttpd spawns itself, as Debian's fastcgi-php module does)
+        apache2 lighttpd caddy php8.2-cgi
         # a real terminal for the interactive polkit agent test (pkttyagent)
         tmux
         # the bindings control panels use, called as real clients

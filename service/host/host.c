@@ -577,6 +577,10 @@ static int host_collect_workers(Host *h) {
                         continue;
                 if (p->argv && p->argv[0] && strstr(p->argv[0], "cache "))
                         continue;
+                /* A backend the server spawns itself (lighttpd's bin-path: php-cgi) is its
+                 * child, but what it connects to, not one of its workers. */
+                if (process_is_app_server(p))
+                        continue;
                 int r = server_add_worker(s, p);
                 if (r < 0)
                         return r;

@@ -181,6 +181,55 @@ static int on_assign(LighttpdParser *P, const char *key, const char *value) {
         return 0;
 }
 
+static bool tok_is(const Tok *t, TokType type, const char *s) {
+        return t->type == type && streq_ptr(t->s, s);
+}
+
+/* How many sockets a backend lighttpd spawns itself listens on, 0 for one it does not
+ * spawn. With "bin-path", each process it starts binds the socket's path + "-" + its
+ * number (0, 1, ...), never the path as written; it starts min-procs of them at once
+ * (4 by default, at most max-procs, also 4 by default), and may add more up to
+ * max-procs under load. Those started at once are the references: the others exist
+ * only while lighttpd wants them. i is the "socket" key in the backend's ( ... ). */
+#define LIGHTTPD_MAX_SPAWNED 64u
+static unsigned spawned_sockets(const Tok *t, size_t n, size_t i) {
+        size_t lo = i, depth = 0;
+        /* The "(" that opens the backend's block. */
+        while (lo > 0) {
+                lo--;
+                if (tok_is(&t[lo], TOK_OP, ")"))
+                        depth++;
+                else if (tok_is(&t[lo], TOK_OP, "(") && depth-- == 0)
+                        break;
+        }
+        bool spawns = false;
+        unsigned long min_procs = 4, max_procs = 4;
+        depth = 0;
+        for (size_t k = lo + 1; k + 2 < n; k++) {
+                if (tok_is(&t[k], TOK_OP, "(")) {
+                        depth++;
+                        continue;
+                }
+                if (tok_is(&t[k], TOK_OP, ")") && depth-- == 0)
+                        break;
+                if (depth != 0 || t[k].type != TOK_STRING || !tok_is(&t[k + 1], TOK_OP, "=>"))
+                        continue;
+                const Tok *v = &t[k + 2];
+                char *end;
+                if (streq_ptr(t[k].s, "bin-path"))
+                        spawns = v->type == TOK_STRING && v->s[0];
+                else if ((streq_ptr(t[k].s, "min-procs") || streq_ptr(t[k].s, "max-procs")) && v->type == TOK_WORD) {
+                        unsigned long x = strtoul(v->s, &end, 10);
+                        if (*end == 0)
+                                *(streq_ptr(t[k].s, "min-procs") ? &min_procs : &max_procs) = x;
+                }
+        }
+        if (!spawns)
+                return 0;
+        unsigned long count = min_procs < max_procs ? min_procs : max_procs;
+        return count < 1 ? 1 : count > LIGHTTPD_MAX_SPAWNED ? LIGHTTPD_MAX_SPAWNED : (unsigned) count;
+}
+
 static int parse_tokens(LighttpdParser *P, const Tok *t, size_t n, const char *file) {
         const char *assign = NULL; /* the key whose value is being read */
         int r;
@@ -217,14 +266,21 @@ static int parse_tokens(LighttpdParser *P, const Tok *t, size_t n, const char *f
                 if (t[i].type == TOK_STRING && streq_ptr(t[i].s, "socket") && i + 1 < n && t[i + 1].type == TOK_OP &&
                     streq_ptr(t[i + 1].s, "=>") && is_backend_key(assign)) {
                         size_t j = i + 2;
+                        unsigned spawned = 0;
                         _cleanup_free_ char *v = NULL;
                         r = eval_string(P, t, n, &j, &v);
                         if (r < 0)
                                 return r;
-                        if (v && v[0] == '/')
-                                r = web_config_add_ref(P->c, v, "socket", file, t[i].line);
-                        else
+                        if (!v || v[0] != '/')
                                 r = conf_error(&P->c->errors, file, t[i].line, "socket: cannot evaluate the path");
+                        else if ((spawned = spawned_sockets(t, n, i)) == 0)
+                                r = web_config_add_ref(P->c, v, "socket", file, t[i].line);
+                        for (unsigned k = 0; r >= 0 && k < spawned; k++) {
+                                _cleanup_free_ char *path = NULL;
+                                r = asprintf(&path, "%s-%u", v, k) < 0
+                                            ? -ENOMEM
+                                            : web_config_add_ref(P->c, path, "socket", file, t[i].line);
+                        }
                         if (r < 0)
                                 return r;
                         i = j > i + 2 ? j : i + 2;

@@ -9,6 +9,8 @@
 # - Diagnose: every server is a consumer, with the credentials its running processes
 #   hold; verdict denied; socket-group-mismatch for sfx-apache and sfx-lighty; the
 #   evidence quotes Apache's and lighttpd's own error lines.
+# - A lighttpd that spawns php-cgi itself (bin-path): its socket is PATH-0, ok, and the
+#   php-cgi processes are not its workers.
 # - A lighttpd that another user starts with root's config (as that user, not as the
 #   config's), an Apache another user starts with a config of root's that names that
 #   user, and a lighttpd in a mount namespace of its own are no consumers: a Fix would
@@ -86,6 +88,29 @@ h_spawn "lighttpd of $other_user" "$L/other-stdout.log" setpriv --reuid="$other_
         --clear-groups lighttpd -D -f "$L/other.conf"
 other_pid=$H_LAST_PID
 
+# lighttpd spawning its backend itself, as Debian's fastcgi-php module does (bin-path):
+# php-cgi binds the socket's path + "-0", never the path as written.
+sp=$(h_free_port)
+install -d -o "$lighty_user" "$L/run"
+install -o "$lighty_user" -m 0644 /dev/null "$L/spawn-error.log"
+cat > "$L/spawn.conf" << EOF
+server.document-root = "$H_T/www"
+server.bind = "127.0.0.1"
+server.port = $sp
+server.username = "$lighty_user"
+server.groupname = "$lighty_user"
+server.errorlog = "$L/spawn-error.log"
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = ( ".php" => ((
+        "bin-path" => "/usr/bin/php-cgi",
+        "socket" => "$L/run/php.socket",
+        "max-procs" => 1,
+        "bin-environment" => ( "PHP_FCGI_CHILDREN" => "2" )
+)) )
+EOF
+h_spawn "lighttpd spawning php-cgi" "$L/spawn-stdout.log" lighttpd -D -f "$L/spawn.conf"
+spawn_pid=$H_LAST_PID
+
 # The user of a real lighttpd, in a mount namespace of its own (where any binary can
 # stand at /usr/sbin/lighttpd), and an Apache another user runs with a config of root's
 # that names that user: neither is what root runs.
@@ -122,7 +147,7 @@ h_spawn caddy "$C/stdout.log" setpriv --reuid=caddy --regid=caddy --init-groups 
         caddy run --config "$C/Caddyfile" --adapter caddyfile
 caddy_pid=$H_LAST_PID
 
-for port in "$ap" "$lp" "$op" "$np" "$oap" "$cp"; do
+for port in "$ap" "$lp" "$op" "$sp" "$np" "$oap" "$cp"; do
         h_wait_for 100 h_port_listening "$port" || { cat "$A/stdout.log" "$L/"*stdout.log "$C/stdout.log" | sed 's/^/# /'; h_die "a web server did not start (port $port)"; }
 done
 h_wait_for 50 stack_has_children "$apache_pid" || h_die "Apache started no worker"
@@ -164,6 +189,15 @@ h_json_ok "$r" 'any("establishing connection failed" in l and "Permission denied
 "$SOCKFIX_BUILD_DIR/client/sockfixctl" --json list > "$H_T/list.json"
 h_json_is "$H_T/list.json" "sorted([s for s in r if s['path'] == '$S_SOCK'][0]['servers'])" \
         '["apache2", "caddy", "lighttpd"]' "ListSockets: the socket is used by apache2, caddy and lighttpd"
+
+spawned=$L/run/php.socket-0
+h_is "$(h_http_status "$(url "$sp")")" 200 "the lighttpd that spawns php-cgi answers 200"
+h_json_is "$H_T/list.json" "[(s['path'], s['verdict'], s['servers'], s['listener']['program']) for s in r if s['path'].startswith('$L/run/')]" \
+        "[[\"$spawned\", \"ok\", [\"lighttpd\"], \"php-cgi\"]]" \
+        "ListSockets: its php-cgi's socket $spawned, ok; not $L/run/php.socket, which nothing binds"
+stack_diagnose spawned "$spawned"
+h_json_is "$H_T/spawned.json" '[(c["server"], c["pids"], c["can_connect"]) for c in r["consumers"]]' "[[\"lighttpd\", [$spawn_pid], true]]" \
+        "  its consumer: that lighttpd alone (the php-cgi it spawned are not its workers)"
 
 h_fix "$H_T/member.json" "$S_SOCK" member
 h_is "$(h_error_of "$H_T/member.json")" org.sockfix.SockFix1.Error.StrategyUnavailable \

@@ -57,6 +57,37 @@ static void test_lighttpd(void **state) {
         assert_int_equal(lighttpd_config_load("/nonexistent/lighttpd.conf", NULL, &c), -ENOENT);
 }
 
+/* A backend lighttpd spawns itself ("bin-path", Debian's 15-fastcgi-php.conf) binds the
+ * socket's path + "-N" per process, never the path as written: the references are the
+ * min(min-procs, max-procs) it starts at once (4 and 4 by default). */
+static void test_lighttpd_spawned(void **state) {
+        (void) state;
+        WebConfig c;
+        assert_int_equal(lighttpd_config_parse_string(
+                                 "fastcgi.server += ( \".php\" => ((\n"
+                                 "  \"bin-path\" => \"/usr/bin/php-cgi\",\n"
+                                 "  \"socket\" => \"/run/lighttpd/php.socket\",\n"
+                                 "  \"max-procs\" => 1,\n"
+                                 "  \"bin-environment\" => ( \"PHP_FCGI_CHILDREN\" => \"4\" )\n"
+                                 ")))\n"
+                                 "fastcgi.server += ( \".py\" => (( \"socket\" => \"/run/py.sock\", \"bin-path\" => \"/usr/bin/app\" )),\n"
+                                 "                   \".pl\" => (( \"socket\" => \"/run/pl.sock\", \"min-procs\" => 1, \"max-procs\" => 8,\n"
+                                 "                               \"bin-path\" => \"/usr/bin/pl\" )),\n"
+                                 "                   \".rb\" => (( \"socket\" => \"/run/rb.sock\" ), ( \"bin-path\" => \"/x\" )) )\n",
+                                 "/t/spawn.conf", &c),
+                         0);
+        assert_ref(&c, "/run/lighttpd/php.socket-0", "socket", "/t/spawn.conf", 3);
+        for (unsigned k = 0; k < 4; k++) {
+                char path[32];
+                snprintf(path, sizeof(path), "/run/py.sock-%u", k);
+                assert_ref(&c, path, "socket", "/t/spawn.conf", 7);
+        }
+        assert_ref(&c, "/run/pl.sock-0", "socket", "/t/spawn.conf", 8);
+        assert_ref(&c, "/run/rb.sock", "socket", "/t/spawn.conf", 10); /* another backend's bin-path is not its own */
+        assert_int_equal(c.n_refs, 7);
+        web_config_done(&c);
+}
+
 static void test_garbage(void **state) {
         (void) state;
         static const char *const inputs[] = {
@@ -87,6 +118,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_caddy),
                 cmocka_unit_test(test_lighttpd),
+                cmocka_unit_test(test_lighttpd_spawned),
                 cmocka_unit_test(test_garbage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
