@@ -52,10 +52,17 @@ static char *nginx_globals(const WebServer *s) {
         return NULL;
 }
 
-/* nginx -t of s's own binary, configuration, prefix and -g directives. */
-static int test_nginx(const WebServer *s, char **out) {
-        _cleanup_free_ char *globals = nginx_globals(s);
-        return config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, out);
+/* The configuration test before a reload of s: nginx -t of its own binary,
+ * configuration, prefix and -g directives; apache2 -t with its master's own options and
+ * environment. Returns what config_test_nginx() does; 0 for a server with no test. */
+static int test_server(const WebServer *s, char **out) {
+        if (streq_ptr(s->config.server, "nginx")) {
+                _cleanup_free_ char *globals = nginx_globals(s);
+                return config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, out);
+        }
+        if (streq_ptr(s->config.server, "apache2"))
+                return config_test_apache(s->exe, s->master_argv, s->master_env, out);
+        return 0;
 }
 
 static bool plan_edits_pool(const Plan *p) {
@@ -82,13 +89,13 @@ static int test_fpm(const Diagnosis *d, char **msg) {
 int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg) {
         for (size_t i = 0; reloads && i < p->n_reloads; i++) {
                 const WebServer *s = p->reloads[i].server;
-                if (!streq_ptr(s->config.server, "nginx") || !s->exe)
-                        continue;
+                if (!s->exe)
+                        continue; /* an Apache has its reload refused then (WebServer.reload_refusal) */
                 _cleanup_free_ char *out = NULL;
-                int r = test_nginx(s, &out);
+                int r = test_server(s, &out);
                 if (r < 0 && r != -ENOENT)
-                        return fail(msg, "nginx -t -c %s failed before any change: %s", s->config.main_file,
-                                    out ? strstrip(out) : strerror(-r)),
+                        return fail(msg, "%s -t (%s) failed before any change: %s", s->config.server,
+                                    s->config.main_file, out ? strstrip(out) : strerror(-r)),
                                -EBADMSG;
         }
         if (d->pool && plan_edits_pool(p)) {
@@ -591,19 +598,21 @@ static int undo_pool(const PoolUndo *u, Change **changes, size_t *n, char **msg)
 }
 
 /* Why a reload of s, to drop a group taken back, is not made: as for a fix, only one
- * that cannot stop the server (reload_plan_is_safe(), and nginx -t first, run only from
- * a binary and configuration that are root's alone). NULL: reloaded. */
+ * that cannot stop the server (its configuration test first, run only from a binary and
+ * configuration that are root's alone). NULL: reloaded. */
 static const char *reload_after_revert(const WebServer *s) {
         ReloadPlan rp = {};
         int r = reload_plan(s->config.server, s->master_pid, &rp);
-        const char *why = reload_refusal(s->config.server, r, &rp);
-        if (!why && streq_ptr(s->config.server, "nginx") && s->exe) {
+        const char *why = s->reload_refusal ?: reload_refusal(s->config.server, r, &rp);
+        if (!why && s->exe) {
+                bool nginx = streq_ptr(s->config.server, "nginx");
                 _cleanup_free_ char *out = NULL;
                 if (path_only_root_can_change(s->exe, NULL) <= 0 ||
                     (s->config.main_file && path_only_root_can_change(s->config.main_file, NULL) <= 0))
-                        why = "its binary or configuration is not root's alone, so nginx -t is not run";
-                else if ((r = test_nginx(s, &out)) < 0 && r != -ENOENT)
-                        why = "nginx -t fails";
+                        why = nginx ? "its binary or configuration is not root's alone, so nginx -t is not run"
+                                    : "its binary or configuration is not root's alone, so apache2 -t is not run";
+                else if ((r = test_server(s, &out)) < 0 && r != -ENOENT)
+                        why = nginx ? "nginx -t fails" : "apache2 -t fails";
         }
         if (!why && reload_execute(&rp, s->master_pid) < 0)
                 why = "the reload failed";

@@ -368,18 +368,24 @@ static int plan_dir_search(Planner *x, EngineError *err, char **msg) {
         return 0;
 }
 
+/* refresh: a reload of c's server, so new workers hold the groups the database grants. */
+static int plan_refresh_one(Planner *x, const Consumer *c, bool *usable) {
+        const WebServer *s = server_of(x, c);
+        *usable = s && s->master_pid > 0;
+        if (!*usable) {
+                unusable(x, "%s is not running: there is nothing to reload", c->server);
+                return 0;
+        }
+        return add_reload(x, c, x->r->gid);
+}
+
 static int plan_refresh(Planner *x, bool *usable) {
         *usable = false;
         for (size_t i = 0; i < x->n_targets; i++) {
-                const WebServer *s = server_of(x, x->targets[i]);
-                if (!s || s->master_pid <= 0) {
-                        unusable(x, "%s is not running: there is nothing to reload", x->targets[i]->server);
-                        return 0;
-                }
-                if (add_reload(x, x->targets[i], x->r->gid) < 0)
-                        return -ENOMEM;
+                int k = plan_refresh_one(x, x->targets[i], usable);
+                if (k < 0 || !*usable)
+                        return k;
         }
-        *usable = true;
         return 0;
 }
 
@@ -440,7 +446,8 @@ static int plan_auto(Planner *x, EngineError *err, char **msg) {
                 /* A reload sockfix does not make (Apache outside a unit, lighttpd, Caddy):
                  * the workers are granted as they are, by a pool strategy, instead. */
                 if (f && streq_ptr(f->code, "stale-credentials") && !reload_blocked(x, x->targets[i])) {
-                        if ((k = plan_refresh(x, &ok)) < 0)
+                        /* That consumer's server only: another target may be one no reload helps. */
+                        if ((k = plan_refresh_one(x, x->targets[i], &ok)) < 0)
                                 return k;
                         if (ok && (k = use(x, "refresh")) < 0)
                                 return k;
@@ -593,14 +600,18 @@ static int check_trust(Planner *x, EngineError *err, char **msg) {
                 if (k >= 0 && *err == ENGINE_OK && f->exe)
                         k = check_root_file("php-fpm binary", f->exe, true, err, msg);
         }
+        /* Each server sockfix reloads is tested first by its own binary and configuration
+         * (nginx -t, apache2 -t), run as root. */
         for (size_t i = 0; i < p->n_reloads && k >= 0 && *err == ENGINE_OK; i++) {
                 const WebServer *s = p->reloads[i].server;
-                if (!streq_ptr(s->config.server, "nginx"))
-                        continue; /* only nginx's configuration is tested (nginx -t) before a reload */
+                _cleanup_free_ char *conf = NULL, *binary = NULL;
+                if (asprintf(&conf, "%s configuration", s->config.server) < 0 ||
+                    asprintf(&binary, "%s binary", s->config.server) < 0)
+                        return -ENOMEM;
                 if (s->config.main_file)
-                        k = check_root_file("nginx configuration", s->config.main_file, false, err, msg);
+                        k = check_root_file(conf, s->config.main_file, false, err, msg);
                 if (k >= 0 && *err == ENGINE_OK && s->exe)
-                        k = check_root_file("nginx binary", s->exe, true, err, msg);
+                        k = check_root_file(binary, s->exe, true, err, msg);
         }
         return k;
 }

@@ -324,12 +324,11 @@ static int server_load_config(const Host *h, WebServer *s, ServerKind kind, cons
                         return -ENOMEM;
                 /* A running master's ${VAR}s are its environment's. Apache is read only
                  * when root runs it (unprivileged_server_files_distrust()), so that is root's. */
-                _cleanup_strv_free_ char **env = NULL;
                 if (s->master_pid > 0 && h->proc_fd >= 0 &&
-                    proc_read_environ(h->proc_fd, s->master_pid, s->master_start, &env) < 0)
+                    proc_read_environ(h->proc_fd, s->master_pid, s->master_start, &s->master_env) < 0)
                         return -ENOMEM;
                 r = apache_config_load(conf, prefix ? prefix : dir, access(envvars, R_OK) == 0 ? envvars : NULL,
-                                       env, share, &s->config);
+                                       s->master_env, share, &s->config);
                 break;
         }
         case SERVER_CADDY:
@@ -499,6 +498,7 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
         web_config_done(&s->config);
         free(s->exe);
         strv_free(s->master_argv);
+        strv_free(s->master_env);
         *s = (WebServer) {};
         h->n_servers--;
         if (strv_consume(&h->distrusted, TAKE_PTR(key)) < 0)
@@ -590,6 +590,10 @@ static int host_collect_workers(Host *h) {
                 int r = s->master_pid > 0 ? reload_refusal_of(s->config.server, s->master_pid, &s->reload_refusal) : 0;
                 if (r < 0)
                         return r;
+                /* apache2 -t must run before Apache's graceful restart, which exits on a
+                 * broken configuration: from the binary the master runs. */
+                if (s->master_pid > 0 && !s->reload_refusal && streq_ptr(s->config.server, "apache2") && !s->exe)
+                        s->reload_refusal = "its binary is not known, so its configuration cannot be tested first";
                 if (s->n_workers > 0)
                         continue;
                 if (s->master_pid > 0) {
@@ -1159,6 +1163,7 @@ static Host *host_free(Host *h) {
                 web_config_done(&s->config);
                 free(s->exe);
                 strv_free(s->master_argv);
+                strv_free(s->master_env);
                 for (size_t j = 0; j < s->n_workers; j++) {
                         free(s->workers[j].user);
                         free(s->workers[j].groups);

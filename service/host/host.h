@@ -54,6 +54,7 @@ typedef struct WebServer {
         uint64_t master_start;
         char *exe;
         char **master_argv; /* original options (-c/-p/-g) of a running master */
+        char **master_env;  /* Apache: a running master's environment (its ${VAR}s; apache2 -t needs them) */
         WorkerSet *workers;
         size_t n_workers;
         /* Why sockfix makes no reload of it (reload_refusal_of()); NULL: it can, or the

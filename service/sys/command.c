@@ -138,8 +138,24 @@ static int wait_until(pid_t pid, uint64_t deadline, int *status) {
 }
 
 int command_run(char *const argv[], int timeout_ms, CommandResult *ret) {
+        return command_run_env(argv, NULL, timeout_ms, ret);
+}
+
+int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret) {
         if (!argv || !argv[0] || timeout_ms <= 0)
                 return -EINVAL;
+        /* Our PATH first, then env without its own PATH. */
+        size_t n_env = 0;
+        for (char *const *e = env; e && *e; e++)
+                n_env++;
+        _cleanup_free_ char **envp = calloc(n_env + 2, sizeof(char *));
+        if (!envp)
+                return -ENOMEM;
+        size_t k = 0;
+        envp[k++] = (char *) "PATH=" COMMAND_PATH;
+        for (char *const *e = env; e && *e; e++)
+                if (!startswith(*e, "PATH="))
+                        envp[k++] = *e;
 
         _cleanup_free_ char *program = NULL;
         int r = find_program(argv[0], &program);
@@ -163,7 +179,6 @@ int command_run(char *const argv[], int timeout_ms, CommandResult *ret) {
         r = spawn_setup(&fa, &attr, wfd);
         pid_t pid = -1;
         if (r == 0) {
-                char *const envp[] = { (char *) "PATH=" COMMAND_PATH, NULL };
                 r = -posix_spawn(&pid, program, &fa, &attr, argv, envp);
         }
         posix_spawn_file_actions_destroy(&fa);

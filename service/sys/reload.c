@@ -38,19 +38,12 @@ bool reload_supported(const char *server) {
         return reload_signal(server) != 0;
 }
 
-bool reload_plan_is_safe(const char *server, const ReloadPlan *p) {
-        if (!p || !reload_supported(server))
-                return false;
-        return streq_ptr(server, "nginx") || p->method == RELOAD_SYSTEMD_UNIT;
-}
-
 const char *reload_refusal(const char *server, int r, const ReloadPlan *p) {
-        if (r < 0)
-                return "sockfix cannot reload it";
-        if (!reload_plan_is_safe(server, p))
-                return "it runs outside a systemd unit of its own, so its graceful restart would test no "
-                       "configuration first (a broken one stops it)";
-        return NULL;
+        /* Every reload sockfix makes is safe once planned: it tests the configuration
+         * itself first (nginx -t, apache2 -t with the master's options and environment),
+         * so a broken one never reaches a master that would stop on it (Apache's graceful
+         * restart exits). */
+        return r < 0 || !p || !reload_supported(server) ? "sockfix cannot reload it" : NULL;
 }
 
 int reload_refusal_of(const char *server, pid_t master, const char **ret) {
@@ -408,9 +401,9 @@ int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t requ
         }
 }
 
-static int run_test(char *const argv[], char **output) {
+static int run_test(char *const argv[], char *const env[], char **output) {
         CommandResult res = {};
-        int r = command_run(argv, CONFIG_TEST_TIMEOUT_MS, &res);
+        int r = command_run_env(argv, env, CONFIG_TEST_TIMEOUT_MS, &res);
         if (r >= 0 && res.exit_code != 0)
                 r = -EBADMSG;
         if (output && res.output) {
@@ -441,12 +434,42 @@ int config_test_nginx(const char *exe, const char *conf, const char *prefix, con
                 argv[n++] = globals;
         }
         argv[n] = NULL;
-        return run_test((char *const *) argv, output);
+        return run_test((char *const *) argv, NULL, output);
+}
+
+int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output) {
+        if (isempty(exe))
+                return -EINVAL;
+        /* The options that choose what the master read (its ServerRoot, file, defines and
+         * directives), not what it was told to do (-k start, -X). */
+        size_t n = 0;
+        for (char *const *a = master_argv; a && *a; a++)
+                n++;
+        _cleanup_free_ const char **argv = calloc(n + 3, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        size_t k = 0;
+        argv[k++] = exe;
+        argv[k++] = "-t";
+        for (size_t i = 1; i < n; i++) {
+                const char *a = master_argv[i];
+                bool with_value = streq_ptr(a, "-d") || streq_ptr(a, "-f") || streq_ptr(a, "-D") || streq_ptr(a, "-C") ||
+                                  streq_ptr(a, "-c");
+                if (with_value && i + 1 < n) {
+                        argv[k++] = a;
+                        argv[k++] = master_argv[++i];
+                } else if (startswith(a, "-D") && a[2])
+                        argv[k++] = a;
+                else if (streq_ptr(a, "-k") || streq_ptr(a, "-e") || streq_ptr(a, "-E"))
+                        i++; /* and its value */
+        }
+        argv[k] = NULL;
+        return run_test((char *const *) argv, env, output);
 }
 
 int config_test_fpm(const char *exe, const char *conf, char **output) {
         if (isempty(exe) || isempty(conf))
                 return -EINVAL;
         const char *argv[] = { exe, "-t", "-y", conf, NULL };
-        return run_test((char *const *) argv, output);
+        return run_test((char *const *) argv, NULL, output);
 }

@@ -24,13 +24,10 @@ typedef struct ReloadPlan {
 
 /* Whether sockfix knows how to reload a server of this kind (nginx, Apache). */
 bool reload_supported(const char *server);
-/* Whether the plan's reload is safe to make: a reload with a broken configuration
- * stops the server (Apache's graceful restart exits) or keeps the old workers. nginx's
- * configuration sockfix tests itself (nginx -t) first; Apache's is tested by its
- * systemd unit's reload (Debian's apachectl graceful) but not by a bare SIGUSR1. */
-bool reload_plan_is_safe(const char *server, const ReloadPlan *p);
-/* Why a reload of server is not made, given reload_plan()'s result r and its plan p
- * (see reload_plan_is_safe()); NULL when it is safe. Fix refuses with it, Revert notes it. */
+/* Why a reload of server is not made, given reload_plan()'s result r and its plan p:
+ * sockfix cannot reload it (Caddy, lighttpd: restarted, not reloaded); NULL when it
+ * can. Fix refuses with it, Revert notes it. Every reload is preceded by the server's
+ * own configuration test (apply.c). */
 const char *reload_refusal(const char *server, int r, const ReloadPlan *p);
 /* reload_refusal() of the plan reload_plan() makes for this running master, in *ret;
  * -ENOMEM, else 0. */
@@ -78,3 +75,7 @@ int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t requ
 int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output);
 /* php-fpm: exe -t -y CONF (exe: the master's /proc/PID/exe, e.g. php-fpm8.2). */
 int config_test_fpm(const char *exe, const char *conf, char **output);
+/* apache2 -t (httpd -t) with the running master's own -d, -f, -D, -C and -c options
+ * (master_argv, its command line split into words) and environment (env: the
+ * ${APACHE_*} its configuration names), as Debian's apache2ctl configtest would. */
+int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output);

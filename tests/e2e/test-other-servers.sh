@@ -15,12 +15,14 @@
 #   config's), an Apache another user starts with a config of root's that names that
 #   user, and a lighttpd in a mount namespace of its own are no consumers: a Fix would
 #   otherwise grant a user of their choice the site's socket.
-# - Fix member is refused (Apache outside a systemd unit: its graceful restart tests no
-#   configuration), nothing changed; Fix auto applies pool-acl; Apache answers 200 at
-#   once and lighttpd once it retries the backend it disabled, no server restarted.
+# - Fix member is refused (lighttpd cannot be reloaded), nothing changed; Fix auto
+#   applies pool-acl; Apache answers 200 at once and lighttpd once it retries the backend
+#   it disabled, no server restarted.
 # - Revert: 503 again at once.
-# - Apache's user added to www-data, its workers not restarted: stale-credentials; Fix
-#   refresh is refused, and auto grants the workers by pool-acl instead.
+# - Apache's and lighttpd's users added to www-data, nothing restarted: stale
+#   credentials. With Apache's configuration broken, refresh answers ConfigTestFailed
+#   (apache2 -t) and Apache keeps running; refresh for lighttpd is refused; auto
+#   reloads Apache (new workers hold the group) and grants lighttpd by pool-acl.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-other-servers
@@ -202,8 +204,8 @@ h_json_is "$H_T/spawned.json" '[(c["server"], c["pids"], c["can_connect"]) for c
 h_fix "$H_T/member.json" "$S_SOCK" member
 h_is "$(h_error_of "$H_T/member.json")" org.sockfix.SockFix1.Error.StrategyUnavailable \
         "Fix member: StrategyUnavailable"
-h_json_ok "$H_T/member.json" '"apache2" in r["message"] and "outside a systemd unit" in r["message"] and "activation none" in r["message"]' \
-        "  naming Apache's graceful restart outside a unit, and activation none"
+h_json_ok "$H_T/member.json" '"lighttpd" in r["message"] and "sockfix cannot reload it" in r["message"] and "activation none" in r["message"]' \
+        "  naming lighttpd, which sockfix cannot reload, and activation none"
 stack_snapshot after-member
 h_assert_unchanged before after-member "the refused Fix changed nothing"
 
@@ -231,24 +233,49 @@ h_is "$(h_answer_of "$H_T/revert.json")" reverted "Revert: reverted"
 h_is "$(h_http_status "$(url "$ap")")" 503 "Apache answers 503 again"
 h_is "$(h_http_status "$(url "$lp")")" 503 "lighttpd answers 503 again"
 
-# Stale credentials: Apache's user joins www-data in the group database; its running
-# workers do not hold it. refresh would need a graceful restart sockfix does not make
-# here, so auto grants the workers as they are instead of planning what Fix refuses.
+# Stale credentials: Apache's and lighttpd's users join www-data in the group database;
+# the running processes do not hold it. Apache can be reloaded: refresh, after apache2 -t
+# with the master's own options and environment (a bare graceful restart exits on a
+# broken configuration). lighttpd cannot: its finding offers the pool strategies.
 gpasswd -a "$apache_user" www-data > /dev/null
-h_at_exit "gpasswd -d '$apache_user' www-data > /dev/null 2>&1"
+gpasswd -a "$lighty_user" www-data > /dev/null
+h_at_exit "gpasswd -d '$apache_user' www-data > /dev/null 2>&1; gpasswd -d '$lighty_user' www-data > /dev/null 2>&1"
 h_is "$(h_http_status "$(url "$ap")")" 503 "Apache's user in www-data, its workers unchanged: still 503"
 stack_diagnose stale "$S_SOCK"
-h_json_is "$H_T/stale.json" "($(cons apache2)['stale_credentials'], [(f['code'], f['remedies']) for f in r['findings'] if f.get('consumer') == '$apache_user'])" \
-        '[true, [["stale-credentials", ["pool-acl", "pool-group"]]]]' \
-        "Apache's consumer: stale credentials; remedies pool-acl, pool-group (no refresh: no reload sockfix makes)"
-h_fix "$H_T/refresh.json" "$S_SOCK" refresh
-h_json_ok "$H_T/refresh.json" 'r.get("error", "").endswith("StrategyUnavailable") and "refresh is a reload of apache2" in r["message"] and "outside a systemd unit" in r["message"]' \
-        "Fix refresh: StrategyUnavailable, saying why (Apache's graceful restart outside a unit)"
+stale_of() { echo "($(cons "$1")['stale_credentials'], [(f['code'], f['remedies']) for f in r['findings'] if f.get('consumer') == '$2'])"; }
+h_json_is "$H_T/stale.json" "$(stale_of apache2 "$apache_user")" '[true, [["stale-credentials", ["refresh"]]]]' \
+        "Apache's consumer: stale credentials, remedy refresh"
+h_json_is "$H_T/stale.json" "$(stale_of lighttpd "$lighty_user")" '[true, [["stale-credentials", ["pool-acl", "pool-group"]]]]' \
+        "lighttpd's: stale credentials, remedies pool-acl and pool-group (sockfix cannot reload it)"
+
+cp -a "$A/apache2.conf" "$H_T/apache2.conf.good"
+echo "BogusDirective on" >> "$A/apache2.conf"
+stack_snapshot before-refresh
+h_fix "$H_T/refresh-bad.json" "$S_SOCK" refresh "{\"consumer\": \"$apache_user\"}"
+h_json_ok "$H_T/refresh-bad.json" 'r.get("error", "").endswith("ConfigTestFailed") and "apache2 -t" in r["message"] and "BogusDirective" in r["message"]' \
+        "Fix refresh with Apache's configuration broken: ConfigTestFailed, quoting apache2 -t"
+stack_snapshot after-refresh
+h_assert_unchanged before-refresh after-refresh "  nothing changed"
+h_ok "  and Apache still runs (its graceful restart would have stopped it)" h_alive "$apache_pid"
+h_is "$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')" "$apache_workers" "  with the same workers"
+cp -a "$H_T/apache2.conf.good" "$A/apache2.conf"
+
+h_fix "$H_T/refresh-lighty.json" "$S_SOCK" refresh "{\"consumer\": \"$lighty_user\"}"
+h_json_ok "$H_T/refresh-lighty.json" 'r.get("error", "").endswith("StrategyUnavailable") and "refresh is a reload of lighttpd" in r["message"] and "sockfix cannot reload it" in r["message"]' \
+        "Fix refresh for lighttpd's user: StrategyUnavailable, saying why"
+
 h_fix "$H_T/stale-fix.json" "$S_SOCK" auto
-h_json_is "$H_T/stale-fix.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "pool-acl", true]' \
-        "Fix(auto): pool-acl for both, not refresh: applied and verified"
-h_is "$(h_http_status "$(url "$ap")")" 200 "Apache answers 200 at once"
-h_is "$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')" "$apache_workers" "  from the same workers"
+h_json_is "$H_T/stale-fix.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "refresh+pool-acl", true]' \
+        "Fix(auto): refresh+pool-acl (Apache reloaded, lighttpd granted as it is), applied and verified"
+h_is "$(h_http_status "$(url "$ap")")" 200 "Apache answers 200"
+new_workers=$(stack_children "$apache_pid" | sort -n | tr '\n' ' ')
+h_isnt "$new_workers" "$apache_workers" "  from new workers ($new_workers), under the same master"
+h_ok "  which hold www-data" stack_workers_hold_gid "$(getent group www-data | cut -d: -f3)" "$apache_pid"
+h_wait_for 100 answers "$lp" 200
+h_is "$(h_http_status "$(url "$lp")")" 200 "lighttpd answers 200"
+h_ok "  from the same process" h_alive "$lighty_pid"
 h_revert "$H_T/stale-revert.json" "$(h_json "$H_T/stale-fix.json" 'r.get("transaction", "")')"
 h_is "$(h_answer_of "$H_T/stale-revert.json")" reverted "Revert: reverted"
+h_is "$(h_http_status "$(url "$lp")")" 503 "lighttpd answers 503 again (its ACL entry taken back)"
+h_is "$(h_http_status "$(url "$ap")")" 200 "Apache still 200 (its workers hold the group the database grants)"
 h_done

@@ -36,6 +36,19 @@ static void test_environment_is_empty(void **state) {
         unsetenv("SOCKFIX_LEAK");
 }
 
+/* A configuration test gets its master's environment, never our PATH replaced. */
+static void test_environment_given(void **state) {
+        (void) state;
+        setenv("SOCKFIX_LEAK", "secret", 1);
+        char *const argv[] = { (char *) "/usr/bin/env", NULL };
+        char *const env[] = { (char *) "APACHE_RUN_USER=www-data", (char *) "PATH=/tmp/evil", NULL };
+        CommandResult res = {};
+        assert_int_equal(command_run_env(argv, env, 5000, &res), 0);
+        assert_string_equal(res.output, "PATH=" COMMAND_PATH "\nAPACHE_RUN_USER=www-data\n");
+        command_result_done(&res);
+        unsetenv("SOCKFIX_LEAK");
+}
+
 static void test_timeout_kills_and_reaps(void **state) {
         (void) state;
         /* The grandchild holds the pipe too: the whole process group must die. */
@@ -106,6 +119,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_output_and_exit_code),
                 cmocka_unit_test(test_environment_is_empty),
+                cmocka_unit_test(test_environment_given),
                 cmocka_unit_test(test_timeout_kills_and_reaps),
                 cmocka_unit_test(test_child_outlives_its_output),
                 cmocka_unit_test(test_output_is_capped),

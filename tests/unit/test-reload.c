@@ -49,9 +49,7 @@ static void test_plan_decision(void **state) {
         reload_plan_done(&p);
         assert_int_equal(reload_plan_decide("apache2", 1, "user@1000.service", 900, &p), 0);
         assert_int_equal(p.method, RELOAD_SIGNAL);
-        assert_string_equal(reload_refusal("apache2", 0, &p),
-                            "it runs outside a systemd unit of its own, so its graceful restart would test no "
-                            "configuration first (a broken one stops it)");
+        assert_int_equal(p.signal, SIGUSR1);
         reload_plan_done(&p);
 
         assert_int_equal(reload_plan_decide("nginx", 1, "nginx.service", 1, &p), 0);
@@ -75,25 +73,18 @@ static void test_plan_decision(void **state) {
         assert_false(reload_supported("caddy"));
         assert_false(reload_supported("lighttpd"));
         assert_false(reload_supported(NULL));
-        /* nginx is tested by sockfix itself; Apache only through its unit's reload. */
-        assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
-        assert_true(reload_plan_is_safe("nginx", &p));
-        reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("apache2", 0, NULL, 1, &p), 0);
-        assert_false(reload_plan_is_safe("apache2", &p));
-        reload_plan_done(&p);
-        assert_int_equal(reload_plan_decide("apache2", 1, "apache2.service", 1, &p), 0);
-        assert_true(reload_plan_is_safe("apache2", &p));
-        reload_plan_done(&p);
-        assert_false(reload_plan_is_safe("caddy", &p));
-        assert_false(reload_plan_is_safe("nginx", NULL));
-        /* The reason Fix refuses with and Revert notes: none where safe. */
+        /* The reason Fix refuses with and Revert notes: none where sockfix can reload
+         * (it tests nginx's and Apache's configuration itself first, unit or not). */
         assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
         assert_null(reload_refusal("nginx", 0, &p));
         reload_plan_done(&p);
         assert_int_equal(reload_plan_decide("apache2", 0, NULL, 1, &p), 0);
-        assert_non_null(strstr(reload_refusal("apache2", 0, &p), "outside a systemd unit"));
+        assert_null(reload_refusal("apache2", 0, &p));
         reload_plan_done(&p);
+        assert_int_equal(reload_plan_decide("apache2", 1, "apache2.service", 1, &p), 0);
+        assert_null(reload_refusal("apache2", 0, &p));
+        reload_plan_done(&p);
+        assert_string_equal(reload_refusal("nginx", 0, NULL), "sockfix cannot reload it");
         assert_string_equal(reload_refusal("caddy", -EOPNOTSUPP, &p), "sockfix cannot reload it");
 }
 
@@ -290,6 +281,35 @@ static void test_config_test_fpm(void **state) {
         assert_int_equal(config_test_fpm("/nonexistent/php-fpm", ok, NULL), -ENOENT);
 }
 
+/* apache2 -t as its master was started: its -d, -f, -D options (not -k start) and the
+ * environment its ${VAR}s come from. */
+static void test_config_test_apache(void **state) {
+        (void) state;
+        const char *exe = "/usr/sbin/apache2";
+        if (access(exe, X_OK) < 0)
+                skip();
+        make_temp_dir();
+        char conf[256], text[1024];
+        snprintf(text, sizeof text,
+                 "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+                 "ServerName localhost\nListen 127.0.0.1:1\nPidFile %s/apache.pid\nErrorLog %s/error.log\n"
+                 "DefaultRuntimeDir %s\nUser ${SFX_USER}\n<IfDefine SFX_BROKEN>\nBogusDirective on\n</IfDefine>\n",
+                 T, T, T);
+        write_text("apache2.conf", text, conf, sizeof conf);
+        char *const started[] = { (char *) exe, (char *) "-d", T, (char *) "-f", conf, (char *) "-k", (char *) "start",
+                                  (char *) "-DFOREGROUND", NULL };
+        char *const broken[] = { (char *) exe, (char *) "-f", conf, (char *) "-D", (char *) "SFX_BROKEN", NULL };
+        char *const env[] = { (char *) "SFX_USER=nobody", NULL };
+        _cleanup_free_ char *out1 = NULL, *out2 = NULL, *out3 = NULL;
+        assert_int_equal(config_test_apache(exe, started, env, &out1), 0);
+        assert_non_null(strstr(out1, "Syntax OK"));
+        assert_int_equal(config_test_apache(exe, broken, env, &out2), -EBADMSG);
+        assert_non_null(strstr(out2, "BogusDirective"));
+        /* Without the master's environment ${SFX_USER} names no user. */
+        assert_int_equal(config_test_apache(exe, started, NULL, &out3), -EBADMSG);
+        assert_int_equal(config_test_apache(NULL, started, env, NULL), -EINVAL);
+}
+
 static int teardown(void **state) {
         (void) state;
         if (T_made) {
@@ -307,6 +327,7 @@ int main(void) {
                 cmocka_unit_test(test_wait_for_workers),
                 cmocka_unit_test(test_wait_for_old_listener),
                 cmocka_unit_test(test_config_test_nginx),
+                cmocka_unit_test(test_config_test_apache),
                 cmocka_unit_test(test_config_test_fpm),
         };
         return cmocka_run_group_tests(tests, NULL, teardown);
