@@ -100,6 +100,57 @@ function why(report) {
     return first ? value(first, "code", "") + ": " + value(first, "summary", "") : "";
 }
 
+/* One list item per line of text, under a heading, in #details. */
+function addList(parent, heading, lines, cls) {
+    const h = document.createElement("h3");
+    h.textContent = heading;
+    const list = document.createElement("ul");
+    list.className = cls;
+    for (const line of lines) {
+        const item = document.createElement("li");
+        item.textContent = line;
+        list.appendChild(item);
+    }
+    parent.append(h, list);
+}
+
+/* Diagnose(socket) in full, for the Details button: the listener, each consumer (a web
+ * server's workers with one credential set: can they connect, and the real connect's
+ * answer), and every finding with its advice and the strategies that mend it. */
+function showDetails(socket) {
+    const panel = document.getElementById("details");
+    panel.dataset.state = "busy";
+    panel.replaceChildren(`Diagnosing ${socket}…`);
+    call("Diagnose", [socket, {}], "sa{sv}")
+            .then(([report]) => {
+                panel.replaceChildren();
+                const title = document.createElement("h2");
+                title.textContent = `${socket}: ${value(report, "verdict", "")}`;
+                panel.appendChild(title);
+                const listener = value(report, "listener", null);
+                if (listener)
+                    addList(panel, "Listener", [`${value(listener, "program", "")} pid ${value(listener, "pid", "")}` +
+                            (value(listener, "pool", "") ? `, pool ${value(listener, "pool", "")}` : "") +
+                            (value(listener, "config", "") ? ` (${value(listener, "config", "")})` : "")], "listener");
+                addList(panel, "Consumers", value(report, "consumers", []).map(c =>
+                    `${value(c, "server", "")}: user ${value(c, "user", "")} (uid ${value(c, "uid", "")}, groups ` +
+                    `${value(c, "groups", []).join(" ")}), ${value(c, "pids", []).length} worker(s): ` +
+                    (value(c, "can_connect", false) ? "can connect" : `cannot connect (errno ${value(c, "errno", "")})`) +
+                    ("probe_errno" in c ? `; real connect: errno ${value(c, "probe_errno", 0)}` : "")), "consumers");
+                addList(panel, "Findings", value(report, "findings", []).map(f =>
+                    `${value(f, "severity", "")} ${value(f, "code", "")}: ${value(f, "summary", "")}` +
+                    (value(f, "detail", "") ? ` (${value(f, "detail", "")})` : "") +
+                    (value(f, "remedies", []).length ? `; remedies: ${value(f, "remedies", []).join(", ")}` : "")),
+                        "findings");
+                panel.dataset.socket = socket;
+                panel.dataset.state = "done";
+            })
+            .catch(ex => {
+                panel.replaceChildren(`${socket}: ` + describeError(ex));
+                panel.dataset.state = "error";
+            });
+}
+
 function render(reports) {
     const body = document.querySelector("#sockets tbody");
     body.replaceChildren();
@@ -111,14 +162,16 @@ function render(reports) {
         blocked += denied ? 1 : 0;
         /* Fix(socket, "auto", {}): the least-privilege strategy for every blocked consumer;
          * Preview asks the same with dry_run, which changes nothing and shows what would. */
+        const details = { cls: "details", label: "Details", onClick: () => showDetails(socket) };
         addRow(body, { socket, verdict }, [["socket", socket], ["verdict", verdict], ["why", why(report)]],
                denied
-                   ? [{ cls: "preview", label: "Preview",
+                   ? [details,
+                      { cls: "preview", label: "Preview",
                         onClick: b => act(b, socket, "Planning", "planned",
                                           call("Fix", [socket, "auto", { dry_run: { t: "b", v: true } }], "ssa{sv}")) },
                       { cls: "fix", label: "Fix",
                         onClick: b => act(b, socket, "Fixing", "applied", call("Fix", [socket, "auto", {}], "ssa{sv}")) }]
-                   : []);
+                   : [details]);
     }
     setText("status", `${reports.length} socket${reports.length === 1 ? "" : "s"}, ${blocked} denied`, "ready");
 }

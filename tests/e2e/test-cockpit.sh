@@ -4,7 +4,9 @@
 # session as a user that a polkit rule grants diagnose and fix (as a hosting panel's
 # account would be), headless Chromium driven over the DevTools protocol. The seed case
 # (nginx's workers denied, HTTP 502): the page lists the socket as denied with the
-# finding that says why; its Preview button shows what a fix would change (a dry run:
+# finding that says why; its Details button shows the full diagnosis (listener, the
+# workers' credentials and connect results, findings with remedies); its Preview button
+# shows what a fix would change (a dry run:
 # nothing changes); its Fix button fixes it (pool-acl, through the bus, authorized
 # by polkit for that user); the page then shows ok, and nginx answers 200. Its list of
 # fixes shows that one, applied; its Revert button reverts it (the pool file as before,
@@ -69,6 +71,17 @@ h_is "$(cdp eval "$row && $row.dataset.verdict" | tr -d '"')" denied "  the pool
 why=$(cdp eval "$row && $row.querySelector('td.why').textContent")
 h_like "$why" 'socket-group-mismatch' "  with the finding that says why ($why)"
 cdp screenshot "$H_T/before.png" > /dev/null 2>&1
+
+# Details: the full Diagnose of that socket, as a panel would show it.
+cdp eval "$row.querySelector('button.details').click(), true" > /dev/null
+cdp wait "['done', 'error'].includes(document.querySelector('#details').dataset.state) && 1" 30 > /dev/null
+details=$(cdp_text "document.querySelector('#details').innerText")
+h_like "$details" "Listener"$'\n'"+php-fpm8.2 pid $S_FPM_PID, pool sockfix-test" "its Details button: the listener, php-fpm's pid and pool"
+h_like "$details" "nginx: user $S_WEB_USER \\(uid $(id -u "$S_WEB_USER"), groups [0-9 ]+\\), 1 worker\\(s\\): cannot connect \\(errno 13\\); real connect: errno 13" \
+        "  nginx's workers as a consumer: cannot connect, EACCES, the real connect too"
+h_like "$details" "error socket-group-mismatch: .*; remedies: pool-acl, pool-group, member" \
+        "  the finding with the strategies that mend it"
+cdp screenshot "$H_T/details.png" > /dev/null 2>&1
 
 # Preview: the same Fix as a dry run. It shows what would change, and changes nothing.
 result_text="['done', 'error'].includes(document.querySelector('#result').dataset.state) ? document.querySelector('#result').textContent : ''"
