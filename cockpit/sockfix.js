@@ -117,12 +117,18 @@ function addList(parent, heading, lines, cls) {
 /* Diagnose(socket) in full, for the Details button: the listener, each consumer (a web
  * server's workers with one credential set: can they connect, and the real connect's
  * answer), and every finding with its advice and the strategies that mend it. */
+let detailsAsked = 0; /* only the last Details asked is shown, whichever answers first */
+
 function showDetails(socket) {
     const panel = document.getElementById("details");
+    const mine = ++detailsAsked;
     panel.dataset.state = "busy";
+    panel.dataset.socket = socket;
     panel.replaceChildren(`Diagnosing ${socket}…`);
     call("Diagnose", [socket, {}], "sa{sv}")
             .then(([report]) => {
+                if (mine !== detailsAsked)
+                    return;
                 panel.replaceChildren();
                 const title = document.createElement("h2");
                 title.textContent = `${socket}: ${value(report, "verdict", "")}`;
@@ -142,10 +148,11 @@ function showDetails(socket) {
                     (value(f, "detail", "") ? ` (${value(f, "detail", "")})` : "") +
                     (value(f, "remedies", []).length ? `; remedies: ${value(f, "remedies", []).join(", ")}` : "")),
                         "findings");
-                panel.dataset.socket = socket;
                 panel.dataset.state = "done";
             })
             .catch(ex => {
+                if (mine !== detailsAsked)
+                    return;
                 panel.replaceChildren(`${socket}: ` + describeError(ex));
                 panel.dataset.state = "error";
             });
@@ -211,9 +218,13 @@ function loadHistory() {
             .catch(ex => setText("history-status", "sockfix: " + describeError(ex), "error"));
 }
 
+/* Both lists again, and the details shown, which a fix or revert has made old. */
 function refresh() {
     load();
     loadHistory();
+    const shown = document.getElementById("details").dataset.socket;
+    if (shown)
+        showDetails(shown);
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -354,7 +354,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
                               strdup("only root may fix a socket through a symbolic link or \"..\": name the socket "
                                      "itself"));
 
-        if ((r = plan_fix(j->host, &j->d, strategy, j->consumer, &j->plan, &err, &msg)) < 0)
+        if ((r = plan_fix(j->host, &j->d, strategy, j->consumer, !o->no_activation, &j->plan, &err, &msg)) < 0)
                 return r;
         if (err != ENGINE_OK)
                 return refuse(j, err, msg);

@@ -66,6 +66,7 @@ typedef struct Planner {
         const Consumer **targets;
         size_t n_targets;
         char *why; /* why a strategy cannot be used here */
+        bool reloads; /* the servers in p->reloads will be reloaded, after their configuration tests */
 } Planner;
 
 static _printf_(2, 3) void unusable(Planner *x, const char *fmt, ...) {
@@ -443,8 +444,8 @@ static int plan_auto(Planner *x, EngineError *err, char **msg) {
         int k;
         for (size_t i = 0; i < x->n_targets; i++) {
                 const Finding *f = primary_finding(x->r, x->targets[i]);
-                /* A reload sockfix does not make (Apache outside a unit, lighttpd, Caddy):
-                 * the workers are granted as they are, by a pool strategy, instead. */
+                /* A reload sockfix does not make (lighttpd, Caddy; an Apache whose files it
+                 * cannot test): the workers are granted as they are, by a pool strategy. */
                 if (f && streq_ptr(f->code, "stale-credentials") && !reload_blocked(x, x->targets[i])) {
                         /* That consumer's server only: another target may be one no reload helps. */
                         if ((k = plan_refresh_one(x, x->targets[i], &ok)) < 0)
@@ -601,26 +602,30 @@ static int check_trust(Planner *x, EngineError *err, char **msg) {
                         k = check_root_file("php-fpm binary", f->exe, true, err, msg);
         }
         /* Each server sockfix reloads is tested first by its own binary and configuration
-         * (nginx -t, apache2 -t), run as root. */
-        for (size_t i = 0; i < p->n_reloads && k >= 0 && *err == ENGINE_OK; i++) {
+         * (nginx -t, apache2 -t), run as root. One that will not be reloaded (activation
+         * none) or cannot be (engine_fix_start() refuses it) runs nothing. */
+        for (size_t i = 0; x->reloads && i < p->n_reloads && k >= 0 && *err == ENGINE_OK; i++) {
                 const WebServer *s = p->reloads[i].server;
+                if (s->reload_refusal)
+                        continue;
                 _cleanup_free_ char *conf = NULL, *binary = NULL;
                 if (asprintf(&conf, "%s configuration", s->config.server) < 0 ||
                     asprintf(&binary, "%s binary", s->config.server) < 0)
                         return -ENOMEM;
                 if (s->config.main_file)
                         k = check_root_file(conf, s->config.main_file, false, err, msg);
+                /* Apache's graceful restart is never sent untested: its binary must be there. */
                 if (k >= 0 && *err == ENGINE_OK && s->exe)
-                        k = check_root_file(binary, s->exe, true, err, msg);
+                        k = check_root_file(binary, s->exe, streq_ptr(s->config.server, "nginx"), err, msg);
         }
         return k;
 }
 
-int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
+int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, bool reloads, Plan *plan,
              EngineError *err, char **msg) {
         const Report *r = d->report;
         const PathWalk *w = &d->walk;
-        Planner x = { .h = h, .d = d, .r = r, .p = plan };
+        Planner x = { .h = h, .d = d, .r = r, .p = plan, .reloads = reloads };
         const char *path = r->resolved ? r->resolved : r->socket;
         int k = 0;
 

@@ -50,7 +50,8 @@ typedef struct Plan {
 } Plan;
 
 /* Fills *plan, or sets *err and *msg (one line naming the path and the reason) when
- * the contract refuses. -ENOMEM only. */
-int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, Plan *plan,
+ * the contract refuses. reloads: the fix will reload the servers it needs to (activation
+ * auto), so their configuration tests will run. -ENOMEM only. */
+int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, bool reloads, Plan *plan,
              EngineError *err, char **msg);
 void plan_done(Plan *p);

@@ -390,22 +390,31 @@ static const char *server_packaged_user(const char *server) {
  * checked before a byte of the configuration is read, a user's may be of any size. A
  * process in a namespace of a user's own can run anything at /usr/sbin/lighttpd. NULL:
  * trusted so far; else why not. */
-static const char *unprivileged_server_files_distrust(const Host *h, ServerKind kind, const Process *p,
-                                                      const char *conf) {
-        if (kind != SERVER_CADDY && kind != SERVER_LIGHTTPD)
-                return "only Caddy and lighttpd serve as a user other than root";
-        if (!conf || conf[0] != '/')
-                return "its configuration is not named by an absolute path";
+/* Why what sockfixd sees at p's paths may not be what p runs: another mount namespace
+ * (a container: its /usr/sbin/apache2 and /etc are not ours), or a binary that is not
+ * the one its path names (replaced by an upgrade: " (deleted)"). NULL: the same. */
+static const char *process_files_differ(const Host *h, const Process *p) {
         char name[32];
         struct stat own_ns, runs, named;
         snprintf(name, sizeof(name), "%d/exe", (int) p->pid);
         _cleanup_close_ int exe = h->proc_fd >= 0 ? openat(h->proc_fd, name, O_PATH | O_CLOEXEC) : -1;
         if (!p->mnt_ns || fstatat(h->proc_fd, "self/ns/mnt", &own_ns, 0) < 0 || own_ns.st_ino != p->mnt_ns)
                 return "it runs in a mount namespace of its own";
-        /* A binary replaced by an upgrade (" (deleted)") is no longer the one its path names. */
         if (exe < 0 || !p->exe || fstat(exe, &runs) < 0 || stat(p->exe, &named) < 0 || runs.st_dev != named.st_dev ||
             runs.st_ino != named.st_ino || !proc_still_running_at(h->proc_fd, p->pid, p->start_time))
                 return "the binary it runs is not the one its path names";
+        return NULL;
+}
+
+static const char *unprivileged_server_files_distrust(const Host *h, ServerKind kind, const Process *p,
+                                                      const char *conf) {
+        if (kind != SERVER_CADDY && kind != SERVER_LIGHTTPD)
+                return "only Caddy and lighttpd serve as a user other than root";
+        if (!conf || conf[0] != '/')
+                return "its configuration is not named by an absolute path";
+        const char *why = process_files_differ(h, p);
+        if (why)
+                return why;
         if (path_only_root_can_change(p->exe, NULL) <= 0)
                 return "its binary is not root's alone";
         if (path_only_root_can_change(conf, NULL) <= 0)
@@ -490,7 +499,14 @@ static int host_add_server(Host *h, ServerKind kind, const Process *master) {
                 s->master_pid = master->pid;
                 s->master_start = master->start_time;
                 s->exe = strdup_or_null(master->exe);
-                s->master_argv = TAKE_PTR(words);
+                /* Apache never rewrites its title: its arguments as given, spaces and all
+                 * (apache2 -t repeats them); nginx's may be one rewritten string. */
+                if (kind == SERVER_APACHE) {
+                        for (char *const *a = master->argv; a && *a; a++)
+                                if (strv_extend(&s->master_argv, *a) < 0)
+                                        return -ENOMEM;
+                } else
+                        s->master_argv = TAKE_PTR(words);
         }
         int r = server_load_config(h, s, kind, conf, prefix, &h->path_share);
         if (r < 0 || root || !(why = unprivileged_server_user_distrust(s, master)))
@@ -579,7 +595,7 @@ static int host_collect_workers(Host *h) {
                         continue;
                 /* A backend the server spawns itself (lighttpd's bin-path: php-cgi) is its
                  * child, but what it connects to, not one of its workers. */
-                if (process_is_app_server(p))
+                if (program_is_app_server(process_program(p)))
                         continue;
                 int r = server_add_worker(s, p);
                 if (r < 0)
@@ -591,9 +607,17 @@ static int host_collect_workers(Host *h) {
                 if (r < 0)
                         return r;
                 /* apache2 -t must run before Apache's graceful restart, which exits on a
-                 * broken configuration: from the binary the master runs. */
-                if (s->master_pid > 0 && !s->reload_refusal && streq_ptr(s->config.server, "apache2") && !s->exe)
-                        s->reload_refusal = "its binary is not known, so its configuration cannot be tested first";
+                 * broken configuration: the binary and files the master runs with, as
+                 * sockfixd sees them. */
+                if (s->master_pid > 0 && !s->reload_refusal && streq_ptr(s->config.server, "apache2")) {
+                        const Process *m = proc_table_find(&h->procs, s->master_pid);
+                        const char *why = !m || !s->exe ? "its binary is not known" : process_files_differ(h, m);
+                        if (why) {
+                                log_debug("apache2 (pid %d): %s", (int) s->master_pid, why);
+                                s->reload_refusal = "apache2 -t could not test what it runs (its binary is unknown or "
+                                                    "was replaced, or it runs in a mount namespace of its own)";
+                        }
+                }
                 if (s->n_workers > 0)
                         continue;
                 if (s->master_pid > 0) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <stdio.h>
 
 #include "conf-util.h"
@@ -190,12 +191,17 @@ static bool tok_is(const Tok *t, TokType type, const char *s) {
  * number (0, 1, ...), never the path as written; it starts min-procs of them at once
  * (4 by default, at most max-procs, also 4 by default), and may add more up to
  * max-procs under load. Those started at once are the references: the others exist
- * only while lighttpd wants them. i is the "socket" key in the backend's ( ... ). */
+ * only while lighttpd wants them. i is the "socket" key in the backend's ( ... ); a
+ * backend's block longer than LIGHTTPD_MAX_BLOCK tokens is no real one (and a scan per
+ * key must stay linear). */
 #define LIGHTTPD_MAX_SPAWNED 64u
-static unsigned spawned_sockets(const Tok *t, size_t n, size_t i) {
+#define LIGHTTPD_MAX_BLOCK 1024u
+static unsigned spawned_sockets(LighttpdParser *P, const Tok *t, size_t n, size_t i) {
         size_t lo = i, depth = 0;
         /* The "(" that opens the backend's block. */
-        while (lo > 0) {
+        for (;;) {
+                if (lo == 0 || i - lo >= LIGHTTPD_MAX_BLOCK)
+                        return 0;
                 lo--;
                 if (tok_is(&t[lo], TOK_OP, ")"))
                         depth++;
@@ -205,7 +211,7 @@ static unsigned spawned_sockets(const Tok *t, size_t n, size_t i) {
         bool spawns = false;
         unsigned long min_procs = 4, max_procs = 4;
         depth = 0;
-        for (size_t k = lo + 1; k + 2 < n; k++) {
+        for (size_t k = lo + 1; k + 2 < n && k - lo < 2 * LIGHTTPD_MAX_BLOCK; k++) {
                 if (tok_is(&t[k], TOK_OP, "(")) {
                         depth++;
                         continue;
@@ -214,13 +220,16 @@ static unsigned spawned_sockets(const Tok *t, size_t n, size_t i) {
                         break;
                 if (depth != 0 || t[k].type != TOK_STRING || !tok_is(&t[k + 1], TOK_OP, "=>"))
                         continue;
-                const Tok *v = &t[k + 2];
+                /* A value as written or through a var. (numbers are words, or strings). */
+                const char *v = t[k + 2].type == TOK_WORD && !isdigit((unsigned char) t[k + 2].s[0])
+                                        ? var_get(P, t[k + 2].s)
+                                        : t[k + 2].s;
                 char *end;
                 if (streq_ptr(t[k].s, "bin-path"))
-                        spawns = v->type == TOK_STRING && v->s[0];
-                else if ((streq_ptr(t[k].s, "min-procs") || streq_ptr(t[k].s, "max-procs")) && v->type == TOK_WORD) {
-                        unsigned long x = strtoul(v->s, &end, 10);
-                        if (*end == 0)
+                        spawns = v && v[0];
+                else if (v && (streq_ptr(t[k].s, "min-procs") || streq_ptr(t[k].s, "max-procs"))) {
+                        unsigned long x = strtoul(v, &end, 10);
+                        if (*end == 0 && end != v)
                                 *(streq_ptr(t[k].s, "min-procs") ? &min_procs : &max_procs) = x;
                 }
         }
@@ -273,7 +282,7 @@ static int parse_tokens(LighttpdParser *P, const Tok *t, size_t n, const char *f
                                 return r;
                         if (!v || v[0] != '/')
                                 r = conf_error(&P->c->errors, file, t[i].line, "socket: cannot evaluate the path");
-                        else if ((spawned = spawned_sockets(t, n, i)) == 0)
+                        else if ((spawned = spawned_sockets(P, t, n, i)) == 0)
                                 r = web_config_add_ref(P->c, v, "socket", file, t[i].line);
                         for (unsigned k = 0; r >= 0 && k < spawned; k++) {
                                 _cleanup_free_ char *path = NULL;

@@ -144,18 +144,26 @@ int command_run(char *const argv[], int timeout_ms, CommandResult *ret) {
 int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret) {
         if (!argv || !argv[0] || timeout_ms <= 0)
                 return -EINVAL;
-        /* Our PATH first, then env without its own PATH. */
-        size_t n_env = 0;
-        for (char *const *e = env; e && *e; e++)
-                n_env++;
-        _cleanup_free_ char **envp = calloc(n_env + 2, sizeof(char *));
+        /* A program run as root finds what it runs by our PATH, not the one env brings,
+         * and gets nothing that steers the dynamic loader or libc (glibc's list for
+         * setuid programs) or talks to a service manager in its master's name. */
+        static const char *const unsafe[] = {
+                "PATH=", "LD_", "GCONV_PATH=", "GETCONF_DIR=", "HOSTALIASES=", "LOCALDOMAIN=", "LOCPATH=",
+                "MALLOC_", "GLIBC_TUNABLES=", "NIS_PATH=", "NLSPATH=", "RESOLV_HOST_CONF=", "RES_OPTIONS=",
+                "TMPDIR=", "TZDIR=", "NOTIFY_SOCKET=", "LISTEN_", "WATCHDOG_", NULL,
+        };
+        _cleanup_free_ char **envp = calloc(strv_length((char **) env) + 2, sizeof(char *));
         if (!envp)
                 return -ENOMEM;
         size_t k = 0;
         envp[k++] = (char *) "PATH=" COMMAND_PATH;
-        for (char *const *e = env; e && *e; e++)
-                if (!startswith(*e, "PATH="))
+        for (char *const *e = env; e && *e; e++) {
+                bool drop = !strchr(*e, '=');
+                for (const char *const *u = unsafe; *u && !drop; u++)
+                        drop = startswith(*e, *u);
+                if (!drop)
                         envp[k++] = *e;
+        }
 
         _cleanup_free_ char *program = NULL;
         int r = find_program(argv[0], &program);

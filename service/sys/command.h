@@ -26,8 +26,9 @@ typedef struct CommandResult {
  * still holds what it printed), -ENOENT when the program is not found, other
  * -errno when it could not be started. ret is filled in all the first two cases. */
 int command_run(char *const argv[], int timeout_ms, CommandResult *ret);
-/* The same with env ("NAME=value") added to the fixed PATH (its own PATH is not taken):
- * a server's configuration test needs the environment its master was started with. */
+/* The same with env ("NAME=value") added to the fixed PATH: a server's configuration
+ * test needs the environment its master was started with (Apache's ${APACHE_*}). Its
+ * own PATH, and what steers the loader or libc (LD_*, GCONV_PATH...), are left out. */
 int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret);
 void command_result_done(CommandResult *r);
 

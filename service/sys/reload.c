@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
@@ -121,12 +123,26 @@ static int reload_unit(const char *unit) {
         return r < 0 ? r : 0;
 }
 
-int reload_execute(const ReloadPlan *p, pid_t master) {
+int reload_execute(const ReloadPlan *p, pid_t master, uint64_t start_time) {
         if (master <= 1)
                 return -EINVAL;
         if (p->method == RELOAD_SYSTEMD_UNIT)
                 return reload_unit(p->unit);
-        return kill(master, p->signal) < 0 ? -errno : 0;
+        /* SIGHUP's and SIGUSR1's default action ends a process: the signal goes to the
+         * master diagnosed, through a pidfd taken while its start time still matched,
+         * never to whatever process got its pid since. */
+        _cleanup_close_ int fd = (int) syscall(SYS_pidfd_open, master, 0);
+        if (fd < 0)
+                return -errno;
+        char state;
+        pid_t parent;
+        uint64_t start;
+        int r = read_stat(master, &state, &parent, &start);
+        if (r < 0)
+                return r;
+        if (start != start_time || state == 'Z')
+                return -ESRCH;
+        return syscall(SYS_pidfd_send_signal, fd, p->signal, NULL, 0) < 0 ? -errno : 0;
 }
 
 /* /proc/PID/stat: the comm may hold spaces and ')', so fields are counted from
@@ -441,10 +457,9 @@ int config_test_apache(const char *exe, char *const *master_argv, char *const *e
         if (isempty(exe))
                 return -EINVAL;
         /* The options that choose what the master read (its ServerRoot, file, defines and
-         * directives), not what it was told to do (-k start, -X). */
-        size_t n = 0;
-        for (char *const *a = master_argv; a && *a; a++)
-                n++;
+         * directives), never what it was told to do: -k stop beside -t must not reach a
+         * running Apache. Apache's getopt takes a value attached (-f/etc/x) or apart. */
+        size_t n = strv_length((char **) master_argv);
         _cleanup_free_ const char **argv = calloc(n + 3, sizeof(char *));
         if (!argv)
                 return -ENOMEM;
@@ -453,15 +468,19 @@ int config_test_apache(const char *exe, char *const *master_argv, char *const *e
         argv[k++] = "-t";
         for (size_t i = 1; i < n; i++) {
                 const char *a = master_argv[i];
-                bool with_value = streq_ptr(a, "-d") || streq_ptr(a, "-f") || streq_ptr(a, "-D") || streq_ptr(a, "-C") ||
-                                  streq_ptr(a, "-c");
-                if (with_value && i + 1 < n) {
-                        argv[k++] = a;
-                        argv[k++] = master_argv[++i];
-                } else if (startswith(a, "-D") && a[2])
-                        argv[k++] = a;
-                else if (streq_ptr(a, "-k") || streq_ptr(a, "-e") || streq_ptr(a, "-E"))
-                        i++; /* and its value */
+                if (a[0] != '-' || !a[1] || !strchr("dfDCckeE", a[1]))
+                        continue; /* a flag of no value (-X, -S...), or no option */
+                bool keep = strchr("dfDCc", a[1]);
+                if (a[2]) { /* attached */
+                        if (keep)
+                                argv[k++] = a;
+                } else if (i + 1 < n) {
+                        if (keep) {
+                                argv[k++] = a;
+                                argv[k++] = master_argv[i + 1];
+                        }
+                        i++;
+                }
         }
         argv[k] = NULL;
         return run_test((char *const *) argv, env, output);

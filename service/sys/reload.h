@@ -44,8 +44,10 @@ int reload_plan(const char *server, pid_t master, ReloadPlan *ret);
 void reload_plan_done(ReloadPlan *p);
 /* "SIGHUP to 1234" or "reload nginx.service", for the result's activations. */
 int reload_plan_describe(const ReloadPlan *p, pid_t master, char **ret);
-/* Carries the plan out; returns once the signal is sent or the job is queued. */
-int reload_execute(const ReloadPlan *p, pid_t master);
+/* Carries the plan out; returns once the signal is sent or the job is queued. A signal
+ * reaches the master only while it still has start_time (/proc/PID/stat field 22):
+ * -ESRCH once its pid belongs to another process. */
+int reload_execute(const ReloadPlan *p, pid_t master, uint64_t start_time);
 
 /* A worker: a child of the master (not a zombie); for a root master only
  * children that dropped root count (piped loggers and helpers keep root and never

@@ -10,6 +10,8 @@
 #   a handler only its apache2.conf has is listed) with the master's environment: the consumer is the user envvars names, and the
 #   evidence quotes the instance's error log, /var/log/apache2-NAME/error.log.
 # - Fix auto: pool-acl, 200 at once from the same workers; Revert: 503 again.
+# - Its user joins www-data: Fix auto refreshes it (apache2 -t with the master's -d and
+#   environment, then a graceful restart): new workers hold the group, 200.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-apache-instance
@@ -86,4 +88,18 @@ h_is "$(stack_children "$master" | sort -n | tr '\n' ' ')" "$workers" "  from th
 h_revert "$H_T/revert.json" "$(h_json "$H_T/fix.json" 'r.get("transaction", "")')"
 h_is "$(h_answer_of "$H_T/revert.json")" reverted "Revert: reverted"
 h_is "$(h_http_status "$url")" 503 "503 again"
+
+# The instance's user joins www-data; its workers do not hold it. refresh: apache2 -t
+# with the master's -d and environment (Debian's configuration names ${APACHE_RUN_DIR},
+# ${APACHE_LOCK_DIR}, ${APACHE_LOG_DIR}...: without them the test fails), then a graceful
+# restart of this instance alone.
+gpasswd -a "$web_user" www-data > /dev/null
+h_at_exit "gpasswd -d '$web_user' www-data > /dev/null 2>&1"
+h_fix "$H_T/refresh.json" "$S_SOCK" auto
+h_json_is "$H_T/refresh.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "refresh", true]' \
+        "stale credentials: Fix(auto) refreshes the instance (apache2 -t with its environment passed), verified"
+h_is "$(h_http_status "$url")" 200 "the instance answers 200"
+h_ok "  from the same master" h_alive "$master"
+h_isnt "$(stack_children "$master" | sort -n | tr '\n' ' ')" "$workers" "  and new workers"
+h_ok "  which hold www-data" stack_workers_hold_gid "$(getent group www-data | cut -d: -f3)" "$master"
 h_done

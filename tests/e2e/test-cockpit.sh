@@ -100,6 +100,8 @@ cdp eval "document.querySelector('#result').dataset.state = ''; $row.querySelect
 result=$(cdp wait "$result_text" 60)
 h_like "$result" "^$S_SOCK: applied \\(pool-acl\\)" "its Fix button: applied, pool-acl ($result)"
 h_like "$(cdp_text "$changes")" "socket-acl $S_SOCK: .* \\+u:$S_WEB_USER:rw-" "  the page lists the changes made"
+h_is "$(cdp wait "(d => d.dataset.state == 'done' && d.innerText.includes('can connect; real connect: errno 0') && 'fresh')(document.querySelector('#details'))" 30 | tr -d '"')" \
+        fresh "  and the details shown, diagnosed again: nginx's workers can connect"
 h_is "$(cdp wait "(r => r && r.dataset.verdict == 'ok' && 'ok')($row)" 30 | tr -d '"')" ok "  and the page shows the socket ok"
 cdp screenshot "$H_T/after.png" > /dev/null 2>&1
 h_is "$(h_http_status "$S_URL")" 200 "nginx answers 200"

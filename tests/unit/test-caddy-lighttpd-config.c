@@ -73,7 +73,9 @@ static void test_lighttpd_spawned(void **state) {
                                  "fastcgi.server += ( \".py\" => (( \"socket\" => \"/run/py.sock\", \"bin-path\" => \"/usr/bin/app\" )),\n"
                                  "                   \".pl\" => (( \"socket\" => \"/run/pl.sock\", \"min-procs\" => 1, \"max-procs\" => 8,\n"
                                  "                               \"bin-path\" => \"/usr/bin/pl\" )),\n"
-                                 "                   \".rb\" => (( \"socket\" => \"/run/rb.sock\" ), ( \"bin-path\" => \"/x\" )) )\n",
+                                 "                   \".rb\" => (( \"socket\" => \"/run/rb.sock\" ), ( \"bin-path\" => \"/x\" )) )\n"
+                                 "var.cgi = \"/usr/bin/php-cgi\"\n"
+                                 "fastcgi.server += ( \".v\" => (( \"bin-path\" => var.cgi, \"socket\" => \"/run/v.sock\", \"max-procs\" => \"2\" )) )\n",
                                  "/t/spawn.conf", &c),
                          0);
         assert_ref(&c, "/run/lighttpd/php.socket-0", "socket", "/t/spawn.conf", 3);
@@ -84,7 +86,10 @@ static void test_lighttpd_spawned(void **state) {
         }
         assert_ref(&c, "/run/pl.sock-0", "socket", "/t/spawn.conf", 8);
         assert_ref(&c, "/run/rb.sock", "socket", "/t/spawn.conf", 10); /* another backend's bin-path is not its own */
-        assert_int_equal(c.n_refs, 7);
+        /* bin-path through a var., max-procs as a string */
+        assert_ref(&c, "/run/v.sock-0", "socket", "/t/spawn.conf", 12);
+        assert_ref(&c, "/run/v.sock-1", "socket", "/t/spawn.conf", 12);
+        assert_int_equal(c.n_refs, 9);
         web_config_done(&c);
 }
 

@@ -36,12 +36,15 @@ static void test_environment_is_empty(void **state) {
         unsetenv("SOCKFIX_LEAK");
 }
 
-/* A configuration test gets its master's environment, never our PATH replaced. */
+/* A configuration test gets its master's environment, but never another PATH, nor
+ * what steers the loader or talks to a service manager. */
 static void test_environment_given(void **state) {
         (void) state;
         setenv("SOCKFIX_LEAK", "secret", 1);
         char *const argv[] = { (char *) "/usr/bin/env", NULL };
-        char *const env[] = { (char *) "APACHE_RUN_USER=www-data", (char *) "PATH=/tmp/evil", NULL };
+        char *const env[] = { (char *) "APACHE_RUN_USER=www-data", (char *) "PATH=/tmp/evil",
+                              (char *) "LD_PRELOAD=/tmp/evil.so", (char *) "GCONV_PATH=/tmp", (char *) "NOTIFY_SOCKET=/run/x",
+                              (char *) "MALFORMED", NULL };
         CommandResult res = {};
         assert_int_equal(command_run_env(argv, env, 5000, &res), 0);
         assert_string_equal(res.output, "PATH=" COMMAND_PATH "\nAPACHE_RUN_USER=www-data\n");

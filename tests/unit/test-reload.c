@@ -88,6 +88,24 @@ static void test_plan_decision(void **state) {
         assert_string_equal(reload_refusal("caddy", -EOPNOTSUPP, &p), "sockfix cannot reload it");
 }
 
+/* Field 22 of /proc/PID/stat, counted after the comm's last ')'. */
+static uint64_t start_time_of(pid_t pid) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *f = fopen(path, "re");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *p = strrchr(buf, ')');
+        assert_non_null(p);
+        unsigned long long st = 0;
+        assert_int_equal(sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                                &st),
+                         1);
+        return st;
+}
+
 static void test_reload_signal(void **state) {
         (void) state;
         pid_t child = fork();
@@ -98,12 +116,15 @@ static void test_reload_signal(void **state) {
         }
         ReloadPlan p = {};
         assert_int_equal(reload_plan_decide("nginx", 0, NULL, 1, &p), 0);
-        assert_int_equal(reload_execute(&p, child), 0);
+        /* Another start time: the pid is another process's now. No signal (SIGHUP would end it). */
+        assert_int_equal(reload_execute(&p, child, start_time_of(child) + 1), -ESRCH);
+        assert_int_equal(waitpid(child, NULL, WNOHANG), 0);
+        assert_int_equal(reload_execute(&p, child, start_time_of(child)), 0);
         int status;
         assert_int_equal(waitpid(child, &status, 0), child);
         assert_true(WIFSIGNALED(status));
         assert_int_equal(WTERMSIG(status), SIGHUP);
-        assert_int_equal(reload_execute(&p, 1), -EINVAL);
+        assert_int_equal(reload_execute(&p, 1, 0), -EINVAL);
 }
 
 /* A worker as a root master spawns it: drops to uid 65534 with the given
@@ -299,14 +320,21 @@ static void test_config_test_apache(void **state) {
         char *const started[] = { (char *) exe, (char *) "-d", T, (char *) "-f", conf, (char *) "-k", (char *) "start",
                                   (char *) "-DFOREGROUND", NULL };
         char *const broken[] = { (char *) exe, (char *) "-f", conf, (char *) "-D", (char *) "SFX_BROKEN", NULL };
+        /* Values attached, as Apache's getopt takes them too; -k stop never reaches -t. */
+        _cleanup_free_ char *attached_f = NULL;
+        assert_true(asprintf(&attached_f, "-f%s", conf) > 0);
+        char *const attached[] = { (char *) exe, attached_f, (char *) "-DSFX_BROKEN", (char *) "-kstop", NULL };
         char *const env[] = { (char *) "SFX_USER=nobody", NULL };
-        _cleanup_free_ char *out1 = NULL, *out2 = NULL, *out3 = NULL;
+        _cleanup_free_ char *out1 = NULL, *out2 = NULL, *out3 = NULL, *out4 = NULL;
         assert_int_equal(config_test_apache(exe, started, env, &out1), 0);
         assert_non_null(strstr(out1, "Syntax OK"));
         assert_int_equal(config_test_apache(exe, broken, env, &out2), -EBADMSG);
         assert_non_null(strstr(out2, "BogusDirective"));
         /* Without the master's environment ${SFX_USER} names no user. */
         assert_int_equal(config_test_apache(exe, started, NULL, &out3), -EBADMSG);
+        assert_non_null(strstr(out3, "SFX_USER"));
+        assert_int_equal(config_test_apache(exe, attached, env, &out4), -EBADMSG);
+        assert_non_null(strstr(out4, "BogusDirective"));
         assert_int_equal(config_test_apache(NULL, started, env, NULL), -EINVAL);
 }
 
