@@ -90,7 +90,7 @@ int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **m
         for (size_t i = 0; reloads && i < p->n_reloads; i++) {
                 const WebServer *s = p->reloads[i].server;
                 if (!s->exe)
-                        continue; /* an Apache has its reload refused then (WebServer.reload_refusal) */
+                        continue; /* its reload is refused then (WebServer.reload_refusal) */
                 _cleanup_free_ char *out = NULL;
                 int r = test_server(s, &out);
                 /* A binary gone since: nginx keeps its old workers on a bad reload; Apache's

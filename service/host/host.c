@@ -606,16 +606,17 @@ static int host_collect_workers(Host *h) {
                 int r = s->master_pid > 0 ? reload_refusal_of(s->config.server, s->master_pid, &s->reload_refusal) : 0;
                 if (r < 0)
                         return r;
-                /* apache2 -t must run before Apache's graceful restart, which exits on a
-                 * broken configuration: the binary and files the master runs with, as
-                 * sockfixd sees them. */
-                if (s->master_pid > 0 && !s->reload_refusal && streq_ptr(s->config.server, "apache2")) {
+                /* The configuration test before a reload (nginx -t, apache2 -t; Apache's
+                 * graceful restart exits on a broken configuration) must test what the
+                 * master runs: its binary and files, as sockfixd sees them. */
+                if (s->master_pid > 0 && !s->reload_refusal) {
                         const Process *m = proc_table_find(&h->procs, s->master_pid);
                         const char *why = !m || !s->exe ? "its binary is not known" : process_files_differ(h, m);
                         if (why) {
-                                log_debug("apache2 (pid %d): %s", (int) s->master_pid, why);
-                                s->reload_refusal = "apache2 -t could not test what it runs (its binary is unknown or "
-                                                    "was replaced, or it runs in a mount namespace of its own)";
+                                log_debug("%s (pid %d): %s", s->config.server, (int) s->master_pid, why);
+                                s->reload_refusal = "its configuration test could not test what it runs (its binary is "
+                                                    "unknown or was replaced, or it runs in a mount namespace of its "
+                                                    "own)";
                         }
                 }
                 if (s->n_workers > 0)
