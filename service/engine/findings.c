@@ -127,8 +127,8 @@ static int classify_blocked(Report *r, const SocketFacts *f, const Consumer *c, 
                         if (!fd)
                                 return -ENOMEM;
                         if (cf->reload_refusal)
-                                return finding_set_detail(fd, "sockfix does not reload %s (%s): restart it yourself so "
-                                                              "that it picks up the group",
+                                return finding_set_detail(fd, "%s must be restarted to pick up the group (%s), or its "
+                                                              "workers granted as they are",
                                                           c->server, cf->reload_refusal);
                         return finding_set_detail(fd, "reload %s so that new workers pick up the group", c->server);
                 }

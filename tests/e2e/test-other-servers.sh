@@ -247,6 +247,8 @@ h_json_is "$H_T/stale.json" "$(stale_of apache2 "$apache_user")" '[true, [["stal
         "Apache's consumer: stale credentials, remedy refresh"
 h_json_is "$H_T/stale.json" "$(stale_of lighttpd "$lighty_user")" '[true, [["stale-credentials", ["pool-acl", "pool-group"]]]]' \
         "lighttpd's: stale credentials, remedies pool-acl and pool-group (sockfix cannot reload it)"
+h_json_ok "$H_T/stale.json" "any(f['code'] == 'stale-credentials' and f['detail'].startswith('lighttpd must be restarted to pick up the group') for f in r['findings'] if f.get('consumer') == '$lighty_user')" \
+        "  its advice: lighttpd must be restarted, or its workers granted as they are"
 
 cp -a "$A/apache2.conf" "$H_T/apache2.conf.good"
 echo "BogusDirective on" >> "$A/apache2.conf"
