@@ -27,7 +27,7 @@
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-other-servers
 
-for p in apache2 lighttpd caddy; do command -v "$p" > /dev/null || h_die "$p is not installed (scripts/install-deps.sh)"; done
+for p in apache2 lighttpd caddy php-cgi; do command -v "$p" > /dev/null || h_die "$p is not installed (scripts/install-deps.sh)"; done
 id caddy > /dev/null 2>&1 || h_die "no user caddy (Debian's caddy package makes it)"
 apache_user=sfx-apa-$$ lighty_user=sfx-lig-$$ other_user=sfx-oth-$$
 for u in "$apache_user" "$lighty_user" "$other_user"; do h_ensure_user "$u"; done
