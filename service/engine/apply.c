@@ -72,6 +72,7 @@ static bool plan_edits_pool(const Plan *p) {
         return false;
 }
 
+/* php-fpm -t of the edited pool file, before php-fpm's next start could meet it. */
 static int test_fpm(const Diagnosis *d, char **msg) {
         const FpmInstance *f = d->pool->fpm;
         _cleanup_free_ char *out = NULL;
@@ -86,31 +87,111 @@ static int test_fpm(const Diagnosis *d, char **msg) {
         return 0;
 }
 
-int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg) {
-        for (size_t i = 0; reloads && i < p->n_reloads; i++) {
+/* One configuration test running for a fix: what it tests, for the message. */
+typedef struct ConfigTest {
+        CommandJob *job;
+        char *what;        /* "nginx -t (/etc/nginx/nginx.conf)" */
+        bool missing_ok;   /* a binary gone since passes: nginx keeps its old workers on a bad reload */
+} ConfigTest;
+
+struct ConfigTests {
+        ConfigTest *t;
+        size_t n;
+};
+
+ConfigTests *config_tests_free(ConfigTests *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n; i++) {
+                command_job_free(t->t[i].job);
+                free(t->t[i].what);
+        }
+        free(t->t);
+        free(t);
+        return NULL;
+}
+
+/* started: what config_test_*_start() answered. A binary not found counts as passed
+ * where missing_ok; else the start's failure is the test's. */
+static int test_add(ConfigTests *t, int started, CommandJob *job, bool missing_ok, char **msg, const char *fmt, ...)
+        _printf_(6, 7);
+static int test_add(ConfigTests *t, int started, CommandJob *job, bool missing_ok, char **msg, const char *fmt, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                command_job_free(job);
+                return -ENOMEM;
+        }
+        if (started == -ENOENT && missing_ok)
+                return 0;
+        if (started < 0)
+                return fail(msg, "%s could not run before any change: %s", what, strerror(-started)), -EBADMSG;
+        ConfigTest *c = ARRAY_PUSH(t->t, t->n);
+        if (!c) {
+                command_job_free(job);
+                return -ENOMEM;
+        }
+        *c = (ConfigTest) { .job = job, .what = TAKE_PTR(what), .missing_ok = missing_ok };
+        return 0;
+}
+
+int apply_config_tests_start(const Diagnosis *d, const Plan *p, bool reloads, ConfigTests **ret, char **msg) {
+        _cleanup_(config_tests_freep) ConfigTests *t = calloc(1, sizeof(ConfigTests));
+        if (!t)
+                return -ENOMEM;
+        int r = 0;
+        for (size_t i = 0; reloads && r >= 0 && i < p->n_reloads; i++) {
                 const WebServer *s = p->reloads[i].server;
+                CommandJob *job = NULL;
                 if (!s->exe)
                         continue; /* its reload is refused then (WebServer.reload_refusal) */
-                _cleanup_free_ char *out = NULL;
-                int r = test_server(s, &out);
-                /* A binary gone since: nginx keeps its old workers on a bad reload; Apache's
-                 * graceful restart would exit, so it is never sent untested. */
-                if (r < 0 && (r != -ENOENT || streq_ptr(s->config.server, "apache2")))
-                        return fail(msg, "%s -t (%s) failed before any change: %s", s->config.server,
-                                    s->config.main_file, out ? strstrip(out) : strerror(-r)),
-                               -EBADMSG;
-        }
-        if (d->pool && plan_edits_pool(p)) {
-                int r = test_fpm(d, msg);
-                if (r < 0) {
-                        char *m = NULL;
-                        fail(&m, "before any change: %s", strempty(*msg));
-                        free(*msg);
-                        *msg = m;
-                        return r;
+                if (streq_ptr(s->config.server, "nginx")) {
+                        _cleanup_free_ char *globals = nginx_globals(s);
+                        int k = config_test_nginx_start(s->exe, s->config.main_file, s->config.prefix, globals, &job);
+                        r = test_add(t, k, job, true, msg, "nginx -t (%s)", strempty(s->config.main_file));
+                } else if (streq_ptr(s->config.server, "apache2")) {
+                        /* Apache's graceful restart would exit on a broken configuration:
+                         * never sent untested, a binary gone since included. */
+                        int k = config_test_apache_start(s->exe, s->master_argv, s->master_env, &job);
+                        r = test_add(t, k, job, false, msg, "apache2 -t (%s)", strempty(s->config.main_file));
                 }
         }
+        if (r >= 0 && d->pool && plan_edits_pool(p) && d->pool->fpm->exe) {
+                /* No binary known (stopped, non-standard layout): nothing to test with. */
+                const FpmInstance *f = d->pool->fpm;
+                CommandJob *job = NULL;
+                int k = config_test_fpm_start(f->exe, f->config.main_file, &job);
+                r = test_add(t, k, job, true, msg, "php-fpm -t -y %s", strempty(f->config.main_file));
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
         return 0;
+}
+
+int apply_config_tests_poll(ConfigTests *t, char **msg) {
+        bool running = false;
+        for (size_t i = 0; i < t->n; i++) {
+                ConfigTest *c = &t->t[i];
+                if (!c->job)
+                        continue;
+                _cleanup_free_ char *out = NULL;
+                int r = config_test_poll(c->job, &out);
+                if (r == -EAGAIN) {
+                        running = true;
+                        continue;
+                }
+                c->job = command_job_free(c->job);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && !(r == -ENOENT && c->missing_ok))
+                        return fail(msg, "%s failed before any change: %s", c->what, out ? strstrip(out) : strerror(-r)),
+                               -EBADMSG;
+        }
+        return running ? -EAGAIN : 0;
 }
 
 /* --- pool file --- */

@@ -12,10 +12,18 @@
 #include "plan.h"
 #include "sys/reload.h"
 
-/* Config tests before anything changes: nginx -t of each server to reload, php-fpm -t
- * of the pool's installation when the pool file is edited. -EBADMSG with *msg set
- * when one fails. */
-int apply_config_tests(const Diagnosis *d, const Plan *p, bool reloads, char **msg);
+/* Config tests before anything changes: nginx -t or apache2 -t of each server to
+ * reload, php-fpm -t of the pool's installation when the pool file is edited. They run
+ * side by side while the daemon serves: apply_config_tests_start() starts them (-EBADMSG
+ * with *msg when one cannot run), apply_config_tests_poll() answers -EAGAIN while one
+ * runs, 0 once all passed, -EBADMSG with *msg when one failed. */
+typedef struct ConfigTests ConfigTests;
+int apply_config_tests_start(const Diagnosis *d, const Plan *p, bool reloads, ConfigTests **ret, char **msg);
+int apply_config_tests_poll(ConfigTests *t, char **msg);
+ConfigTests *config_tests_free(ConfigTests *t);
+static inline void config_tests_freep(ConfigTests **t) {
+        config_tests_free(*t);
+}
 
 /* The inodes a fix changed, pinned by O_PATH fds for as long as the fix runs, so its
  * own rollback reaches them even if their paths are swapped meanwhile. */

@@ -21,6 +21,7 @@
 /* Old nginx workers exit as soon as their connections are idle; 10 s bounds a busy one. */
 #define RELOAD_WAIT_USEC (10ULL * 1000 * 1000)
 #define RELOAD_POLL_USEC (50ULL * 1000)
+#define TEST_POLL_USEC (5ULL * 1000)
 
 /* sd-id128 of sockfix's audit records: journalctl MESSAGE_ID=... finds every change. */
 #define SOCKFIX_MESSAGE_FIX "MESSAGE_ID=5a3c1f0e8d7b4b62a1f09c2e7d4b8a31"
@@ -43,6 +44,7 @@ struct FixJob {
         ReloadWait *waits;
         size_t n_waits;
         HeldInodes held; /* every inode this fix changed, for its own rollback */
+        ConfigTests *tests; /* running before anything changes; NULL once they answered */
         uint64_t deadline;
         bool finished;
         FixResult res;
@@ -257,10 +259,41 @@ static int job_verify(FixJob *j) {
         return job_finish(j, "applied");
 }
 
+static int job_apply(FixJob *j);
+
+/* The configuration tests' answer: still running (0, the job waits), failed (refused:
+ * nothing changed), or passed (applied). */
+static int job_tests_done(FixJob *j) {
+        _cleanup_free_ char *msg = NULL;
+        int r = apply_config_tests_poll(j->tests, &msg);
+        if (r == -EAGAIN)
+                return 0;
+        j->tests = config_tests_free(j->tests);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return refuse(j, ENGINE_ERROR_CONFIG_TEST_FAILED, TAKE_PTR(msg));
+        return job_apply(j);
+}
+
+/* nginx -t of thousands of sites takes seconds: the tests run while the daemon serves,
+ * and the job is applied once they passed (job_tests_done(), from engine_fix_continue()). */
+static int job_start(FixJob *j) {
+        _cleanup_free_ char *msg = NULL;
+        int r = apply_config_tests_start(&j->d, &j->plan, !j->opts.no_activation, &j->tests, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return refuse(j, ENGINE_ERROR_CONFIG_TEST_FAILED, TAKE_PTR(msg));
+        return job_tests_done(j);
+}
+
 int engine_fix_continue(Engine *e, FixJob *j) {
         (void) e;
         if (j->finished)
                 return 0;
+        if (j->tests)
+                return job_tests_done(j);
         bool settled = true;
         for (size_t i = 0; i < j->n_waits && settled; i++) {
                 const ReloadWait *w = &j->waits[i];
@@ -271,17 +304,12 @@ int engine_fix_continue(Engine *e, FixJob *j) {
         return job_verify(j);
 }
 
+/* Once the configuration tests passed: journal, change, reload. */
 static int job_apply(FixJob *j) {
         _cleanup_free_ char *msg = NULL, *strategy = strv_join(j->plan.strategies, "+");
         int r;
         if (!strategy)
                 return -ENOMEM;
-        r = apply_config_tests(&j->d, &j->plan, !j->opts.no_activation, &msg);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return refuse(j, ENGINE_ERROR_CONFIG_TEST_FAILED, TAKE_PTR(msg));
-
         r = journal_begin(j->e->journal, j->opts.caller_uid, j->d.report->socket, strategy, &j->tx);
         if (r < 0)
                 return refuse(j, ENGINE_ERROR_BUSY, strdup("cannot open a transaction in the journal"));
@@ -397,7 +425,7 @@ int engine_fix_start(Engine *e, const char *socket, const char *strategy, const 
 
         if (!(j->busy_key = strdup(key)) || hashmap_put_str(e->busy, j->busy_key, j) < 0)
                 return -ENOMEM;
-        return job_apply(j);
+        return job_start(j);
 }
 
 bool fix_job_finished(const FixJob *j) {
@@ -405,7 +433,8 @@ bool fix_job_finished(const FixJob *j) {
 }
 
 uint64_t fix_job_wait_usec(const FixJob *j) {
-        return j->finished ? 0 : RELOAD_POLL_USEC;
+        /* A configuration test is a few ms of a binary's work: its answer is looked for sooner. */
+        return j->finished ? 0 : j->tests ? TEST_POLL_USEC : RELOAD_POLL_USEC;
 }
 
 const FixResult *fix_job_result(const FixJob *j) {
@@ -416,6 +445,7 @@ FixJob *fix_job_free(FixJob *j) {
         if (!j)
                 return NULL;
         job_release(j);
+        config_tests_free(j->tests); /* a test still running is killed and reaped */
         journal_tx_free(j->tx);
         reload_waits_free(j->waits, j->n_waits);
         held_inodes_done(&j->held);

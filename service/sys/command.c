@@ -72,12 +72,12 @@ static void reap(pid_t pid, int *status) {
 }
 
 /* Appends what the child wrote; past the cap it keeps draining so the child
- * never blocks on a full pipe. */
+ * never blocks on a full pipe. 0 at EOF, 2 when nothing is there now, else 1. */
 static int read_some(int fd, CommandResult *res, size_t *cap) {
         char buf[4096];
         ssize_t k = read(fd, buf, sizeof buf);
         if (k < 0)
-                return errno == EINTR || errno == EAGAIN ? 1 : -errno;
+                return errno == EAGAIN ? 2 : errno == EINTR ? 1 : -errno;
         if (k == 0)
                 return 0;
         size_t take = (size_t) k;
@@ -99,49 +99,20 @@ static int read_some(int fd, CommandResult *res, size_t *cap) {
         return 1;
 }
 
-/* Reads until EOF or the deadline; returns 0 at EOF, -ETIMEDOUT at the deadline. */
-static int collect_output(int fd, uint64_t deadline, CommandResult *res) {
-        size_t cap = 0;
-        for (;;) {
-                uint64_t now = now_ms();
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                int n = poll(&p, 1, (int) (deadline - now));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        continue;
-                int r = read_some(fd, res, &cap);
-                if (r <= 0)
-                        return r;
-        }
-}
-
-/* After EOF the child may still run (it closed its output, or a grandchild
- * holds nothing): wait for it, but not past the deadline. */
-static int wait_until(pid_t pid, uint64_t deadline, int *status) {
-        for (;;) {
-                pid_t w = waitpid(pid, status, WNOHANG);
-                if (w == pid)
-                        return 0;
-                if (w < 0 && errno != EINTR)
-                        return -errno;
-                if (now_ms() >= deadline)
-                        return -ETIMEDOUT;
-                struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
-        }
-}
-
 int command_run(char *const argv[], int timeout_ms, CommandResult *ret) {
         return command_run_env(argv, NULL, timeout_ms, ret);
 }
 
-int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret) {
+struct CommandJob {
+        pid_t pid;
+        int fd;            /* the read end of its output, non-blocking; -1 after EOF */
+        uint64_t deadline; /* CLOCK_MONOTONIC ms */
+        CommandResult res;
+        size_t cap;
+        bool reaped;
+};
+
+int command_start(char *const argv[], char *const env[], int timeout_ms, CommandJob **ret) {
         if (!argv || !argv[0] || timeout_ms <= 0)
                 return -EINVAL;
         /* A program run as root finds what it runs by our PATH, not the one env brings,
@@ -169,58 +140,147 @@ int command_run_env(char *const argv[], char *const env[], int timeout_ms, Comma
         int r = find_program(argv[0], &program);
         if (r < 0)
                 return r;
+        CommandJob *j = calloc(1, sizeof(CommandJob));
+        if (!j)
+                return -ENOMEM;
+        j->fd = -1;
+        j->res.exit_code = -1;
 
         int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                free(j);
                 return -errno;
-        _cleanup_close_ int rfd = pipefd[0];
+        }
+        j->fd = pipefd[0];
         _cleanup_close_ int wfd = pipefd[1];
+        /* Only our end: the caller's loop must never wait on the child's output. */
+        if (fcntl(j->fd, F_SETFL, O_NONBLOCK) < 0) {
+                r = -errno;
+                close(j->fd);
+                free(j);
+                return r;
+        }
 
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
-        if (posix_spawn_file_actions_init(&fa) != 0)
+        if (posix_spawn_file_actions_init(&fa) != 0) {
+                close(j->fd);
+                free(j);
                 return -ENOMEM;
+        }
         if (posix_spawnattr_init(&attr) != 0) {
                 posix_spawn_file_actions_destroy(&fa);
+                close(j->fd);
+                free(j);
                 return -ENOMEM;
         }
         r = spawn_setup(&fa, &attr, wfd);
-        pid_t pid = -1;
-        if (r == 0) {
-                r = -posix_spawn(&pid, program, &fa, &attr, argv, envp);
-        }
+        if (r == 0)
+                r = -posix_spawn(&j->pid, program, &fa, &attr, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
-        if (r < 0)
-                return r;
-        closep(&wfd); /* only the child writes now: EOF comes when it is done */
-        wfd = -1;
-
-        CommandResult res = { .exit_code = -1 };
-        uint64_t deadline = now_ms() + (uint64_t) timeout_ms;
-        int status = 0;
-        r = collect_output(rfd, deadline, &res);
-        if (r == 0)
-                r = wait_until(pid, deadline, &status);
         if (r < 0) {
-                /* The whole process group: a tool that forked must not outlive us. */
-                kill(-pid, SIGKILL);
-                kill(pid, SIGKILL);
-                reap(pid, &status);
-                if (r != -ETIMEDOUT) {
-                        free(res.output);
+                close(j->fd);
+                free(j);
+                return r;
+        }
+        /* wfd closes here: only the child writes now, and EOF comes when it is done. */
+        j->deadline = now_ms() + (uint64_t) timeout_ms;
+        *ret = j;
+        return 0;
+}
+
+/* The whole process group: a tool that forked must not outlive us. */
+static void job_kill(CommandJob *j, int *status) {
+        kill(-j->pid, SIGKILL);
+        kill(j->pid, SIGKILL);
+        reap(j->pid, status);
+        j->reaped = true;
+}
+
+int command_poll(CommandJob *j, CommandResult *ret) {
+        int status = 0, r = 2;
+        /* Output first: the child may be blocked writing. */
+        while (j->fd >= 0 && (r = read_some(j->fd, &j->res, &j->cap)) == 1)
+                ;
+        if (j->fd >= 0 && r == 0) {
+                close(j->fd);
+                j->fd = -1;
+        } else if (j->fd >= 0 && r < 0) {
+                job_kill(j, &status);
+                return r;
+        }
+        /* After EOF the child may still run (it closed its output): not past the deadline. */
+        if (j->fd < 0) {
+                pid_t w = waitpid(j->pid, &status, WNOHANG);
+                if (w < 0 && errno != EINTR) {
+                        r = -errno;
+                        job_kill(j, &status);
                         return r;
                 }
-                res.timed_out = true;
+                j->reaped = w == j->pid;
+        }
+        if (!j->reaped && now_ms() < j->deadline)
+                return -EAGAIN;
+        if (!j->reaped) {
+                job_kill(j, &status);
+                j->res.timed_out = true;
         }
         if (WIFEXITED(status))
-                res.exit_code = WEXITSTATUS(status);
+                j->res.exit_code = WEXITSTATUS(status);
         else if (WIFSIGNALED(status))
-                res.exit_code = 128 + WTERMSIG(status);
-        if (!res.output && !(res.output = calloc(1, 1)))
+                j->res.exit_code = 128 + WTERMSIG(status);
+        if (!j->res.output && !(j->res.output = calloc(1, 1)))
                 return -ENOMEM;
-        *ret = res;
-        return res.timed_out ? -ETIMEDOUT : 0;
+        *ret = j->res;
+        j->res = (CommandResult) {};
+        return ret->timed_out ? -ETIMEDOUT : 0;
+}
+
+int command_job_fd(const CommandJob *j) {
+        return j->fd;
+}
+
+CommandJob *command_job_free(CommandJob *j) {
+        if (!j)
+                return NULL;
+        if (!j->reaped) {
+                int status;
+                job_kill(j, &status);
+        }
+        if (j->fd >= 0)
+                close(j->fd);
+        free(j->res.output);
+        free(j);
+        return NULL;
+}
+
+int command_wait(CommandJob *j, CommandResult *ret) {
+        for (;;) {
+                int r = command_poll(j, ret);
+                if (r != -EAGAIN)
+                        return r;
+                uint64_t now = now_ms();
+                int left = j->deadline > now ? (int) (j->deadline - now) : 0;
+                if (j->fd >= 0) {
+                        struct pollfd p = { .fd = j->fd, .events = POLLIN };
+                        if (poll(&p, 1, left) < 0 && errno != EINTR)
+                                return -errno;
+                } else {
+                        struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
+                        nanosleep(&ts, NULL);
+                }
+        }
+}
+
+int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret) {
+        CommandJob *j = NULL;
+        int r = command_start(argv, env, timeout_ms, &j);
+        if (r < 0)
+                return r;
+        r = command_wait(j, ret);
+        command_job_free(j);
+        return r;
 }
 
 void command_result_done(CommandResult *r) {

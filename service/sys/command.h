@@ -32,5 +32,18 @@ int command_run(char *const argv[], int timeout_ms, CommandResult *ret);
 int command_run_env(char *const argv[], char *const env[], int timeout_ms, CommandResult *ret);
 void command_result_done(CommandResult *r);
 
+/* The same, without waiting, for a caller that must go on serving (a Fix's
+ * configuration tests): command_start() spawns as command_run_env() would;
+ * command_poll() never blocks, answers -EAGAIN while the program runs, and else what
+ * command_run_env() would (ret filled on 0 and -ETIMEDOUT); command_wait() blocks until
+ * then. command_job_free() kills and reaps a program still running. */
+typedef struct CommandJob CommandJob;
+int command_start(char *const argv[], char *const env[], int timeout_ms, CommandJob **ret);
+int command_poll(CommandJob *j, CommandResult *ret);
+int command_wait(CommandJob *j, CommandResult *ret);
+/* The output's read end while the program may still write (-1 after EOF), to poll on. */
+int command_job_fd(const CommandJob *j);
+CommandJob *command_job_free(CommandJob *j);
+
 /* The PATH a spawned program gets and that command_run() searches. */
 #define COMMAND_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -417,20 +417,34 @@ int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t requ
         }
 }
 
-static int run_test(char *const argv[], char *const env[], char **output) {
-        CommandResult res = {};
-        int r = command_run_env(argv, env, CONFIG_TEST_TIMEOUT_MS, &res);
-        if (r >= 0 && res.exit_code != 0)
+/* A finished test's verdict: -EBADMSG when the server rejected its configuration. */
+static int test_verdict(int r, CommandResult *res, char **output) {
+        if (r >= 0 && res->exit_code != 0)
                 r = -EBADMSG;
-        if (output && res.output) {
-                *output = TAKE_PTR(res.output);
-        } else if (output)
+        if (output && res->output)
+                *output = TAKE_PTR(res->output);
+        else if (output)
                 *output = NULL;
-        command_result_done(&res);
+        command_result_done(res);
         return r;
 }
 
-int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output) {
+/* Runs the test to its end, or with started only starts it (config_test_poll()). */
+static int run_test(char *const argv[], char *const env[], CommandJob **started, char **output) {
+        if (started)
+                return command_start(argv, env, CONFIG_TEST_TIMEOUT_MS, started);
+        CommandResult res = {};
+        return test_verdict(command_run_env(argv, env, CONFIG_TEST_TIMEOUT_MS, &res), &res, output);
+}
+
+int config_test_poll(CommandJob *j, char **output) {
+        CommandResult res = {};
+        int r = command_poll(j, &res);
+        return r == -EAGAIN ? r : test_verdict(r, &res, output);
+}
+
+static int test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals,
+                      CommandJob **started, char **output) {
         if (isempty(exe))
                 return -EINVAL;
         const char *argv[10];
@@ -450,10 +464,20 @@ int config_test_nginx(const char *exe, const char *conf, const char *prefix, con
                 argv[n++] = globals;
         }
         argv[n] = NULL;
-        return run_test((char *const *) argv, NULL, output);
+        return run_test((char *const *) argv, NULL, started, output);
 }
 
-int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output) {
+int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output) {
+        return test_nginx(exe, conf, prefix, globals, NULL, output);
+}
+
+int config_test_nginx_start(const char *exe, const char *conf, const char *prefix, const char *globals,
+                            CommandJob **ret) {
+        return test_nginx(exe, conf, prefix, globals, ret, NULL);
+}
+
+static int test_apache(const char *exe, char *const *master_argv, char *const *env, CommandJob **started,
+                       char **output) {
         if (isempty(exe))
                 return -EINVAL;
         /* The options that choose what the master read (its ServerRoot, file, defines and
@@ -483,12 +507,28 @@ int config_test_apache(const char *exe, char *const *master_argv, char *const *e
                 }
         }
         argv[k] = NULL;
-        return run_test((char *const *) argv, env, output);
+        return run_test((char *const *) argv, env, started, output);
 }
 
-int config_test_fpm(const char *exe, const char *conf, char **output) {
+int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output) {
+        return test_apache(exe, master_argv, env, NULL, output);
+}
+
+int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret) {
+        return test_apache(exe, master_argv, env, ret, NULL);
+}
+
+static int test_fpm(const char *exe, const char *conf, CommandJob **started, char **output) {
         if (isempty(exe) || isempty(conf))
                 return -EINVAL;
         const char *argv[] = { exe, "-t", "-y", conf, NULL };
-        return run_test((char *const *) argv, NULL, output);
+        return run_test((char *const *) argv, NULL, started, output);
+}
+
+int config_test_fpm(const char *exe, const char *conf, char **output) {
+        return test_fpm(exe, conf, NULL, output);
+}
+
+int config_test_fpm_start(const char *exe, const char *conf, CommandJob **ret) {
+        return test_fpm(exe, conf, ret, NULL);
 }

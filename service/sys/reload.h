@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sys/command.h"
+
 typedef enum ReloadMethod {
         RELOAD_SIGNAL,       /* kill(master, signal) */
         RELOAD_SYSTEMD_UNIT, /* org.freedesktop.systemd1.Manager.ReloadUnit(unit, "replace") */
@@ -81,3 +83,11 @@ int config_test_fpm(const char *exe, const char *conf, char **output);
  * (master_argv, its command line split into words) and environment (env: the
  * ${APACHE_*} its configuration names), as Debian's apache2ctl configtest would. */
 int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output);
+/* The same tests started, not waited for: the daemon goes on serving while a large
+ * host's nginx -t or php-fpm -t reads thousands of files. config_test_poll() gives
+ * their answer, -EAGAIN while one runs; command_job_free() ends one given up on. */
+int config_test_nginx_start(const char *exe, const char *conf, const char *prefix, const char *globals,
+                            CommandJob **ret);
+int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret);
+int config_test_fpm_start(const char *exe, const char *conf, CommandJob **ret);
+int config_test_poll(CommandJob *j, char **output);
