@@ -52,6 +52,43 @@ static void test_environment_given(void **state) {
         unsetenv("SOCKFIX_LEAK");
 }
 
+/* A Fix's configuration test: started, polled without ever blocking, its answer once it
+ * ended; a job given up on is killed and reaped at once. */
+static void test_start_and_poll(void **state) {
+        (void) state;
+        char *const argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "sleep 0.2; echo done; exit 4", NULL };
+        CommandJob *j = NULL;
+        CommandResult res = {};
+        assert_int_equal(command_start(argv, NULL, 5000, &j), 0);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(command_poll(j, &res), -EAGAIN);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 100); /* did not wait */
+        int r, polls = 0;
+        while ((r = command_poll(j, &res)) == -EAGAIN) {
+                polls++;
+                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        assert_int_equal(r, 0);
+        assert_true(polls > 0);
+        assert_int_equal(res.exit_code, 4);
+        assert_string_equal(res.output, "done\n");
+        command_result_done(&res);
+        command_job_free(j);
+
+        char *const forever[] = { (char *) "/bin/sleep", (char *) "60", NULL };
+        assert_int_equal(command_start(forever, NULL, 60000, &j), 0);
+        assert_int_equal(command_poll(j, &res), -EAGAIN);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        command_job_free(j);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_true(t1.tv_sec - t0.tv_sec < 2);
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* reaped: no child left */
+        assert_int_equal(errno, ECHILD);
+}
+
 static void test_timeout_kills_and_reaps(void **state) {
         (void) state;
         /* The grandchild holds the pipe too: the whole process group must die. */
@@ -123,6 +160,7 @@ int main(void) {
                 cmocka_unit_test(test_output_and_exit_code),
                 cmocka_unit_test(test_environment_is_empty),
                 cmocka_unit_test(test_environment_given),
+                cmocka_unit_test(test_start_and_poll),
                 cmocka_unit_test(test_timeout_kills_and_reaps),
                 cmocka_unit_test(test_child_outlives_its_output),
                 cmocka_unit_test(test_output_is_capped),
