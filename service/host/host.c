@@ -381,15 +381,6 @@ static const char *server_packaged_user(const char *server) {
         return streq_ptr(server, "caddy") ? "caddy" : streq_ptr(server, "nginx") ? "nobody" : "www-data";
 }
 
-/* A server root does not run is read only when nothing but root could have made it.
- * Only Caddy (Debian's unit runs it as caddy) and lighttpd (it drops root for
- * server.username) serve so; an nginx or Apache that is not root's is a user's, see
- * is_root_master() (and its master could not give its workers new groups on a reload).
- * It must run, in sockfixd's own mount namespace, the very binary its path names here,
- * and that binary and its configuration (an absolute path) must be root's alone:
- * checked before a byte of the configuration is read, a user's may be of any size. A
- * process in a namespace of a user's own can run anything at /usr/sbin/lighttpd. NULL:
- * trusted so far; else why not. */
 /* Why what sockfixd sees at p's paths may not be what p runs: another mount namespace
  * (a container: its /usr/sbin/apache2 and /etc are not ours), or a binary that is not
  * the one its path names (replaced by an upgrade: " (deleted)"). NULL: the same. */
@@ -406,8 +397,18 @@ static const char *process_files_differ(const Host *h, const Process *p) {
         return NULL;
 }
 
-static const char *unprivileged_server_files_distrust(const Host *h, ServerKind kind, const Process *p,
-                                                      const char *conf) {
+/* A server root does not run is read only when nothing but root could have made it.
+ * Only Caddy (Debian's unit runs it as caddy) and lighttpd (it drops root for
+ * server.username) serve so; an nginx or Apache that is not root's is a user's, see
+ * is_root_master() (and its master could not give its workers new groups on a reload).
+ * It must run, in sockfixd's own mount namespace, the very binary its path names here,
+ * and that binary and its configuration (an absolute path) must be root's alone:
+ * checked before a byte of the configuration is read, a user's may be of any size. A
+ * process in a namespace of a user's own can run anything at /usr/sbin/lighttpd. NULL:
+ * trusted so far; else why not. */
+static bool file_root_only(Host *h, const char *file);
+
+static const char *unprivileged_server_files_distrust(Host *h, ServerKind kind, const Process *p, const char *conf) {
         if (kind != SERVER_CADDY && kind != SERVER_LIGHTTPD)
                 return "only Caddy and lighttpd serve as a user other than root";
         if (!conf || conf[0] != '/')
@@ -415,9 +416,9 @@ static const char *unprivileged_server_files_distrust(const Host *h, ServerKind 
         const char *why = process_files_differ(h, p);
         if (why)
                 return why;
-        if (path_only_root_can_change(p->exe, NULL) <= 0)
+        if (!file_root_only(h, p->exe))
                 return "its binary is not root's alone";
-        if (path_only_root_can_change(conf, NULL) <= 0)
+        if (!file_root_only(h, conf))
                 return "its configuration is not root's alone";
         return NULL;
 }
