@@ -52,17 +52,29 @@ static char *nginx_globals(const WebServer *s) {
         return NULL;
 }
 
-/* The configuration test before a reload of s: nginx -t of its own binary,
+/* Starts the configuration test before a reload of s: nginx -t of its own binary,
  * configuration, prefix and -g directives; apache2 -t with its master's own options and
- * environment. Returns what config_test_nginx() does; 0 for a server with no test. */
-static int test_server(const WebServer *s, char **out) {
+ * environment. Returns what config_test_nginx_start() does; 0 with *job NULL for a
+ * server with no test. */
+static int test_server_start(const WebServer *s, CommandJob **job) {
+        *job = NULL;
         if (streq_ptr(s->config.server, "nginx")) {
                 _cleanup_free_ char *globals = nginx_globals(s);
-                return config_test_nginx(s->exe, s->config.main_file, s->config.prefix, globals, out);
+                return config_test_nginx_start(s->exe, s->config.main_file, s->config.prefix, globals, job);
         }
         if (streq_ptr(s->config.server, "apache2"))
-                return config_test_apache(s->exe, s->master_argv, s->master_env, out);
+                return config_test_apache_start(s->exe, s->master_argv, s->master_env, job);
         return 0;
+}
+
+/* The same test, waited for (Revert's reloads). */
+static int test_server(const WebServer *s, char **out) {
+        CommandJob *job = NULL;
+        int r = test_server_start(s, &job);
+        if (r >= 0 && job)
+                r = config_test_wait(job, out);
+        command_job_free(job);
+        return r;
 }
 
 static bool plan_edits_pool(const Plan *p) {
@@ -148,16 +160,12 @@ int apply_config_tests_start(const Diagnosis *d, const Plan *p, bool reloads, Co
                 CommandJob *job = NULL;
                 if (!s->exe)
                         continue; /* its reload is refused then (WebServer.reload_refusal) */
-                if (streq_ptr(s->config.server, "nginx")) {
-                        _cleanup_free_ char *globals = nginx_globals(s);
-                        int k = config_test_nginx_start(s->exe, s->config.main_file, s->config.prefix, globals, &job);
-                        r = test_add(t, k, job, true, msg, "nginx -t (%s)", strempty(s->config.main_file));
-                } else if (streq_ptr(s->config.server, "apache2")) {
-                        /* Apache's graceful restart would exit on a broken configuration:
-                         * never sent untested, a binary gone since included. */
-                        int k = config_test_apache_start(s->exe, s->master_argv, s->master_env, &job);
-                        r = test_add(t, k, job, false, msg, "apache2 -t (%s)", strempty(s->config.main_file));
-                }
+                int k = test_server_start(s, &job);
+                /* Apache's graceful restart would exit on a broken configuration: never
+                 * sent untested, a binary gone since included. */
+                bool nginx = streq_ptr(s->config.server, "nginx");
+                if (k < 0 || job)
+                        r = test_add(t, k, job, nginx, msg, "%s -t (%s)", s->config.server, strempty(s->config.main_file));
         }
         if (r >= 0 && d->pool && plan_edits_pool(p) && d->pool->fpm->exe) {
                 /* No binary known (stopped, non-standard layout): nothing to test with. */

@@ -437,14 +437,19 @@ static int run_test(char *const argv[], char *const env[], CommandJob **started,
         return test_verdict(command_run_env(argv, env, CONFIG_TEST_TIMEOUT_MS, &res), &res, output);
 }
 
+int config_test_wait(CommandJob *j, char **output) {
+        CommandResult res = {};
+        return test_verdict(command_wait(j, &res), &res, output);
+}
+
 int config_test_poll(CommandJob *j, char **output) {
         CommandResult res = {};
         int r = command_poll(j, &res);
         return r == -EAGAIN ? r : test_verdict(r, &res, output);
 }
 
-static int test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals,
-                      CommandJob **started, char **output) {
+int config_test_nginx_start(const char *exe, const char *conf, const char *prefix, const char *globals,
+                            CommandJob **ret) {
         if (isempty(exe))
                 return -EINVAL;
         const char *argv[10];
@@ -464,20 +469,10 @@ static int test_nginx(const char *exe, const char *conf, const char *prefix, con
                 argv[n++] = globals;
         }
         argv[n] = NULL;
-        return run_test((char *const *) argv, NULL, started, output);
+        return run_test((char *const *) argv, NULL, ret, NULL);
 }
 
-int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output) {
-        return test_nginx(exe, conf, prefix, globals, NULL, output);
-}
-
-int config_test_nginx_start(const char *exe, const char *conf, const char *prefix, const char *globals,
-                            CommandJob **ret) {
-        return test_nginx(exe, conf, prefix, globals, ret, NULL);
-}
-
-static int test_apache(const char *exe, char *const *master_argv, char *const *env, CommandJob **started,
-                       char **output) {
+int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret) {
         if (isempty(exe))
                 return -EINVAL;
         /* The options that choose what the master read (its ServerRoot, file, defines and
@@ -507,15 +502,7 @@ static int test_apache(const char *exe, char *const *master_argv, char *const *e
                 }
         }
         argv[k] = NULL;
-        return run_test((char *const *) argv, env, started, output);
-}
-
-int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output) {
-        return test_apache(exe, master_argv, env, NULL, output);
-}
-
-int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret) {
-        return test_apache(exe, master_argv, env, ret, NULL);
+        return run_test((char *const *) argv, env, ret, NULL);
 }
 
 static int test_fpm(const char *exe, const char *conf, CommandJob **started, char **output) {

@@ -71,23 +71,23 @@ int workers_list(pid_t master, WorkerId **ret, size_t *n);
  * is gone. */
 int wait_for_workers(pid_t master, const WorkerId *old, size_t n_old, gid_t required_gid, int timeout_ms);
 
-/* Config tests, run before any reload: 0 when the test passes, -EBADMSG when the
- * server rejects its configuration (output says why), -ETIMEDOUT, or -errno when
- * it cannot be run. output (optional) receives what the test printed.
- * nginx: exe -t -c CONF [-p PREFIX] [-g GLOBALS] (conf/prefix/globals as the
- * master had them; NULL to leave out). */
-int config_test_nginx(const char *exe, const char *conf, const char *prefix, const char *globals, char **output);
-/* php-fpm: exe -t -y CONF (exe: the master's /proc/PID/exe, e.g. php-fpm8.2). */
-int config_test_fpm(const char *exe, const char *conf, char **output);
-/* apache2 -t (httpd -t) with the running master's own -d, -f, -D, -C and -c options
- * (master_argv, its command line split into words) and environment (env: the
- * ${APACHE_*} its configuration names), as Debian's apache2ctl configtest would. */
-int config_test_apache(const char *exe, char *const *master_argv, char *const *env, char **output);
-/* The same tests started, not waited for: the daemon goes on serving while a large
- * host's nginx -t or php-fpm -t reads thousands of files. config_test_poll() gives
- * their answer, -EAGAIN while one runs; command_job_free() ends one given up on. */
+/* Config tests, run before any reload, started: the daemon goes on serving while a
+ * large host's nginx -t or php-fpm -t reads thousands of files. config_test_poll()
+ * gives a test's answer without waiting (-EAGAIN while it runs), config_test_wait()
+ * waits for it: 0 when the test passes, -EBADMSG when the server rejects its
+ * configuration (output says why), -ETIMEDOUT, or -errno when it cannot be run. output
+ * (optional) receives what the test printed. command_job_free() ends one given up on.
+ * nginx: exe -t -c CONF [-p PREFIX] [-g GLOBALS] (conf/prefix/globals as the master
+ * had them; NULL to leave out). */
 int config_test_nginx_start(const char *exe, const char *conf, const char *prefix, const char *globals,
                             CommandJob **ret);
+/* apache2 -t (httpd -t) with the running master's own -d, -f, -D, -C and -c options
+ * (master_argv, its command line as given) and environment (env: the ${APACHE_*} its
+ * configuration names), as Debian's apache2ctl configtest would. */
 int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret);
+/* php-fpm: exe -t -y CONF (exe: the master's /proc/PID/exe, e.g. php-fpm8.2). */
 int config_test_fpm_start(const char *exe, const char *conf, CommandJob **ret);
 int config_test_poll(CommandJob *j, char **output);
+int config_test_wait(CommandJob *j, char **output);
+/* php-fpm -t, started and waited for (the edited pool file, checked at once). */
+int config_test_fpm(const char *exe, const char *conf, char **output);

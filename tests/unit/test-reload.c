@@ -262,6 +262,25 @@ static void write_text(const char *name, const char *text, char *path, size_t si
         assert_int_equal(fclose(f), 0);
 }
 
+/* A started test waited for, as Revert does. */
+static int nginx_test(const char *exe, const char *conf, const char *prefix, const char *globals, char **out) {
+        CommandJob *j = NULL;
+        int r = config_test_nginx_start(exe, conf, prefix, globals, &j);
+        if (r >= 0)
+                r = config_test_wait(j, out);
+        command_job_free(j);
+        return r;
+}
+
+static int apache_test(const char *exe, char *const *master_argv, char *const *env, char **out) {
+        CommandJob *j = NULL;
+        int r = config_test_apache_start(exe, master_argv, env, &j);
+        if (r >= 0)
+                r = config_test_wait(j, out);
+        command_job_free(j);
+        return r;
+}
+
 static void test_config_test_nginx(void **state) {
         (void) state;
         if (access("/usr/sbin/nginx", X_OK) < 0)
@@ -274,11 +293,11 @@ static void test_config_test_nginx(void **state) {
         write_text("ok.conf", text, ok, sizeof ok);
         write_text("bad.conf", "events {}\nbogus_directive on;\n", bad, sizeof bad);
         _cleanup_free_ char *out1 = NULL, *out2 = NULL;
-        assert_int_equal(config_test_nginx("/usr/sbin/nginx", ok, prefix, "daemon off;", &out1), 0);
+        assert_int_equal(nginx_test("/usr/sbin/nginx", ok, prefix, "daemon off;", &out1), 0);
         assert_non_null(strstr(out1, "test is successful"));
-        assert_int_equal(config_test_nginx("/usr/sbin/nginx", bad, prefix, NULL, &out2), -EBADMSG);
+        assert_int_equal(nginx_test("/usr/sbin/nginx", bad, prefix, NULL, &out2), -EBADMSG);
         assert_non_null(strstr(out2, "bogus_directive"));
-        assert_int_equal(config_test_nginx(NULL, ok, NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(nginx_test(NULL, ok, NULL, NULL, NULL), -EINVAL);
 }
 
 static void test_config_test_fpm(void **state) {
@@ -326,16 +345,16 @@ static void test_config_test_apache(void **state) {
         char *const attached[] = { (char *) exe, attached_f, (char *) "-DSFX_BROKEN", (char *) "-kstop", NULL };
         char *const env[] = { (char *) "SFX_USER=nobody", NULL };
         _cleanup_free_ char *out1 = NULL, *out2 = NULL, *out3 = NULL, *out4 = NULL;
-        assert_int_equal(config_test_apache(exe, started, env, &out1), 0);
+        assert_int_equal(apache_test(exe, started, env, &out1), 0);
         assert_non_null(strstr(out1, "Syntax OK"));
-        assert_int_equal(config_test_apache(exe, broken, env, &out2), -EBADMSG);
+        assert_int_equal(apache_test(exe, broken, env, &out2), -EBADMSG);
         assert_non_null(strstr(out2, "BogusDirective"));
         /* Without the master's environment ${SFX_USER} names no user. */
-        assert_int_equal(config_test_apache(exe, started, NULL, &out3), -EBADMSG);
+        assert_int_equal(apache_test(exe, started, NULL, &out3), -EBADMSG);
         assert_non_null(strstr(out3, "SFX_USER"));
-        assert_int_equal(config_test_apache(exe, attached, env, &out4), -EBADMSG);
+        assert_int_equal(apache_test(exe, attached, env, &out4), -EBADMSG);
         assert_non_null(strstr(out4, "BogusDirective"));
-        assert_int_equal(config_test_apache(NULL, started, env, NULL), -EINVAL);
+        assert_int_equal(apache_test(NULL, started, env, NULL), -EINVAL);
 }
 
 static int teardown(void **state) {
