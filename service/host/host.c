@@ -406,9 +406,8 @@ static const char *process_files_differ(const Host *h, const Process *p) {
  * checked before a byte of the configuration is read, a user's may be of any size. A
  * process in a namespace of a user's own can run anything at /usr/sbin/lighttpd. NULL:
  * trusted so far; else why not. */
-static bool file_root_only(Host *h, const char *file);
-
-static const char *unprivileged_server_files_distrust(Host *h, ServerKind kind, const Process *p, const char *conf) {
+static const char *unprivileged_server_files_distrust(const Host *h, ServerKind kind, const Process *p,
+                                                      const char *conf) {
         if (kind != SERVER_CADDY && kind != SERVER_LIGHTTPD)
                 return "only Caddy and lighttpd serve as a user other than root";
         if (!conf || conf[0] != '/')
@@ -416,9 +415,11 @@ static const char *unprivileged_server_files_distrust(Host *h, ServerKind kind, 
         const char *why = process_files_differ(h, p);
         if (why)
                 return why;
-        if (!file_root_only(h, p->exe))
+        /* Not file_root_only(): its cache borrows each file name for the model's life,
+         * and conf may be a name built for this call. */
+        if (path_only_root_can_change(p->exe, NULL) <= 0)
                 return "its binary is not root's alone";
-        if (!file_root_only(h, conf))
+        if (path_only_root_can_change(conf, NULL) <= 0)
                 return "its configuration is not root's alone";
         return NULL;
 }
@@ -1214,7 +1215,8 @@ const RefList *host_refs_by_path(const Host *h, const char *path) {
 }
 
 /* Whether only root can change file: asked once per file and model (h->file_trust:
- * (void *) 1 yes, (void *) 2 no). */
+ * (void *) 1 yes, (void *) 2 no). The cache borrows file as its key: a name the model
+ * holds (a config's file list), never one built for a single call. */
 static bool file_root_only(Host *h, const char *file) {
         if (!file)
                 return false;
