@@ -193,7 +193,6 @@ static int run_loop(sd_event *e, sd_bus *bus, Manager *m, LoopState *st) {
                 r = sd_event_run(e, timeout);
                 if (r < 0)
                         return log_error_errno(r, "Event loop failed");
-                engine_reap_probes();
 
                 if (r == 0 && !releasing && !st->stop_requested && timeout == arg_idle_timeout_usec &&
                     manager_n_pending_authorizations(m) == 0 && manager_n_running_fixes(m) == 0) {

@@ -67,7 +67,6 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 Engine *engine_free(Engine *e) {
         if (!e)
                 return NULL;
-        probe_reap_children();
         free(e->proc_root);
         free(e->state_dir);
         free(e->runtime_dir);
@@ -680,7 +679,7 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
 
         /* Last: the one step with an effect on the system (engine_diagnose_prepare()). Not
          * for a socket on a file system that may not answer: the probe's connect() looks
-         * the path up again, unbounded, and the daemon waits for its child (vfork). */
+         * the path up again, unbounded, in the daemon's own loop. */
         if ((flags & DIAGNOSIS_PROBE) && d->probe_allowed && (k = probe_consumers(h->proc_root, r, master)) < 0)
                 goto oom;
         return 0;
@@ -817,10 +816,6 @@ int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions
 
 unsigned engine_stuck_lookups(void) {
         return timed_call_stuck();
-}
-
-void engine_reap_probes(void) {
-        probe_reap_children();
 }
 
 int engine_diagnose_finish(PreparedDiagnosis *p, Report **ret) {

@@ -55,10 +55,6 @@ PreparedDiagnosis *prepared_diagnosis_free(PreparedDiagnosis *p);
 #define ENGINE_LOOKUP_TIMEOUT_MS 2000
 /* Lookups given up on whose file system has not answered yet. */
 unsigned engine_stuck_lookups(void);
-/* Reaps the probe children of the calls answered since the last time: a probe's result
- * is read before its child has finished exiting. The daemon calls it after each event
- * it handled, when the reply is already out. */
-void engine_reap_probes(void);
 /* Every known socket, without connecting to any. Each report goes to cb as soon as
  * it is made and is freed after, so a sweep over thousands of pools holds one report
  * at a time (the reply is the only copy). A negative return of cb stops the sweep. */

@@ -2,17 +2,16 @@
 #include "engine/probe.h"
 
 #include <fcntl.h>
-#include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 
+#include "util/log.h"
 #include "util/util.h"
 
 #define FCGI_VERSION_1 1
@@ -112,15 +111,6 @@ int fcgi_check_get_values_result(const unsigned char *buf, size_t len) {
         return 1;
 }
 
-/* What the child leaves in the parent's memory (vfork: they share it). connect_errno
- * is written before the FastCGI exchange, so a read that times out still leaves it. */
-typedef struct ProbeMessage {
-        int stage;       /* 0 nothing, 1 creds taken, 2 connected (or failed), 3 done */
-        int setup_errno; /* could not take the credentials */
-        int connect_errno;
-        int fastcgi;
-} ProbeMessage;
-
 static int64_t now_ms(void) {
         struct timespec ts;
 
@@ -147,36 +137,113 @@ static int wait_fd(int fd, short events, int64_t deadline) {
         }
 }
 
-/* Raw syscalls: the child shares the daemon's memory (vfork), so glibc's own set*id
- * machinery, which keeps process-wide state, must not run in it. */
-static int child_take_creds(const Creds *c) {
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg;
+/* The daemon's own identity, and how much of it a probe has changed. */
+typedef struct SavedCreds {
+        uid_t euid;
+        gid_t egid;
+        int n_groups;
+        gid_t *groups;
+        gid_t inline_groups[16];
+        int dumpable;
+        unsigned changed; /* 1 groups, 2 gid, 3 uid: each step needs the ones before */
+} SavedCreds;
 
-        if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
-                return -errno;
-        if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
-                return -errno;
-        if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-                return -errno;
+static int save_creds(SavedCreds *s) {
+        uid_t ru, su;
+        gid_t rg, sg;
 
-        /* A probe that could still act as root would prove nothing. */
-        if (syscall(SYS_getresuid, &ru, &eu, &su) < 0 || syscall(SYS_getresgid, &rg, &eg, &sg) < 0)
+        *s = (SavedCreds) { .groups = s->inline_groups };
+        if (syscall(SYS_getresuid, &ru, &s->euid, &su) < 0 || syscall(SYS_getresgid, &rg, &s->egid, &sg) < 0)
                 return -errno;
-        if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid || sg != c->gid)
-                return -EPERM;
-        if (c->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) == 0)
-                return -EPERM;
+        s->n_groups = (int) syscall(SYS_getgroups, 0, NULL);
+        if (s->n_groups < 0)
+                return -errno;
+        if ((size_t) s->n_groups > ELEMENTSOF(s->inline_groups) &&
+            !(s->groups = malloc(sizeof(gid_t) * (size_t) s->n_groups)))
+                return -ENOMEM;
+        if (syscall(SYS_getgroups, s->n_groups, s->groups) != s->n_groups) {
+                int r = errno != 0 ? -errno : -EAGAIN;
+                if (s->groups != s->inline_groups)
+                        free(s->groups);
+                return r;
+        }
+        s->dumpable = prctl(PR_GET_DUMPABLE);
         return 0;
 }
 
-static int child_connect(int fd, const struct sockaddr_un *sa, int64_t deadline) {
-        if (connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0)
-                return 0;
-        /* Unix sockets answer EAGAIN when the backlog is full: that is the result. */
-        if (errno != EINPROGRESS)
-                return errno;
+/* The effective uid first: the real and saved uid never left root, so going back
+ * cannot be refused, and it gives back the capabilities that setting the groups needs.
+ * A daemon that could not be itself again must not go on serving: abort, and let
+ * systemd restart it. */
+static void restore_creds(SavedCreds *s) {
+        if ((s->changed >= 3 && syscall(SYS_setresuid, -1, s->euid, -1) < 0) ||
+            (s->changed >= 2 && syscall(SYS_setresgid, -1, s->egid, -1) < 0) ||
+            (s->changed >= 1 && syscall(SYS_setgroups, s->n_groups, s->groups) < 0)) {
+                log_error_errno(errno, "Cannot take back the daemon's credentials after a probe");
+                abort();
+        }
+        /* Changing the effective uid made the kernel clear the dumpable flag, as it does
+         * for any change of credentials. Nothing of the worker's identity is left, and
+         * while it held it the real and saved uid stayed root (so the worker's user could
+         * neither signal nor trace the daemon): set it as it was, for systemd-coredump. */
+        if (s->dumpable > 0 && prctl(PR_GET_DUMPABLE) == 0)
+                (void) prctl(PR_SET_DUMPABLE, 1);
+        if (s->groups != s->inline_groups)
+                free(s->groups);
+        s->groups = NULL;
+}
 
+/* The kernel checks a connect() by path with the caller's file-system uid and gid, its
+ * supplementary groups and its effective capabilities: those become the worker's, for
+ * the connect() alone. Only the effective ids change (raw syscalls: they are per thread,
+ * and glibc's set*id would change every thread of the process). */
+static int take_creds(const Creds *c, SavedCreds *s) {
+        if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
+                return -errno;
+        s->changed = 1;
+        if (syscall(SYS_setresgid, -1, c->gid, -1) < 0)
+                return -errno;
+        s->changed = 2;
+        if (syscall(SYS_setresuid, -1, c->uid, -1) < 0)
+                return -errno;
+        s->changed = 3;
+
+        /* A probe that could still act as root would prove nothing: the ids the kernel
+         * checks must be the worker's, and leaving uid 0 must have cleared the effective
+         * capabilities (it does not under SECBIT_NO_SETUID_FIXUP). */
+        if ((uid_t) syscall(SYS_setfsuid, -1) != c->uid || (gid_t) syscall(SYS_setfsgid, -1) != c->gid)
+                return -EPERM;
+        if (c->uid != 0) {
+                struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+                struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+                if (syscall(SYS_capget, &h, d) < 0)
+                        return -errno;
+                for (size_t i = 0; i < ELEMENTSOF(d); i++)
+                        if (d[i].effective != 0)
+                                return -EPERM;
+        }
+        return 0;
+}
+
+/* connect() with the worker's credentials: 0 or the errno it gave, or -errno when
+ * the credentials could not be taken. */
+static int connect_as(int fd, const struct sockaddr_un *sa, const Creds *c) {
+        SavedCreds saved;
+        int r;
+
+        r = save_creds(&saved);
+        if (r < 0)
+                return r;
+        r = take_creds(c, &saved);
+        if (r >= 0)
+                r = connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0 ? 0 : errno;
+        restore_creds(&saved);
+        return r;
+}
+
+/* After a connect() that did not answer at once (never for unix sockets, which answer
+ * EAGAIN when the backlog is full: that is the result). */
+static int finish_connect(int fd, int64_t deadline) {
         int r = wait_fd(fd, POLLOUT, deadline);
         if (r <= 0)
                 return r == 0 ? ETIMEDOUT : -r;
@@ -188,7 +255,7 @@ static int child_connect(int fd, const struct sockaddr_un *sa, int64_t deadline)
         return err;
 }
 
-static int child_send_all(int fd, const unsigned char *buf, size_t len, int64_t deadline) {
+static int send_all(int fd, const unsigned char *buf, size_t len, int64_t deadline) {
         while (len > 0) {
                 ssize_t k = send(fd, buf, len, MSG_NOSIGNAL);
                 if (k < 0) {
@@ -208,12 +275,12 @@ static int child_send_all(int fd, const unsigned char *buf, size_t len, int64_t 
 }
 
 /* 1 for a FCGI_GET_VALUES_RESULT, 0 for anything else (garbage, EOF, silence). */
-static int child_fastcgi(int fd, int64_t deadline) {
+static int exchange_fastcgi(int fd, int64_t deadline) {
         static unsigned char buf[FCGI_RECORD_MAX];
         size_t len, have = 0;
 
         len = fcgi_build_get_values(buf, sizeof(buf));
-        if (child_send_all(fd, buf, len, deadline) < 0)
+        if (send_all(fd, buf, len, deadline) < 0)
                 return 0;
 
         for (;;) {
@@ -236,50 +303,8 @@ static int child_fastcgi(int fd, int64_t deadline) {
         }
 }
 
-/* The child: credentials, one non-blocking connect (a unix socket answers at once:
- * 0, EACCES, ECONNREFUSED, EAGAIN for a full queue...), then at most one FastCGI
- * record read, bounded by the deadline. It never returns: vfork's child may only exit. */
-_Noreturn static void probe_child(volatile ProbeMessage *m, const struct sockaddr_un *sa, const Creds *c,
-                                  bool try_fastcgi, int64_t deadline) {
-        /* Never outlive the daemon. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-
-        int r = child_take_creds(c);
-        if (r < 0) {
-                m->setup_errno = -r;
-                _exit(EXIT_FAILURE);
-        }
-        m->stage = 1;
-
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-                m->setup_errno = errno;
-                _exit(EXIT_FAILURE);
-        }
-        m->connect_errno = child_connect(fd, sa, deadline);
-        m->stage = 2;
-        if (m->connect_errno == 0 && try_fastcgi) {
-                m->fastcgi = 0;
-                m->fastcgi = child_fastcgi(fd, deadline);
-        }
-        m->stage = 3;
-        _exit(EXIT_SUCCESS);
-}
-
-/* Probe children that have sent their result but may still be exiting. */
-static pid_t unreaped[16];
-static size_t n_unreaped;
-
-void probe_reap_children(void) {
-        for (size_t i = 0; i < n_unreaped; i++)
-                while (waitpid(unreaped[i], NULL, 0) < 0 && errno == EINTR)
-                        ;
-        n_unreaped = 0;
-}
-
 int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeout_ms, ProbeResult *ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        volatile ProbeMessage m = { .fastcgi = -1 };
 
         if (!path || !c || !ret || timeout_ms <= 0)
                 return -EINVAL;
@@ -292,27 +317,21 @@ int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeou
         strcpy(sa.sun_path, path);
         int64_t deadline = now_ms() + timeout_ms;
 
-        /* vfork, not fork: no copy of the daemon's page tables (a fork of a daemon holding
-         * a model of 5,000 pools costs more than the whole rest of a Diagnose). The daemon
-         * waits for the child anyway, and the child's every step is bounded by deadline. */
-        pid_t pid = vfork();
-        if (pid < 0)
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
                 return -errno;
-        if (pid == 0)
-                probe_child(&m, &sa, c, try_fastcgi, deadline);
 
-        /* vfork returns once the child has let go of our memory on its way out, its
-         * message complete; the rest of its exit (closing its fds, becoming a zombie,
-         * waking us once more) need not delay the reply. */
-        if (n_unreaped == ELEMENTSOF(unreaped))
-                probe_reap_children();
-        unreaped[n_unreaped++] = pid;
-
-        if (m.setup_errno != 0)
-                return -m.setup_errno;
-        if (m.stage < 2)
-                return -ETIMEDOUT;
-        ret->connect_errno = m.connect_errno;
-        ret->fastcgi = m.fastcgi;
+        /* In the daemon itself, not in a child: the worker's credentials are needed for
+         * the connect() alone (the kernel's check happens there; what follows is I/O on
+         * a connected socket), and a child cost a vfork() and two wake-ups, more than the
+         * rest of a Diagnose. */
+        int r = connect_as(fd, &sa, c);
+        if (r < 0)
+                return r;
+        if (r == EINPROGRESS)
+                r = finish_connect(fd, deadline);
+        ret->connect_errno = r;
+        if (r == 0 && try_fastcgi)
+                ret->fastcgi = exchange_fastcgi(fd, deadline);
         return 0;
 }

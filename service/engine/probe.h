@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The second proof of access: a child process takes the worker's exact
- * credentials (setgroups, setresgid, setresuid) and connect()s non-blocking to the
- * socket, then, for FastCGI listeners, sends FCGI_GET_VALUES and reads one record.
- * It does one connection and nothing else. */
+/* The second proof of access: the daemon takes the worker's exact credentials
+ * (groups, effective gid and uid; the real and saved ids stay its own) for one
+ * non-blocking connect() to the socket, and is itself again right after. For a
+ * FastCGI listener it then sends FCGI_GET_VALUES and reads one record. It makes one
+ * connection and nothing else, and forks nothing. */
 
 #include <stdbool.h>
 
@@ -15,12 +16,10 @@ typedef struct ProbeResult {
         int fastcgi;       /* -1 not tried, 0 no valid FastCGI answer, 1 FCGI_GET_VALUES_RESULT received */
 } ProbeResult;
 
-/* timeout_ms bounds the whole exchange: every step of the child is bounded by it. The
- * result is read as soon as the child lets go of the daemon's memory; the child, which
- * is exiting then, is reaped by probe_reap_children() (or by the next probe_connect
- * beyond a handful), which the daemon calls once the reply is out. */
+/* timeout_ms bounds the FastCGI exchange. A unix socket's connect() answers at once
+ * (0, EACCES, ECONNREFUSED, EAGAIN for a full queue...), once the kernel has looked the
+ * path up: the caller keeps sockets on file systems that may not answer from here. */
 int probe_connect(const char *path, const Creds *c, bool try_fastcgi, int timeout_ms, ProbeResult *ret);
-void probe_reap_children(void);
 
 /* The FastCGI bits, separate so they are unit-tested without sockets. */
 size_t fcgi_build_get_values(unsigned char *buf, size_t size);

@@ -6,9 +6,15 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -73,9 +79,8 @@ static void test_check_result(void **state) {
 
 /* ---- real sockets ---- */
 
-/* The daemon reaps its probes once the reply is out; nothing is left after that. */
+/* The probe forks nothing: no child to reap after it. */
 static void no_children_left(void) {
-        probe_reap_children();
         errno = 0;
         assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
         assert_int_equal(errno, ECHILD);
@@ -181,42 +186,108 @@ static void test_backlog_full(void **state) {
         no_children_left();
 }
 
-/* Children still exiting, not yet reaped (zombies included), as /proc lists them. */
-static size_t n_children(void) {
-        char path[64], buf[4096];
-        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) gettid());
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return SIZE_MAX;
-        ssize_t k = read(fd, buf, sizeof(buf) - 1);
-        if (k < 0)
-                return SIZE_MAX;
-        buf[k] = 0;
-        size_t n = 0;
-        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
-                n++;
-        return n;
+typedef struct Identity {
+        uid_t ruid, euid, suid, fsuid;
+        gid_t rgid, egid, sgid, fsgid;
+        int n_groups;
+        gid_t groups[64];
+        uint32_t cap_effective[2], cap_permitted[2];
+        int dumpable;
+} Identity;
+
+static void identity_get(Identity *id) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+        memset(id, 0, sizeof(*id));
+        assert_int_equal(getresuid(&id->ruid, &id->euid, &id->suid), 0);
+        assert_int_equal(getresgid(&id->rgid, &id->egid, &id->sgid), 0);
+        id->fsuid = (uid_t) setfsuid((uid_t) -1);
+        id->fsgid = (gid_t) setfsgid((gid_t) -1);
+        id->n_groups = getgroups((int) ELEMENTSOF(id->groups), id->groups);
+        assert_true(id->n_groups >= 0);
+        assert_int_equal(syscall(SYS_capget, &h, d), 0);
+        for (size_t i = 0; i < 2; i++) {
+                id->cap_effective[i] = d[i].effective;
+                id->cap_permitted[i] = d[i].permitted;
+        }
+        id->dumpable = prctl(PR_GET_DUMPABLE);
 }
 
-/* The result is read before the child has finished exiting, and a daemon that answers
- * many probes in one call holds only a handful of them unreaped. */
-static void test_reap_later(void **state) {
-        _cleanup_free_ char *p = sock_path("reap.sock");
-        _cleanup_close_ int l = listen_at(p, 64);
+/* The probe lends the daemon's identity to the worker for one connect(): the listener
+ * sees the worker's uid and gid, and the daemon is all itself again after, its groups,
+ * capabilities and dumpable flag included, whatever the probe's outcome. */
+static void test_identity(void **state) {
+        _cleanup_free_ char *p = sock_path("ident.sock");
+        _cleanup_close_ int l = listen_at(p, 16);
+        static const gid_t own[] = { 0, 4243 };
+        static const gid_t g[] = { 4242, 4244 };
+        const Creds worker = { .uid = 65534, .gid = 65533, .groups = g, .n_groups = 2 };
+        Identity before, after;
         ProbeResult r;
         (void) state;
 
+        assert_int_equal(setgroups(ELEMENTSOF(own), own), 0);
+        assert_int_equal(prctl(PR_SET_DUMPABLE, 1), 0); /* as a daemon starts */
+        identity_get(&before);
+        assert_int_equal(before.euid, 0);
+        assert_int_equal(before.n_groups, 2);
+
+        /* allowed through its second group: the listener sees the worker */
+        assert_int_equal(chown(p, 0, 4244), 0);
         assert_int_equal(chmod(p, 0660), 0);
-        for (int i = 0; i < 40; i++) {
-                assert_int_equal(probe_connect(p, &nobody, false, 2000, &r), 0);
-                assert_int_equal(r.connect_errno, EACCES);
-                size_t n = n_children();
-                if (n == SIZE_MAX)
-                        skip();
-                assert_true(n >= 1 && n <= 16);
+        assert_int_equal(probe_connect(p, &worker, false, 2000, &r), 0);
+        assert_int_equal(r.connect_errno, 0);
+        _cleanup_close_ int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+        assert_true(c >= 0);
+        struct ucred peer;
+        socklen_t len = sizeof(peer);
+        assert_int_equal(getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len), 0);
+        assert_int_equal(peer.uid, 65534);
+        assert_int_equal(peer.gid, 65533);
+        identity_get(&after);
+        assert_memory_equal(&before, &after, sizeof(before));
+
+        /* denied */
+        assert_int_equal(chown(p, 0, 0), 0);
+        assert_int_equal(probe_connect(p, &worker, false, 2000, &r), 0);
+        assert_int_equal(r.connect_errno, EACCES);
+        identity_get(&after);
+        assert_memory_equal(&before, &after, sizeof(before));
+
+        /* credentials the kernel refuses (more groups than it allows): no probe, and
+         * nothing of them left behind */
+        static gid_t many[65537];
+        const Creds bad = { .uid = 65534, .gid = 65534, .groups = many, .n_groups = ELEMENTSOF(many) };
+        assert_int_equal(probe_connect(p, &bad, false, 2000, &r), -EINVAL);
+        identity_get(&after);
+        assert_memory_equal(&before, &after, sizeof(before));
+
+        /* root workers keep root's capabilities: a root-only socket lets them in */
+        const Creds root = { .uid = 0, .gid = 0 };
+        assert_int_equal(chmod(p, 0600), 0);
+        assert_int_equal(probe_connect(p, &root, false, 2000, &r), 0);
+        assert_int_equal(r.connect_errno, 0);
+        identity_get(&after);
+        assert_memory_equal(&before, &after, sizeof(before));
+
+        /* where leaving uid 0 keeps the capabilities (SECBIT_NO_SETUID_FIXUP), the
+         * connect would pass as root: no probe, rather than a false "it can connect" */
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) < 0)
+                        _exit(2);
+                int k = probe_connect(p, &worker, false, 2000, &r);
+                _exit(k == -EPERM && geteuid() == 0 ? 0 : 1);
         }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        assert_int_equal(setgroups(0, NULL), 0);
         no_children_left();
-        assert_int_equal(n_children(), 0);
 }
 
 static void test_refused(void **state) {
@@ -350,7 +421,7 @@ int main(void) {
                 cmocka_unit_test(test_permissions),
                 cmocka_unit_test(test_backlog_full),
                 cmocka_unit_test(test_refused),
-                cmocka_unit_test(test_reap_later),
+                cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_long_path),
                 cmocka_unit_test(test_fastcgi),
                 cmocka_unit_test(test_silent_listener),
