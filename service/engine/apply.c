@@ -697,9 +697,9 @@ static const char *reload_after_revert(const WebServer *s) {
         const char *why = s->reload_refusal ?: reload_refusal(s->config.server, r, &rp);
         if (!why && s->exe) {
                 bool nginx = streq_ptr(s->config.server, "nginx");
-                _cleanup_free_ char *out = NULL;
-                if (path_only_root_can_change(s->exe, NULL) <= 0 ||
-                    (s->config.main_file && path_only_root_can_change(s->config.main_file, NULL) <= 0))
+                const char *what, *file;
+                _cleanup_free_ char *out = NULL, *untrusted = NULL;
+                if (server_test_trusted(s, &what, &file, &untrusted) <= 0)
                         why = nginx ? "its binary or configuration is not root's alone, so nginx -t is not run"
                                     : "its binary or configuration is not root's alone, so apache2 -t is not run";
                 else if ((r = test_server(s, &out)) < 0 && (r != -ENOENT || !nginx))

@@ -570,6 +570,25 @@ static bool file_edited_before(const Plan *p, size_t i) {
         return false;
 }
 
+int server_test_trusted(const WebServer *s, const char **what, const char **file, char **why) {
+        int r = 1;
+
+        *why = NULL;
+        if (s->config.main_file) {
+                *what = "configuration";
+                *file = s->config.main_file;
+                r = path_only_root_can_change(*file, why);
+        }
+        if (r > 0 && s->exe) {
+                *what = "binary";
+                *file = s->exe;
+                r = path_only_root_can_change(*file, why);
+                if (r == -ENOENT && streq_ptr(s->config.server, "nginx"))
+                        r = 1;
+        }
+        return r;
+}
+
 static int check_trust(Planner *x, EngineError *err, char **msg) {
         const Plan *p = x->p;
         const FpmInstance *f = x->d->pool ? x->d->pool->fpm : NULL;
@@ -608,15 +627,17 @@ static int check_trust(Planner *x, EngineError *err, char **msg) {
                 const WebServer *s = p->reloads[i].server;
                 if (s->reload_refusal)
                         continue;
-                _cleanup_free_ char *conf = NULL, *binary = NULL;
-                if (asprintf(&conf, "%s configuration", s->config.server) < 0 ||
-                    asprintf(&binary, "%s binary", s->config.server) < 0)
-                        return -ENOMEM;
-                if (s->config.main_file)
-                        k = check_root_file(conf, s->config.main_file, false, err, msg);
-                /* Apache's graceful restart is never sent untested: its binary must be there. */
-                if (k >= 0 && *err == ENGINE_OK && s->exe)
-                        k = check_root_file(binary, s->exe, streq_ptr(s->config.server, "nginx"), err, msg);
+                const char *what = NULL, *file = NULL;
+                _cleanup_free_ char *why = NULL;
+                int t = server_test_trusted(s, &what, &file, &why);
+                if (t == -ENOMEM)
+                        return t;
+                if (t <= 0) {
+                        *err = ENGINE_ERROR_UNSAFE_PATH;
+                        return t == 0 ? set_text(msg, "%s %s %s: %s; sockfix tests and edits only what no one but root "
+                                                      "can change", s->config.server, what, file, why)
+                                      : set_text(msg, "%s %s %s: %s", s->config.server, what, file, strerror(-t));
+                }
         }
         return k;
 }

@@ -55,3 +55,9 @@ typedef struct Plan {
 int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char *consumer, bool reloads, Plan *plan,
              EngineError *err, char **msg);
 void plan_done(Plan *p);
+
+/* A server is reloaded only after its configuration test, which runs as root from its
+ * binary and reads its configuration: both must be root's alone (the binary may be gone
+ * for nginx only: it keeps its workers on a reload that fails). 1 trusted; 0 not, *what
+ * ("binary" or "configuration") and *file naming which, *why the reason; -errno else. */
+int server_test_trusted(const WebServer *s, const char **what, const char **file, char **why);

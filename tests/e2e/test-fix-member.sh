@@ -133,4 +133,23 @@ h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers
 cp -a "$H_T/nginx.conf.good" "$S_NGINX_CONF"
 stack_reload_nginx
 h_ok "once the admin reloads it, the workers lack www-data's gid" lacks_gid
+
+# --- a third, reverted once nginx's configuration is no longer root's alone: its
+# nginx -t, run as root, would read what another user wrote, so nothing is run
+h_fix "$H_T/fix3.json" "$S_SOCK" member
+h_is "$(h_answer_of "$H_T/fix3.json")" applied "a third Fix(member): applied"
+tx3=$(h_json "$H_T/fix3.json" 'r.get("transaction", "")')
+h_wait_for 100 stack_workers_hold_gid "$www_gid"
+workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+chmod o+w "$S_NGINX_CONF"
+h_revert "$H_T/revert3.json" "$tx3"
+chmod o-w "$S_NGINX_CONF"
+h_is "$(h_answer_of "$H_T/revert3.json")" reverted "Revert: reverted (the membership is gone)"
+h_ok "  the membership is gone (id -nG)" not_member
+h_json_ok "$H_T/revert3.json" "'not root\'s alone, so nginx -t is not run' in r.get('reason', '')" \
+        "  its reason says why nginx was not reloaded ($(h_json "$H_T/revert3.json" 'r.get("reason")'))"
+sleep 0.5
+h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers are the same: no reload was sent"
+stack_reload_nginx
+h_ok "once the admin reloads it, the workers lack www-data's gid" lacks_gid
 h_done
