@@ -554,8 +554,10 @@ int diagnosis_run(Host *h, const char *path, const DiagnoseOptions *o, Diagnosis
         d->as_asked = as_asked;
         /* The probe connects by path, as the workers, later: a caller who may write a
          * directory on the path could make it lead elsewhere by then, where the workers
-         * may look but the caller may not (probe_errno would tell what is there). */
-        d->probe_allowed = !w->slow_fs && (!restricted || !caller_may_write_any(w, cc));
+         * may look but the caller may not (probe_errno would tell what is there). Never
+         * through procfs: the probe is made by sockfixd itself, and /proc/PID/fd/N of its
+         * own pid reaches any file it holds open, whatever ids it has taken. */
+        d->probe_allowed = !w->slow_fs && !w->crossed_procfs && (!restricted || !caller_may_write_any(w, cc));
         /* A missing path reads the socket table for its candidates (below). */
         if (cheap && (k == -E2BIG || (k >= 0 && w->error == ENOENT))) {
                 diagnosis_done(d);

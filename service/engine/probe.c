@@ -167,7 +167,16 @@ static int save_creds(SavedCreds *s) {
                         free(s->groups);
                 return r;
         }
+        /* Not dumpable while the worker's ids are held: the kernel would make it
+         * fs.suid_dumpable, and where that is 1 the daemon's /proc files would belong to
+         * the worker's user for as long as the connect()'s lookup takes. */
         s->dumpable = prctl(PR_GET_DUMPABLE);
+        if (s->dumpable != 0 && prctl(PR_SET_DUMPABLE, 0) < 0) {
+                int r = -errno;
+                if (s->groups != s->inline_groups)
+                        free(s->groups);
+                return r;
+        }
         return 0;
 }
 
@@ -182,11 +191,10 @@ static void restore_creds(SavedCreds *s) {
                 log_error_errno(errno, "Cannot take back the daemon's credentials after a probe");
                 abort();
         }
-        /* Changing the effective uid made the kernel clear the dumpable flag, as it does
-         * for any change of credentials. Nothing of the worker's identity is left, and
-         * while it held it the real and saved uid stayed root (so the worker's user could
-         * neither signal nor trace the daemon): set it as it was, for systemd-coredump. */
-        if (s->dumpable > 0 && prctl(PR_GET_DUMPABLE) == 0)
+        /* Nothing of the worker's identity is left, and while it held it the real and
+         * saved uid stayed root (so the worker's user could neither signal nor trace the
+         * daemon): dumpable again as it was, for systemd-coredump. */
+        if (s->dumpable == 1)
                 (void) prctl(PR_SET_DUMPABLE, 1);
         if (s->groups != s->inline_groups)
                 free(s->groups);

@@ -4,8 +4,10 @@
 /* The second proof of access: the daemon takes the worker's exact credentials
  * (groups, effective gid and uid; the real and saved ids stay its own) for one
  * non-blocking connect() to the socket, and is itself again right after. For a
- * FastCGI listener it then sends FCGI_GET_VALUES and reads one record. It makes one
- * connection and nothing else, and forks nothing. */
+ * FastCGI listener it then sends FCGI_GET_VALUES and reads one record, as root: the
+ * listener sees the worker's uid and gid in SO_PEERCRED (taken at the connect), and
+ * sockfixd's pid. It makes one connection and nothing else, and forks nothing. The
+ * caller keeps paths through procfs from here (PathWalk.crossed_procfs). */
 
 #include <stdbool.h>
 

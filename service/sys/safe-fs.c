@@ -2,6 +2,7 @@
 #include "sys/safe-fs.h"
 
 #include <endian.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
@@ -9,6 +10,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
@@ -377,6 +379,11 @@ static int walker_record_search(Walker *w, int *fs_error) {
         const struct stat *st = &top->st;
         if (!(st->st_mode & S_IXOTH))
                 pw->crossed_closed = true;
+        /* Only a mount point can be procfs's root: one statfs where the device changes. */
+        struct statfs sf;
+        if (!pw->crossed_procfs && (pw->n_dirs == 0 || pw->dirs[pw->n_dirs - 1].st.st_dev != st->st_dev) &&
+            fstatfs(top->fd, &sf) >= 0 && sf.f_type == PROC_SUPER_MAGIC)
+                pw->crossed_procfs = true;
         for (size_t i = 0; i < pw->n_dirs; i++)
                 if (pw->dirs[i].st.st_dev == st->st_dev && pw->dirs[i].st.st_ino == st->st_ino)
                         return 0;

@@ -52,6 +52,8 @@ typedef struct PathWalk {
         bool slow_fs;        /* it crossed onto a file system that may not answer (sys/slow-fs.c) */
         bool crossed_closed; /* it searched a directory others may not search (no o+x); kept when
                               * the walk itself fails (a caller may not learn what lies behind) */
+        bool crossed_procfs; /* it searched a directory of procfs, where magic links (/proc/PID/fd/N)
+                              * open a process's own files whatever its ids (full walks only) */
 } PathWalk;
 
 /* The walk holds an fd on each directory it stands in (".." goes back through them,

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,6 +216,21 @@ static void identity_get(Identity *id) {
         id->dumpable = prctl(PR_GET_DUMPABLE);
 }
 
+/* Makes the kernel answer EPERM to one system call from now on (seccomp; this
+ * process and its children only). */
+static int refuse_syscall(long nr) {
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) nr, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(f), .filter = f };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
+        return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0 ? -errno : 0;
+}
+
 /* The probe lends the daemon's identity to the worker for one connect(): the listener
  * sees the worker's uid and gid, and the daemon is all itself again after, its groups,
  * capabilities and dumpable flag included, whatever the probe's outcome. */
@@ -270,6 +287,27 @@ static void test_identity(void **state) {
         assert_int_equal(r.connect_errno, 0);
         identity_get(&after);
         assert_memory_equal(&before, &after, sizeof(before));
+
+        /* a kernel that refuses the second or the third step: what the first ones
+         * changed is undone, and no probe is made */
+        static const long refused[] = { SYS_setresgid, SYS_setresuid };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                pid_t pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        Identity in_child;
+                        if (refuse_syscall(refused[i]) < 0)
+                                _exit(2);
+                        if (probe_connect(p, &worker, false, 2000, &r) != -EPERM)
+                                _exit(3);
+                        identity_get(&in_child);
+                        _exit(memcmp(&before, &in_child, sizeof(before)) == 0 ? 0 : 4);
+                }
+                int status;
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+        }
 
         /* where leaving uid 0 keeps the capabilities (SECBIT_NO_SETUID_FIXUP), the
          * connect would pass as root: no probe, rather than a false "it can connect" */

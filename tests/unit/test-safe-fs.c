@@ -191,6 +191,35 @@ static void test_symlink_chain(void **state) {
         path_walk_done(&w);
 }
 
+/* A path through procfs is told apart: its magic links (/proc/PID/fd/N) open a
+ * process's own files whatever its ids, so sockfixd's own probe must not use it. The
+ * walk itself follows the link's text to the socket, as everywhere else. */
+static void test_crossed_procfs(void **state) {
+        _cleanup_free_ char *sock = tp("/a/b/c/sock"), *l1 = tp("/l1"), *via_proc = NULL, *via_dev = NULL;
+        _cleanup_close_ int fd = open(sock, O_PATH | O_CLOEXEC);
+        PathWalk w;
+        (void) state;
+
+        assert_true(fd >= 0);
+        assert_true(asprintf(&via_proc, "/proc/%d/fd/%d", (int) getpid(), fd) > 0);
+        assert_true(asprintf(&via_dev, "/dev/fd/%d", fd) > 0);
+
+        assert_walk_ok(sock, sock, &w);
+        assert_false(w.crossed_procfs);
+        path_walk_done(&w);
+        assert_walk_ok(l1, sock, &w);
+        assert_false(w.crossed_procfs);
+        path_walk_done(&w);
+
+        assert_walk_ok(via_proc, sock, &w);
+        assert_true(w.crossed_procfs);
+        path_walk_done(&w);
+        /* /dev/fd is a plain symlink to /proc/self/fd */
+        assert_walk_ok(via_dev, sock, &w);
+        assert_true(w.crossed_procfs);
+        path_walk_done(&w);
+}
+
 static void test_dirs_before_redirect(void **state) {
         _cleanup_free_ char *p = tp("/x/y/jump/b/c/sock"), *sock = tp("/a/b/c/sock"), *x = tp("/x"), *y = tp("/x/y");
         PathWalk w;
@@ -596,6 +625,7 @@ int main(void) {
                 cmocka_unit_test(test_socket_and_dirs),
                 cmocka_unit_test(test_acls),
                 cmocka_unit_test(test_symlink_chain),
+                cmocka_unit_test(test_crossed_procfs),
                 cmocka_unit_test(test_dirs_before_redirect),
                 cmocka_unit_test(test_dotdot),
                 cmocka_unit_test(test_loops),
