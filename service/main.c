@@ -142,23 +142,24 @@ static uint64_t now_monotonic_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* Once asked to stop: exit when no fix runs, or when the drain time is up (the
- * manager then abandons what still runs, and says so). Returns the sd_event_run
+/* Once asked to stop: exit when no fix or revert runs, or when the drain time is up
+ * (the manager then abandons what still runs, and says so). Returns the sd_event_run
  * timeout until the next check. */
 static uint64_t drain(sd_event *e, Manager *m, uint64_t *deadline) {
-        unsigned n = manager_n_running_fixes(m);
+        unsigned n = manager_n_running_jobs(m);
         uint64_t now = now_monotonic_usec();
 
         if (*deadline == 0) {
                 manager_stop_accepting_fixes(m);
                 *deadline = now + DRAIN_TIMEOUT_USEC;
                 if (n > 0)
-                        log_info("Stopping once %u running fix%s finished", n, n == 1 ? " has" : "es have");
+                        log_info("Stopping once %u running fix%s or revert%s finished", n, n == 1 ? "" : "es",
+                                 n == 1 ? " has" : "s have");
         }
         if (n == 0 || now >= *deadline) {
                 if (n > 0)
-                        log_warning("%u fix%s still running after %" PRIu64 " s, stopping anyway", n,
-                                    n == 1 ? "" : "es", DRAIN_TIMEOUT_USEC / USEC_PER_SEC);
+                        log_warning("%u fix%s or revert%s still running after %" PRIu64 " s, stopping anyway", n,
+                                    n == 1 ? "" : "es", n == 1 ? "" : "s", DRAIN_TIMEOUT_USEC / USEC_PER_SEC);
                 (void) sd_event_exit(e, 0);
                 return UINT64_MAX;
         }
@@ -166,7 +167,7 @@ static uint64_t drain(sd_event *e, Manager *m, uint64_t *deadline) {
 }
 
 /* Idle for us means: no event at all for the timeout (a call, a polkit answer, a
- * signal), no call waiting for polkit and no fix running. We then give the name up
+ * signal), no call waiting for polkit and no fix or revert running. We then give the name up
  * first and keep serving until the bus confirms, so a call that raced with us is
  * answered by us and the next one activates a fresh instance. */
 static int run_loop(sd_event *e, sd_bus *bus, Manager *m, LoopState *st) {
@@ -195,7 +196,7 @@ static int run_loop(sd_event *e, sd_bus *bus, Manager *m, LoopState *st) {
                         return log_error_errno(r, "Event loop failed");
 
                 if (r == 0 && !releasing && !st->stop_requested && timeout == arg_idle_timeout_usec &&
-                    manager_n_pending_authorizations(m) == 0 && manager_n_running_fixes(m) == 0) {
+                    manager_n_pending_authorizations(m) == 0 && manager_n_running_jobs(m) == 0) {
                         log_info("Idle for %" PRIu64 " s, exiting", arg_idle_timeout_usec / USEC_PER_SEC);
                         (void) sd_notify(false, "STOPPING=1");
                         r = sd_bus_release_name_async(bus, NULL, SOCKFIX_BUS_NAME, on_name_released, st);

@@ -10,7 +10,7 @@
 #include "sockfix-bus.h"
 
 #include "args.h"
-#include "fix-runner.h"
+#include "job-runner.h"
 #include "manager.h"
 #include "marshal.h"
 #include "polkit.h"
@@ -20,7 +20,7 @@
 struct Manager {
         Engine *engine;
         PolkitRegistry *polkit;
-        FixRunner *fixes;
+        JobRunner *jobs; /* fixes and reverts that wait */
         sd_bus_slot *vtable_slot;
         bool stopping; /* SIGTERM: running fixes finish, no new one starts */
 };
@@ -263,20 +263,46 @@ static int reply_fix(sd_bus_message *call, const FixResult *res) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* A job that waited for a reload has ended. Its caller may have left the bus: the
- * answer is then refused by the bus and dropped, the fix itself is complete. */
-static void on_fix_done(sd_bus_message *call, const FixJob *job, int error, void *userdata) {
-        const FixResult *res = fix_job_result(job);
+/* Answers a Revert call, now or when its reloads are done: an engine refusal as its
+ * error, else the result, after the signal. */
+static int reply_revert(sd_bus_message *call, const RevertResult *res) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (res->error != ENGINE_OK) {
+                _cleanup_free_ char *msg = utf8_escape_invalid(strempty(res->message));
+                return msg ? sd_bus_reply_method_errorf(call, bus_engine_error_name(res->error), "%s", msg) : -ENOMEM;
+        }
+
+        r = emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit TransactionFinished for %s", res->transaction);
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = bus_append_revert_result(reply, res);
+        if (r < 0)
+                return sd_bus_reply_method_errnof(call, r, "Failed to send the result of reverting %s: %m",
+                                                  res->transaction);
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* A job that waited (a configuration test, a reload) has ended. Its caller may have
+ * left the bus: the answer is then refused by the bus and dropped, the job itself is
+ * complete. */
+static void on_job_done(sd_bus_message *call, const FixJob *fix, const RevertJob *revert, int error, void *userdata) {
+        const char *what = fix ? "fix" : "revert";
+        const char *socket = fix ? fix_job_result(fix)->socket : revert_job_result(revert)->socket;
         int r;
 
         (void) userdata;
 
         if (error < 0)
-                r = sd_bus_reply_method_errnof(call, error, "Failed to finish fixing %s: %m", strempty(res->socket));
+                r = sd_bus_reply_method_errnof(call, error, "Failed to finish the %s of %s: %m", what, strempty(socket));
         else
-                r = reply_fix(call, res);
+                r = fix ? reply_fix(call, fix_job_result(fix)) : reply_revert(call, revert_job_result(revert));
         if (r < 0)
-                log_debug("Could not answer the fix of %s (caller %s gone?): %s", strempty(res->socket),
+                log_debug("Could not answer the %s of %s (caller %s gone?): %s", what, strempty(socket),
                           strempty(sd_bus_message_get_sender(call)), strerror(-r));
 }
 
@@ -349,16 +375,12 @@ static int method_fix(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         if (fix_job_finished(job))
                 return reply_fix(m, fix_job_result(job));
 
-        /* Waiting for a reload to take effect: answered by on_fix_done(). */
-        r = fix_runner_add(mgr->fixes, m, job);
+        /* Waiting for a test or a reload: answered by on_job_done(). */
+        r = job_runner_add_fix(mgr->jobs, m, job);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to wait for the fix of %s: %m", socket);
         TAKE_PTR(job);
         return 1;
-}
-
-static void revert_result_freep(RevertResult **r) {
-        revert_result_free(*r);
 }
 
 /* No option is defined yet; any key is InvalidArgs, so a typo never goes unnoticed. */
@@ -369,8 +391,7 @@ static int read_no_options(sd_bus_message *m, sd_bus_error *error) {
 }
 
 static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(revert_result_freep) RevertResult *res = NULL;
+        _cleanup_(revert_job_freep) RevertJob *job = NULL;
         _cleanup_free_ char *socket = NULL;
         Manager *mgr = userdata;
         const char *id;
@@ -406,25 +427,19 @@ static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to revert %s: %m", id);
 
-        r = engine_revert(mgr->engine, id, uid, sd_bus_message_get_sender(m), &res);
+        r = engine_revert_start(mgr->engine, id, uid, sd_bus_message_get_sender(m), &job);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to revert transaction %s: %m", id);
-        if (res->error != ENGINE_OK) {
-                _cleanup_free_ char *msg = utf8_escape_invalid(strempty(res->message));
-                return msg ? sd_bus_error_setf(error, bus_engine_error_name(res->error), "%s", msg) : -ENOMEM;
-        }
+        if (revert_job_finished(job))
+                return reply_revert(m, revert_job_result(job));
 
-        r = emit_transaction_finished(m, res->transaction, res->socket, res->outcome);
+        /* A membership taken back: its servers reload after their configuration tests,
+         * answered by on_job_done(). */
+        r = job_runner_add_revert(mgr->jobs, m, job);
         if (r < 0)
-                log_warning_errno(r, "Failed to emit TransactionFinished for %s", id);
-
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r < 0)
-                return r;
-        r = bus_append_revert_result(reply, res);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+                return sd_bus_error_set_errnof(error, r, "Failed to wait for the revert of %s: %m", id);
+        TAKE_PTR(job);
+        return 1;
 }
 
 static int method_list_transactions(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -533,7 +548,7 @@ int manager_new(sd_bus *bus, Engine *engine, Manager **ret) {
         r = polkit_registry_new(&m->polkit);
         if (r < 0)
                 return r;
-        r = fix_runner_new(engine, on_fix_done, m, &m->fixes);
+        r = job_runner_new(engine, on_job_done, m, &m->jobs);
         if (r < 0)
                 return r;
 
@@ -550,7 +565,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         sd_bus_slot_unref(m->vtable_slot);
-        fix_runner_free(m->fixes);
+        job_runner_free(m->jobs);
         polkit_registry_free(m->polkit);
         free(m);
         return NULL;
@@ -560,8 +575,8 @@ unsigned manager_n_pending_authorizations(const Manager *m) {
         return polkit_registry_n_pending(m->polkit);
 }
 
-unsigned manager_n_running_fixes(const Manager *m) {
-        return fix_runner_n_running(m->fixes);
+unsigned manager_n_running_jobs(const Manager *m) {
+        return job_runner_n_running(m->jobs);
 }
 
 void manager_stop_accepting_fixes(Manager *m) {

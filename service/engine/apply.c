@@ -67,36 +67,11 @@ static int test_server_start(const WebServer *s, CommandJob **job) {
         return 0;
 }
 
-/* The same test, waited for (Revert's reloads). */
-static int test_server(const WebServer *s, char **out) {
-        CommandJob *job = NULL;
-        int r = test_server_start(s, &job);
-        if (r >= 0 && job)
-                r = config_test_wait(job, out);
-        command_job_free(job);
-        return r;
-}
-
 static bool plan_edits_pool(const Plan *p) {
         for (size_t i = 0; i < p->n_steps; i++)
                 if (p->steps[i].kind == STEP_POOL_EDIT)
                         return true;
         return false;
-}
-
-/* php-fpm -t of the edited pool file, before php-fpm's next start could meet it. */
-static int test_fpm(const Diagnosis *d, char **msg) {
-        const FpmInstance *f = d->pool->fpm;
-        _cleanup_free_ char *out = NULL;
-        if (!f->exe)
-                return 0; /* no binary known (stopped, non-standard layout): nothing to test with */
-        int r = config_test_fpm(f->exe, f->config.main_file, &out);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return fail(msg, "php-fpm -t -y %s failed: %s", f->config.main_file, out ? strstrip(out) : strerror(-r)),
-                       -EBADMSG;
-        return 0;
 }
 
 /* One configuration test running for a fix: what it tests, for the message. */
@@ -109,6 +84,7 @@ typedef struct ConfigTest {
 struct ConfigTests {
         ConfigTest *t;
         size_t n;
+        bool after_edit; /* php-fpm -t of the pool file just written: its failure rolls back */
 };
 
 ConfigTests *config_tests_free(ConfigTests *t) {
@@ -140,7 +116,10 @@ static int test_add(ConfigTests *t, int started, CommandJob *job, bool missing_o
         if (started == -ENOENT && missing_ok)
                 return 0;
         if (started < 0)
-                return fail(msg, "%s could not run before any change: %s", what, strerror(-started)), -EBADMSG;
+                return fail(msg, t->after_edit ? "the edited pool file could not be tested: %s could not run: %s"
+                                               : "%s could not run before any change: %s",
+                            what, strerror(-started)),
+                       -EBADMSG;
         ConfigTest *c = ARRAY_PUSH(t->t, t->n);
         if (!c) {
                 command_job_free(job);
@@ -148,6 +127,17 @@ static int test_add(ConfigTests *t, int started, CommandJob *job, bool missing_o
         }
         *c = (ConfigTest) { .job = job, .what = TAKE_PTR(what), .missing_ok = missing_ok };
         return 0;
+}
+
+/* php-fpm -t of the pool's installation. No binary known (stopped, non-standard
+ * layout), or gone since: nothing to test with. */
+static int test_fpm_add(ConfigTests *t, const Diagnosis *d, char **msg) {
+        const FpmInstance *f = d->pool ? d->pool->fpm : NULL;
+        CommandJob *job = NULL;
+        if (!f || !f->exe)
+                return 0;
+        int k = config_test_fpm_start(f->exe, f->config.main_file, &job);
+        return test_add(t, k, job, true, msg, "php-fpm -t -y %s", strempty(f->config.main_file));
 }
 
 int apply_config_tests_start(const Diagnosis *d, const Plan *p, bool reloads, ConfigTests **ret, char **msg) {
@@ -167,13 +157,8 @@ int apply_config_tests_start(const Diagnosis *d, const Plan *p, bool reloads, Co
                 if (k < 0 || job)
                         r = test_add(t, k, job, nginx, msg, "%s -t (%s)", s->config.server, strempty(s->config.main_file));
         }
-        if (r >= 0 && d->pool && plan_edits_pool(p) && d->pool->fpm->exe) {
-                /* No binary known (stopped, non-standard layout): nothing to test with. */
-                const FpmInstance *f = d->pool->fpm;
-                CommandJob *job = NULL;
-                int k = config_test_fpm_start(f->exe, f->config.main_file, &job);
-                r = test_add(t, k, job, true, msg, "php-fpm -t -y %s", strempty(f->config.main_file));
-        }
+        if (r >= 0 && plan_edits_pool(p))
+                r = test_fpm_add(t, d, msg);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(t);
@@ -196,7 +181,9 @@ int apply_config_tests_poll(ConfigTests *t, char **msg) {
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 && !(r == -ENOENT && c->missing_ok))
-                        return fail(msg, "%s failed before any change: %s", c->what, out ? strstrip(out) : strerror(-r)),
+                        return fail(msg, t->after_edit ? "the edited pool file is rejected: %s failed: %s"
+                                                       : "%s failed before any change: %s",
+                                    c->what, out ? strstrip(out) : strerror(-r)),
                                -EBADMSG;
         }
         return running ? -EAGAIN : 0;
@@ -204,7 +191,7 @@ int apply_config_tests_poll(ConfigTests *t, char **msg) {
 
 /* --- pool file --- */
 
-static int apply_pool_file(const Diagnosis *d, const Plan *p, const char *file, JournalTx *tx, char **msg) {
+static int apply_pool_file(const Plan *p, const char *file, JournalTx *tx, char **msg) {
         _cleanup_free_ char *text = NULL, *written = NULL;
         _cleanup_free_ PoolEdit *edits = NULL;
         _cleanup_free_ size_t *idx = NULL;
@@ -247,7 +234,7 @@ static int apply_pool_file(const Diagnosis *d, const Plan *p, const char *file, 
                 return fail(msg, "cannot write pool file %s: %s", file, strerror(-r));
         for (size_t i = 0; i < k; i++)
                 (void) journal_mark(tx, idx[i], JOURNAL_CHANGE_DONE);
-        return test_fpm(d, msg) < 0 ? fail(msg, "the edited pool file is rejected: %s", strempty(*msg)) : 0;
+        return 0;
 }
 
 /* --- inodes --- */
@@ -412,17 +399,32 @@ static int apply_member_step(const Step *s, JournalTx *tx, char **msg) {
         return journal_mark(tx, idx, JOURNAL_CHANGE_DONE) < 0 ? fail(msg, "cannot journal %s", s->user) : 0;
 }
 
-int apply_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, HeldInodes *held, char **msg) {
-        int r;
-        /* Order: pool file (persists, tested by php-fpm -t), live inode (effective at
-         * once), directories, memberships; reloads come after, from the caller. */
+int apply_pool_files(const Diagnosis *d, const Plan *p, JournalTx *tx, ConfigTests **test, char **msg) {
         _cleanup_strv_free_ char **files = NULL;
+        int r;
+
+        *test = NULL;
         for (size_t i = 0; i < p->n_steps; i++)
                 if (p->steps[i].kind == STEP_POOL_EDIT && strv_extend_unique(&files, p->steps[i].file) < 0)
                         return -ENOMEM;
-        for (char **f = files; f && *f; f++)
-                if ((r = apply_pool_file(d, p, *f, tx, msg)) < 0)
+        if (!files)
+                return 0;
+        for (char **f = files; *f; f++)
+                if ((r = apply_pool_file(p, *f, tx, msg)) < 0)
                         return r;
+        _cleanup_(config_tests_freep) ConfigTests *t = calloc(1, sizeof(ConfigTests));
+        if (!t)
+                return -ENOMEM;
+        t->after_edit = true;
+        if ((r = test_fpm_add(t, d, msg)) < 0)
+                return r;
+        if (t->n > 0)
+                *test = TAKE_PTR(t);
+        return 0;
+}
+
+int apply_live_changes(const Diagnosis *d, const Plan *p, JournalTx *tx, HeldInodes *held, char **msg) {
+        int r;
         for (size_t i = 0; i < p->n_steps; i++) {
                 const Step *s = &p->steps[i];
                 r = 0;
@@ -688,60 +690,141 @@ static int undo_pool(const PoolUndo *u, Change **changes, size_t *n, char **msg)
         return 0;
 }
 
-/* Why a reload of s, to drop a group taken back, is not made: as for a fix, only one
- * that cannot stop the server (its configuration test first, run only from a binary and
- * configuration that are root's alone). NULL: reloaded. */
-static const char *reload_after_revert(const WebServer *s) {
+/* --- reloads after an undo --- */
+
+/* One server to reload once its configuration test passed. */
+typedef struct UndoReload {
+        const WebServer *server; /* the UndoReloads' host's */
+        CommandJob *test;        /* NULL once answered */
+} UndoReload;
+
+struct UndoReloads {
+        Host *host;
+        UndoReload *items;
+        size_t n;
+};
+
+UndoReloads *undo_reloads_free(UndoReloads *u) {
+        if (!u)
+                return NULL;
+        for (size_t i = 0; i < u->n; i++)
+                command_job_free(u->items[i].test); /* a test still running is killed and reaped */
+        free(u->items);
+        host_unref(u->host);
+        free(u);
+        return NULL;
+}
+
+static int note_not_reloaded(const WebServer *s, const char *why, char ***left_alone) {
+        char *note;
+        if (asprintf(&note, "%s (master %d) was not reloaded (%s): its workers keep the group until it is",
+                     s->config.server, (int) s->master_pid, why) < 0)
+                return -ENOMEM;
+        return strv_consume(left_alone, note);
+}
+
+/* The reload itself, once the test passed (or nginx's binary is gone: nginx keeps its
+ * workers on a reload that fails). The master must still be the one diagnosed. */
+static int reload_now(const WebServer *s, char ***left_alone) {
         ReloadPlan rp = {};
         int r = reload_plan(s->config.server, s->master_pid, &rp);
-        const char *why = s->reload_refusal ?: reload_refusal(s->config.server, r, &rp);
-        if (!why && s->exe) {
-                bool nginx = streq_ptr(s->config.server, "nginx");
-                const char *what, *file;
-                _cleanup_free_ char *out = NULL, *untrusted = NULL;
-                if (server_test_trusted(s, &what, &file, &untrusted) <= 0)
-                        why = nginx ? "its binary or configuration is not root's alone, so nginx -t is not run"
-                                    : "its binary or configuration is not root's alone, so apache2 -t is not run";
-                else if ((r = test_server(s, &out)) < 0 && (r != -ENOENT || !nginx))
-                        why = nginx ? "nginx -t fails" : "apache2 -t fails";
-        }
+        const char *why = reload_refusal(s->config.server, r, &rp);
         if (!why && reload_execute(&rp, s->master_pid, s->master_start) < 0)
                 why = "the reload failed";
         reload_plan_done(&rp);
-        return why;
+        return why ? note_not_reloaded(s, why, left_alone) : 0;
 }
 
-/* After a membership is taken back, the web servers running as that user reload so
- * no worker keeps the group; one that is not gets a note in *left_alone. */
-static int reload_servers_of(const char *proc_root, char **users, char ***left_alone) {
+/* Why a reload of s, to drop a group taken back, is not made: as for a fix, only one
+ * that cannot stop the server (its configuration test first, run only from a binary and
+ * configuration that are root's alone). NULL: its test is started into *test (NULL when
+ * there is nothing to run: reload at once). */
+static const char *undo_reload_start(const WebServer *s, CommandJob **test) {
+        ReloadPlan rp = {};
+        int r = reload_plan(s->config.server, s->master_pid, &rp);
+        const char *why = s->reload_refusal ?: reload_refusal(s->config.server, r, &rp);
+        reload_plan_done(&rp);
+        *test = NULL;
+        if (why || !s->exe)
+                return why;
+        bool nginx = streq_ptr(s->config.server, "nginx");
+        const char *what, *file;
+        _cleanup_free_ char *untrusted = NULL;
+        if (server_test_trusted(s, &what, &file, &untrusted) <= 0)
+                return nginx ? "its binary or configuration is not root's alone, so nginx -t is not run"
+                             : "its binary or configuration is not root's alone, so apache2 -t is not run";
+        r = test_server_start(s, test);
+        if (r < 0 && (r != -ENOENT || !nginx))
+                return nginx ? "nginx -t could not run" : "apache2 -t could not run";
+        return NULL;
+}
+
+int undo_reloads_start(const char *proc_root, char **users, UndoReloads **ret, char ***left_alone) {
+        *ret = NULL;
         if (!users)
                 return 0;
-        Host *h = NULL;
+        _cleanup_(undo_reloads_freep) UndoReloads *u = calloc(1, sizeof(UndoReloads));
+        if (!u)
+                return -ENOMEM;
         HostConfig hc = { .proc_root = proc_root };
-        int r = host_load(&hc, &h);
+        int r = host_load(&hc, &u->host);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
-        for (size_t i = 0; i < h->n_servers && r >= 0; i++) {
-                const WebServer *s = &h->servers[i];
+        for (size_t i = 0; i < u->host->n_servers; i++) {
+                const WebServer *s = &u->host->servers[i];
                 bool hit = false;
                 for (size_t j = 0; j < s->n_workers && !hit; j++)
                         hit = strv_contains(users, s->workers[j].user);
-                const char *why = hit && s->master_pid > 0 ? reload_after_revert(s) : NULL;
-                char *note = NULL;
-                if (why && asprintf(&note, "%s (master %d) was not reloaded (%s): its workers keep the group until it "
-                                           "is", s->config.server, (int) s->master_pid, why) < 0)
+                if (!hit || s->master_pid <= 0)
+                        continue;
+                CommandJob *test = NULL;
+                const char *why = undo_reload_start(s, &test);
+                if (why)
+                        r = note_not_reloaded(s, why, left_alone);
+                else if (!test)
+                        r = reload_now(s, left_alone);
+                else if (!ARRAY_PUSH(u->items, u->n)) {
+                        command_job_free(test);
                         r = -ENOMEM;
-                else if (note)
-                        r = strv_consume(left_alone, note);
+                } else
+                        u->items[u->n - 1] = (UndoReload) { .server = s, .test = test };
+                if (r < 0)
+                        return r;
         }
-        host_unref(h);
-        return r < 0 ? r : 0;
+        if (u->n > 0)
+                *ret = TAKE_PTR(u);
+        return 0;
 }
 
-int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *held, bool check_conflicts,
-                     Change **changes, size_t *n, char ***left_alone, char **msg) {
+int undo_reloads_poll(UndoReloads *u, char ***left_alone) {
+        bool running = false;
+        for (size_t i = 0; i < u->n; i++) {
+                UndoReload *it = &u->items[i];
+                if (!it->test)
+                        continue;
+                int r = config_test_poll(it->test, NULL);
+                if (r == -EAGAIN) {
+                        running = true;
+                        continue;
+                }
+                it->test = command_job_free(it->test);
+                const WebServer *s = it->server;
+                bool nginx = streq_ptr(s->config.server, "nginx");
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && (r != -ENOENT || !nginx))
+                        r = note_not_reloaded(s, nginx ? "nginx -t fails" : "apache2 -t fails", left_alone);
+                else
+                        r = reload_now(s, left_alone);
+                if (r < 0)
+                        return r;
+        }
+        return running ? -EAGAIN : 0;
+}
+
+int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts, Change **changes, size_t *n,
+                     char ***left_alone, char ***unmembered, char **msg) {
         JournalEntry e = {};
-        _cleanup_strv_free_ char **unmembered = NULL;
         PoolUndo *pu = NULL;
         size_t n_pu = 0;
         bool failed = false;
@@ -776,7 +859,7 @@ int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *hel
                                 k = group_remove_member(user, group, &out);
                                 if (k == -EIO && user_in_group_db(user, group) == 0)
                                         k = 0; /* the pending change never happened */
-                                if (k >= 0 && strv_extend_unique(&unmembered, user) < 0)
+                                if (k >= 0 && strv_extend_unique(unmembered, user) < 0)
                                         k = -ENOMEM;
                         }
                 }
@@ -821,8 +904,6 @@ int undo_transaction(const char *proc_root, JournalTx *tx, const HeldInodes *hel
                                 (void) journal_mark(tx, j, JOURNAL_CHANGE_UNDONE);
                 }
         }
-        if ((r = reload_servers_of(proc_root, unmembered, left_alone)) < 0)
-                goto out;
         r = failed ? -EIO : 0;
 out:
         pool_undo_free(pu, n_pu);

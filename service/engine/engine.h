@@ -148,8 +148,20 @@ typedef struct RevertResult {
 
 /* The transaction's socket, for the polkit details before authorization; -ENOENT / -EINVAL. */
 int engine_transaction_socket(Engine *e, const char *id, char **ret);
-int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret);
-RevertResult *revert_result_free(RevertResult *r);
+
+typedef struct RevertJob RevertJob;
+
+/* Starts a Revert: *ret is always set (its result's error says why it was refused).
+ * Every change is undone at once; a membership taken back reloads the servers running
+ * as that user, each after its configuration test, which runs while the daemon serves:
+ * until then the job is not finished, and engine_revert_continue() is called after
+ * revert_job_wait_usec(), as for a Fix. -ENOMEM only. */
+int engine_revert_start(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertJob **ret);
+int engine_revert_continue(Engine *e, RevertJob *job);
+bool revert_job_finished(const RevertJob *job);
+uint64_t revert_job_wait_usec(const RevertJob *job);
+const RevertResult *revert_job_result(const RevertJob *job);
+RevertJob *revert_job_free(RevertJob *job);
 
 typedef struct TransactionRecord {
         char *transaction;

@@ -3,6 +3,7 @@
  * reload takes effect, Revert, and the transaction list. Every privileged action
  * goes to the system journal with who asked and what changed. */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-journal.h>
@@ -45,6 +46,10 @@ struct FixJob {
         size_t n_waits;
         HeldInodes held; /* every inode this fix changed, for its own rollback */
         ConfigTests *tests; /* running before anything changes; NULL once they answered */
+        ConfigTests *pool_test; /* php-fpm -t of the pool file just written, before the live changes */
+        UndoReloads *undo_reloads; /* a rollback's reloads, waiting for their tests */
+        char **rollback_left;      /* what the rollback left alone (a server not reloaded) */
+        const char *rollback_outcome;
         uint64_t deadline;
         bool finished;
         FixResult res;
@@ -160,13 +165,26 @@ static int job_finish(FixJob *j, const char *outcome) {
         return r;
 }
 
+/* The rollback's end, once the servers that lost a member were reloaded: what was left
+ * alone goes into the reason. */
+static int job_rolled_back(FixJob *j) {
+        if (j->rollback_left) {
+                _cleanup_free_ char *left = strv_join(j->rollback_left, "; "), *reason = NULL;
+                if (!left || asprintf(&reason, "%s; %s", j->res.reason, left) < 0)
+                        return -ENOMEM;
+                free(j->res.reason);
+                j->res.reason = TAKE_PTR(reason);
+        }
+        return job_finish(j, j->rollback_outcome);
+}
+
 /* Verification failed or applying failed: undo everything, in reverse. */
 static int job_roll_back(FixJob *j, const char *why) {
         _cleanup_free_ char *msg = NULL;
-        _cleanup_strv_free_ char **left = NULL;
+        _cleanup_strv_free_ char **unmembered = NULL;
         Change *undone = NULL;
         size_t n = 0;
-        int k = undo_transaction(j->e->proc_root, j->tx, &j->held, false, &undone, &n, &left, &msg);
+        int k = undo_transaction(j->tx, &j->held, false, &undone, &n, &j->rollback_left, &unmembered, &msg);
         changes_free(undone, n);
         if (k == -ENOMEM)
                 return k;
@@ -176,7 +194,21 @@ static int job_roll_back(FixJob *j, const char *why) {
                 j->res.reason = NULL;
                 return -ENOMEM;
         }
-        return job_finish(j, k < 0 ? "failed" : "rolled-back");
+        j->rollback_outcome = k < 0 ? "failed" : "rolled-back";
+        /* A membership taken back: the servers running as that user reload (after their
+         * configuration tests, which run while the daemon serves) before the answer. */
+        int r = undo_reloads_start(j->e->proc_root, unmembered, &j->undo_reloads, &j->rollback_left);
+        if (r < 0)
+                return r;
+        return j->undo_reloads ? 0 : job_rolled_back(j);
+}
+
+static int job_undo_reloads_done(FixJob *j) {
+        int r = undo_reloads_poll(j->undo_reloads, &j->rollback_left);
+        if (r == -EAGAIN)
+                return 0;
+        j->undo_reloads = undo_reloads_free(j->undo_reloads);
+        return r < 0 ? r : job_rolled_back(j);
 }
 
 /* Workers that were running before a reload and are only finishing their requests:
@@ -260,6 +292,22 @@ static int job_verify(FixJob *j) {
 }
 
 static int job_apply(FixJob *j);
+static int job_apply_live(FixJob *j);
+
+/* php-fpm -t of the edited pool file: still running (0), failed (rolled back: php-fpm's
+ * next start would meet a file it rejects), or passed (the live changes follow). */
+static int job_pool_test_done(FixJob *j) {
+        _cleanup_free_ char *msg = NULL;
+        int r = apply_config_tests_poll(j->pool_test, &msg);
+        if (r == -EAGAIN)
+                return 0;
+        j->pool_test = config_tests_free(j->pool_test);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return job_roll_back(j, strempty(msg));
+        return job_apply_live(j);
+}
 
 /* The configuration tests' answer: still running (0, the job waits), failed (refused:
  * nothing changed), or passed (applied). */
@@ -294,6 +342,10 @@ int engine_fix_continue(Engine *e, FixJob *j) {
                 return 0;
         if (j->tests)
                 return job_tests_done(j);
+        if (j->pool_test)
+                return job_pool_test_done(j);
+        if (j->undo_reloads)
+                return job_undo_reloads_done(j);
         bool settled = true;
         for (size_t i = 0; i < j->n_waits && settled; i++) {
                 const ReloadWait *w = &j->waits[i];
@@ -304,7 +356,9 @@ int engine_fix_continue(Engine *e, FixJob *j) {
         return job_verify(j);
 }
 
-/* Once the configuration tests passed: journal, change, reload. */
+/* Once the configuration tests passed: journal, the pool files, then (job_apply_live(),
+ * once the edited file passed php-fpm -t, which takes a second on a host of thousands of
+ * pools and runs while the daemon serves) the live changes and the reloads. */
 static int job_apply(FixJob *j) {
         _cleanup_free_ char *msg = NULL, *strategy = strv_join(j->plan.strategies, "+");
         int r;
@@ -320,7 +374,17 @@ static int job_apply(FixJob *j) {
         if (!(j->busy_tx = strdup(journal_tx_id(j->tx))) || hashmap_put_str(j->e->busy, j->busy_tx, j) < 0)
                 return -ENOMEM;
 
-        r = apply_changes(&j->d, &j->plan, j->tx, &j->held, &msg);
+        r = apply_pool_files(&j->d, &j->plan, j->tx, &j->pool_test, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return job_roll_back(j, strempty(msg));
+        return j->pool_test ? job_pool_test_done(j) : job_apply_live(j);
+}
+
+static int job_apply_live(FixJob *j) {
+        _cleanup_free_ char *msg = NULL;
+        int r = apply_live_changes(&j->d, &j->plan, j->tx, &j->held, &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -434,7 +498,7 @@ bool fix_job_finished(const FixJob *j) {
 
 uint64_t fix_job_wait_usec(const FixJob *j) {
         /* A configuration test is a few ms of a binary's work: its answer is looked for sooner. */
-        return j->finished ? 0 : j->tests ? TEST_POLL_USEC : RELOAD_POLL_USEC;
+        return j->finished ? 0 : j->tests || j->pool_test || j->undo_reloads ? TEST_POLL_USEC : RELOAD_POLL_USEC;
 }
 
 const FixResult *fix_job_result(const FixJob *j) {
@@ -446,6 +510,9 @@ FixJob *fix_job_free(FixJob *j) {
                 return NULL;
         job_release(j);
         config_tests_free(j->tests); /* a test still running is killed and reaped */
+        config_tests_free(j->pool_test);
+        undo_reloads_free(j->undo_reloads);
+        strv_free(j->rollback_left);
         journal_tx_free(j->tx);
         reload_waits_free(j->waits, j->n_waits);
         held_inodes_done(&j->held);
@@ -486,19 +553,6 @@ int engine_transaction_socket(Engine *e, const char *id, char **ret) {
         return r;
 }
 
-RevertResult *revert_result_free(RevertResult *r) {
-        if (!r)
-                return NULL;
-        free(r->message);
-        free(r->transaction);
-        free(r->socket);
-        free(r->outcome);
-        free(r->reason);
-        changes_free(r->changes, r->n_changes);
-        free(r);
-        return NULL;
-}
-
 /* A running fix holds its transaction id and the resolved path of its socket; the
  * record names the socket as its caller wrote it, maybe through a symlink. */
 static bool revert_busy(Engine *e, const char *id, const char *socket, bool restricted) {
@@ -519,84 +573,165 @@ static bool revert_busy(Engine *e, const char *id, const char *socket, bool rest
         return busy;
 }
 
-int engine_revert(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertResult **ret) {
-        RevertResult *res = calloc(1, sizeof(RevertResult));
+struct RevertJob {
+        RevertResult res;
+        char *strategy; /* the transaction's, for the audit record */
+        uid_t caller_uid;
+        char *caller;
+        int undo;       /* undo_transaction()'s answer: 0, or -EIO when some undo failed */
+        char *msg;      /* which, then */
+        char **left;    /* what was left alone: changed since, a server not reloaded */
+        UndoReloads *reloads;
+        bool finished;
+};
+
+/* Its answer, once the servers that lost a member were reloaded. */
+static int revert_finish(RevertJob *j) {
+        RevertResult *res = &j->res;
+        _cleanup_free_ char *left_text = NULL;
+        int k;
+
+        if (j->left && !(left_text = strv_join(j->left, "; ")))
+                return -ENOMEM;
+        if (j->undo < 0)
+                k = set_str(&res->reason, j->msg);
+        else if (j->left)
+                k = asprintf(&res->reason, "undone, except: %s", left_text) < 0 ? -ENOMEM : 0;
+        else
+                k = set_str(&res->reason, "every change of the transaction was undone");
+        if (k < 0 || set_str(&res->outcome, j->undo < 0 ? "failed" : "reverted") < 0)
+                return -ENOMEM;
+        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s: %s", res->transaction, res->socket,
+                        (unsigned) j->caller_uid, strempty(j->caller), res->outcome, strempty(res->reason),
+                        SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", res->transaction,
+                        "SOCKFIX_SOCKET=%s", res->socket, "SOCKFIX_STRATEGY=%s", strempty(j->strategy),
+                        "SOCKFIX_OUTCOME=%s", res->outcome, "SOCKFIX_CALLER_UID=%u", (unsigned) j->caller_uid,
+                        "SOCKFIX_CALLER=%s", strempty(j->caller), "PRIORITY=5", NULL);
+        audit_changes(SOCKFIX_MESSAGE_REVERT, res->transaction, res->changes, res->n_changes, j->caller_uid);
+        fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", res->transaction, res->socket,
+                (unsigned) j->caller_uid, res->outcome);
+        j->finished = true;
+        return 0;
+}
+
+/* Refused before anything was undone. */
+static _printf_(3, 4) int revert_refuse(RevertJob *j, EngineError error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vasprintf(&j->res.message, fmt, ap);
+        va_end(ap);
+        j->res.error = error;
+        j->finished = true;
+        if (k < 0) {
+                j->res.message = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Everything but the reloads, which wait for their servers' configuration tests. */
+static int revert_undo(Engine *e, RevertJob *j, const char *id) {
+        RevertResult *res = &j->res;
         JournalTx *tx = NULL;
         JournalEntry en = {};
-        _cleanup_free_ char *msg = NULL, *left_text = NULL;
-        _cleanup_strv_free_ char **left = NULL;
-        int r;
-        if (!res)
-                return -ENOMEM;
-        *ret = res;
-        if (!(res->transaction = strdup(id)))
-                return -ENOMEM;
-        r = e->journal ? journal_load(e->journal, id, &tx) : -ENOENT;
+        _cleanup_strv_free_ char **unmembered = NULL;
+        int r = e->journal ? journal_load(e->journal, id, &tx) : -ENOENT;
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
-                return asprintf(&res->message, "no transaction %s", id) < 0 ? -ENOMEM : 0;
-        }
+        if (r < 0)
+                return revert_refuse(j, ENGINE_ERROR_UNKNOWN_TRANSACTION, "no transaction %s", id);
         if ((r = journal_tx_entry(tx, &en)) < 0)
                 goto out;
         /* A caller other than root is told of its own transactions only (as by
          * ListTransactions): another's is, to it, no transaction at all. */
-        if (caller_uid != 0 && en.uid != caller_uid) {
-                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
-                r = asprintf(&res->message, "no transaction %s", id) < 0 ? -ENOMEM : 0;
+        if (j->caller_uid != 0 && en.uid != j->caller_uid) {
+                r = revert_refuse(j, ENGINE_ERROR_UNKNOWN_TRANSACTION, "no transaction %s", id);
                 goto out;
         }
-        if ((r = set_str(&res->socket, en.socket)) < 0)
+        if ((r = set_str(&res->socket, en.socket)) < 0 || (r = set_str(&j->strategy, en.strategy)) < 0)
                 goto out;
         if (streq_ptr(en.outcome, "reverted")) {
-                res->error = ENGINE_ERROR_UNKNOWN_TRANSACTION;
-                r = asprintf(&res->message, "transaction %s was already reverted", id) < 0 ? -ENOMEM : 0;
+                r = revert_refuse(j, ENGINE_ERROR_UNKNOWN_TRANSACTION, "transaction %s was already reverted", id);
                 goto out;
         }
         /* A fix still running on this socket owns the record. */
-        if (revert_busy(e, id, en.socket, caller_uid != 0)) {
-                res->error = ENGINE_ERROR_BUSY;
-                r = asprintf(&res->message, "a fix of %s is running", en.socket) < 0 ? -ENOMEM : 0;
+        if (revert_busy(e, id, en.socket, j->caller_uid != 0)) {
+                r = revert_refuse(j, ENGINE_ERROR_BUSY, "a fix of %s is running", en.socket);
                 goto out;
         }
-        r = undo_transaction(e->proc_root, tx, NULL, true, &res->changes, &res->n_changes, &left, &msg);
+        r = undo_transaction(tx, NULL, true, &res->changes, &res->n_changes, &j->left, &unmembered, &j->msg);
         if (r == -EBUSY) {
                 res->error = ENGINE_ERROR_CONFLICT;
-                r = asprintf(&res->message, "%s: %s", en.socket, strempty(msg)) < 0 ? -ENOMEM : 0;
+                j->finished = true;
+                r = asprintf(&res->message, "%s: %s", en.socket, strempty(j->msg)) < 0 ? -ENOMEM : 0;
                 goto out;
         }
         if (r == -ENOMEM)
                 goto out;
-        if (left && !(left_text = strv_join(left, "; "))) {
-                r = -ENOMEM;
-                goto out;
-        }
-        int k;
-        if (r < 0)
-                k = set_str(&res->reason, msg);
-        else if (left)
-                k = asprintf(&res->reason, "undone, except: %s", left_text) < 0 ? -ENOMEM : 0;
-        else
-                k = set_str(&res->reason, "every change of the transaction was undone");
-        if (k < 0 || set_str(&res->outcome, r < 0 ? "failed" : "reverted") < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
+        j->undo = r;
+        /* The record is final now: the reloads below change nothing it holds. */
         (void) journal_finish(tx, r < 0 ? "incomplete" : "reverted");
-        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s: %s", id, en.socket,
-                        (unsigned) caller_uid, strempty(caller), res->outcome, strempty(res->reason),
-                        SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", id, "SOCKFIX_SOCKET=%s", en.socket,
-                        "SOCKFIX_STRATEGY=%s", strempty(en.strategy), "SOCKFIX_OUTCOME=%s", res->outcome,
-                        "SOCKFIX_CALLER_UID=%u", (unsigned) caller_uid, "SOCKFIX_CALLER=%s", strempty(caller),
-                        "PRIORITY=5", NULL);
-        audit_changes(SOCKFIX_MESSAGE_REVERT, id, res->changes, res->n_changes, caller_uid);
-        fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", id, en.socket, (unsigned) caller_uid, res->outcome);
-        r = 0;
+        r = undo_reloads_start(e->proc_root, unmembered, &j->reloads, &j->left);
 out:
         journal_entry_done(&en);
         journal_tx_free(tx);
         return r;
+}
+
+int engine_revert_start(Engine *e, const char *id, uid_t caller_uid, const char *caller, RevertJob **ret) {
+        RevertJob *j = calloc(1, sizeof(RevertJob));
+        if (!j)
+                return -ENOMEM;
+        *ret = j;
+        j->caller_uid = caller_uid;
+        if (!(j->res.transaction = strdup(id)) || set_str(&j->caller, caller) < 0)
+                return -ENOMEM;
+        int r = revert_undo(e, j, id);
+        if (r < 0 || j->finished || j->reloads)
+                return r;
+        return revert_finish(j);
+}
+
+int engine_revert_continue(Engine *e, RevertJob *j) {
+        (void) e;
+        if (j->finished)
+                return 0;
+        int r = undo_reloads_poll(j->reloads, &j->left);
+        if (r == -EAGAIN)
+                return 0;
+        j->reloads = undo_reloads_free(j->reloads);
+        return r < 0 ? r : revert_finish(j);
+}
+
+bool revert_job_finished(const RevertJob *j) {
+        return j->finished;
+}
+
+uint64_t revert_job_wait_usec(const RevertJob *j) {
+        return j->finished ? 0 : TEST_POLL_USEC;
+}
+
+const RevertResult *revert_job_result(const RevertJob *j) {
+        return &j->res;
+}
+
+RevertJob *revert_job_free(RevertJob *j) {
+        if (!j)
+                return NULL;
+        undo_reloads_free(j->reloads); /* a test still running is killed and reaped */
+        RevertResult *r = &j->res;
+        free(r->message);
+        free(r->transaction);
+        free(r->socket);
+        free(r->outcome);
+        free(r->reason);
+        changes_free(r->changes, r->n_changes);
+        strv_free(j->left);
+        free(j->msg);
+        free(j->strategy);
+        free(j->caller);
+        free(j);
+        return NULL;
 }
 
 /* --- ListTransactions --- */

@@ -430,11 +430,8 @@ static int test_verdict(int r, CommandResult *res, char **output) {
 }
 
 /* Runs the test to its end, or with started only starts it (config_test_poll()). */
-static int run_test(char *const argv[], char *const env[], CommandJob **started, char **output) {
-        if (started)
-                return command_start(argv, env, CONFIG_TEST_TIMEOUT_MS, started);
-        CommandResult res = {};
-        return test_verdict(command_run_env(argv, env, CONFIG_TEST_TIMEOUT_MS, &res), &res, output);
+static int run_test(char *const argv[], char *const env[], CommandJob **started) {
+        return command_start(argv, env, CONFIG_TEST_TIMEOUT_MS, started);
 }
 
 int config_test_wait(CommandJob *j, char **output) {
@@ -469,7 +466,7 @@ int config_test_nginx_start(const char *exe, const char *conf, const char *prefi
                 argv[n++] = globals;
         }
         argv[n] = NULL;
-        return run_test((char *const *) argv, NULL, ret, NULL);
+        return run_test((char *const *) argv, NULL, ret);
 }
 
 int config_test_apache_start(const char *exe, char *const *master_argv, char *const *env, CommandJob **ret) {
@@ -502,20 +499,12 @@ int config_test_apache_start(const char *exe, char *const *master_argv, char *co
                 }
         }
         argv[k] = NULL;
-        return run_test((char *const *) argv, env, ret, NULL);
-}
-
-static int test_fpm(const char *exe, const char *conf, CommandJob **started, char **output) {
-        if (isempty(exe) || isempty(conf))
-                return -EINVAL;
-        const char *argv[] = { exe, "-t", "-y", conf, NULL };
-        return run_test((char *const *) argv, NULL, started, output);
-}
-
-int config_test_fpm(const char *exe, const char *conf, char **output) {
-        return test_fpm(exe, conf, NULL, output);
+        return run_test((char *const *) argv, env, ret);
 }
 
 int config_test_fpm_start(const char *exe, const char *conf, CommandJob **ret) {
-        return test_fpm(exe, conf, ret, NULL);
+        if (isempty(exe) || isempty(conf))
+                return -EINVAL;
+        const char *argv[] = { exe, "-t", "-y", conf, NULL };
+        return run_test((char *const *) argv, NULL, ret);
 }

@@ -89,5 +89,3 @@ int config_test_apache_start(const char *exe, char *const *master_argv, char *co
 int config_test_fpm_start(const char *exe, const char *conf, CommandJob **ret);
 int config_test_poll(CommandJob *j, char **output);
 int config_test_wait(CommandJob *j, char **output);
-/* php-fpm -t, started and waited for (the edited pool file, checked at once). */
-int config_test_fpm(const char *exe, const char *conf, char **output);

@@ -5,7 +5,10 @@
 # a FIFO, so the nginx -t of a Fix(member) blocks until the test writes to it. Meanwhile
 # Peer.Ping and Diagnose answer in < 2 s and a second Fix of the socket answers Busy;
 # once the FIFO is written, nginx -t passes and the Fix answers applied, verified:
-# HTTP 200. The seed case, with a web user of the test's own.
+# HTTP 200. Its Revert's nginx -t (before nginx is reloaded to drop the group) blocks
+# the same way while sockfixd serves; then nginx is reloaded: HTTP 502. So does the
+# nginx -t of a Fix's rollback, which reloads nginx once more after the membership is
+# taken back. The seed case, with a web user of the test's own.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$H_LIB_DIR/stack.sh"
 h_init e2e-fix-config-test
@@ -49,4 +52,80 @@ h_forget_pid "$fix_client"
 h_json_is "$H_T/fix.json" '(r.get("outcome"), r.get("strategy"), r.get("verified"))' '["applied", "member", true]' \
         "once nginx -t passed: Fix(member) applied, verified"
 h_is "$(h_http_status "$S_URL")" 200 "HTTP 200"
+
+# Its Revert takes the membership back and reloads nginx after nginx -t: that test too
+# runs while sockfixd serves.
+tx=$(h_json "$H_T/fix.json" 'r.get("transaction", "")')
+www_gid=$(getent group www-data | cut -d: -f3)
+workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+h_revert_async "$H_T/revert.json" "$tx"
+revert_client=$H_LAST_PID
+h_wait_for 100 bash -c "ps -eo args | grep -q '^nginx -t\|^/usr/sbin/nginx -t'"
+h_ok "the Revert's nginx -t runs, blocked on the FIFO" bash -c "ps -eo args | grep -q '^nginx -t\|^/usr/sbin/nginx -t'"
+ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+h_ok "Peer.Ping answers meanwhile ($ms ms)" test "$ms" -lt 2000
+ms=$(h_elapsed_ms h_diagnose "$H_T/during-revert.json" "$S_SOCK")
+h_ok "Diagnose answers meanwhile ($ms ms)" test "$ms" -lt 2000
+h_ok "  the membership is already gone (id -nG)" bash -c "! id -nG '$S_WEB_USER' | tr ' ' '\n' | grep -qx www-data"
+h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx not reloaded yet"
+h_revert "$H_T/revert-again.json" "$tx"
+h_is "$(h_error_of "$H_T/revert-again.json")" org.sockfix.SockFix1.Error.UnknownTransaction \
+        "a second Revert of it: UnknownTransaction (already reverted)"
+h_ok "the first Revert still waits" h_alive "$revert_client"
+feed 1
+h_ok "nginx -t has read it and ended" h_wait_for 100 bash -c "! ps -eo args | grep -q '^nginx -t\|^/usr/sbin/nginx -t'"
+feed 1 # the master's own read, at its reload
+h_ok "the Revert answered" h_wait_gone "$revert_client" 300
+wait "$revert_client" 2> /dev/null
+h_forget_pid "$revert_client"
+h_json_is "$H_T/revert.json" '(r.get("outcome"), r.get("reason"))' \
+        '["reverted", "every change of the transaction was undone"]' "Revert: reverted, nothing left alone"
+# the workers are all new (an old one still running would serve with the group), and
+# none holds www-data's gid
+lacks_gid() {
+        local now
+        now=$(stack_worker_pids | paste -sd' ' -)
+        [[ -n $now ]] && ! comm -12 <(tr ' ' '\n' <<< "$workers_fixed" | sort) <(tr ' ' '\n' <<< "$now" | sort) | grep -q . &&
+                for w in $now; do ! stack_worker_field "$w" Groups | tr ' ' '\n' | grep -qx "$www_gid" || return 1; done
+}
+h_wait_for 100 lacks_gid
+h_ok "nginx was reloaded: its workers are new and lack www-data's gid" lacks_gid
+h_is "$(h_http_status "$S_URL")" 502 "HTTP 502 again"
+
+# A Fix(member) rolled back after its reload, the socket's directory closed while nginx
+# reloads (its master blocked on the FIFO): the membership is taken back and nginx is
+# reloaded once more, after an nginx -t that again runs while sockfixd serves.
+nginx_testing() { ps -eo args | grep -q '^nginx -t\|^/usr/sbin/nginx -t'; }
+not_nginx_testing() { ! nginx_testing; }
+is_member() { id -nG "$S_WEB_USER" | tr ' ' '\n' | grep -qx www-data; }
+h_fix_async "$H_T/fix3.json" "$S_SOCK" member
+fix_client=$H_LAST_PID
+h_wait_for 100 nginx_testing
+feed 1 # the Fix's nginx -t
+h_wait_for 100 not_nginx_testing
+h_wait_for 100 is_member
+h_ok "the third Fix made $S_WEB_USER a member and signalled nginx" is_member
+workers_fixed=$(stack_worker_pids | paste -sd' ' -) # its reload has not spawned any yet
+chmod 0700 "$S_SOCK_DIR"
+h_at_exit "chmod 0755 '$S_SOCK_DIR'"
+feed 1 # the master's own read: its new workers hold www-data, and meet the closed directory
+h_wait_for 100 nginx_testing
+h_ok "verification failed: the rollback's nginx -t runs, blocked on the FIFO" nginx_testing
+h_ok "  the membership is already taken back" bash -c "! id -nG '$S_WEB_USER' | tr ' ' '\n' | grep -qx www-data"
+ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+h_ok "Peer.Ping answers meanwhile ($ms ms)" test "$ms" -lt 2000
+h_fix "$H_T/fix4.json" "$S_SOCK" auto
+h_is "$(h_error_of "$H_T/fix4.json")" org.sockfix.SockFix1.Error.Busy "another Fix of the socket: Busy"
+h_ok "the third Fix still waits" h_alive "$fix_client"
+feed 1 # the rollback's nginx -t
+h_wait_for 100 not_nginx_testing
+feed 1 # the master's read at that reload
+h_ok "the third Fix answered" h_wait_gone "$fix_client" 300
+wait "$fix_client" 2> /dev/null
+h_forget_pid "$fix_client"
+h_json_is "$H_T/fix3.json" 'r.get("outcome")' rolled-back "Fix(member): rolled-back"
+h_json_ok "$H_T/fix3.json" "r.get('reason', '').startswith('verification failed') and 'everything was undone' in r.get('reason', '')" \
+        "  its reason: verification failed, everything was undone ($(h_json "$H_T/fix3.json" 'r.get("reason", "")'))"
+h_wait_for 100 lacks_gid
+h_ok "nginx was reloaded again: its workers are new and lack www-data's gid" lacks_gid
 h_done

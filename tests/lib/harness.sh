@@ -570,6 +570,11 @@ h_fix_async() {
         h_spawn "Fix($strategy) client" "$out" "$H_PY" "$H_LIB_DIR/sfjson.py" call Fix "\"$sock\"" "\"$strategy\"" "$opts"
 }
 
+# h_revert_async OUT TRANSACTION: Revert in the background (H_LAST_PID), as h_fix_async.
+h_revert_async() {
+        h_spawn "Revert client" "$1" "$H_PY" "$H_LIB_DIR/sfjson.py" call Revert "\"$2\"" '{}'
+}
+
 # h_stop_sockfixd [--kill]: stops sockfixd and keeps its log as sockfixd.log.N (as
 # h_restart_sockfixd does); start it again with h_start_sockfixd on the same
 # STATE_DIRECTORY. With --kill: SIGKILL, a crash (no sanitizer check: the process had no

@@ -281,6 +281,15 @@ static int apache_test(const char *exe, char *const *master_argv, char *const *e
         return r;
 }
 
+static int fpm_test(const char *exe, const char *conf, char **out) {
+        CommandJob *j = NULL;
+        int r = config_test_fpm_start(exe, conf, &j);
+        if (r >= 0)
+                r = config_test_wait(j, out);
+        command_job_free(j);
+        return r;
+}
+
 static void test_config_test_nginx(void **state) {
         (void) state;
         if (access("/usr/sbin/nginx", X_OK) < 0)
@@ -314,11 +323,11 @@ static void test_config_test_fpm(void **state) {
         strcat(text, "pm.bogus = 1\npm = nonsense\n");
         write_text("fpm-bad.conf", text, bad, sizeof bad);
         _cleanup_free_ char *out1 = NULL, *out2 = NULL;
-        assert_int_equal(config_test_fpm(exe, ok, &out1), 0);
-        assert_int_equal(config_test_fpm(exe, bad, &out2), -EBADMSG);
+        assert_int_equal(fpm_test(exe, ok, &out1), 0);
+        assert_int_equal(fpm_test(exe, bad, &out2), -EBADMSG);
         assert_true(strlen(out2) > 0);
-        assert_int_equal(config_test_fpm(exe, NULL, NULL), -EINVAL);
-        assert_int_equal(config_test_fpm("/nonexistent/php-fpm", ok, NULL), -ENOENT);
+        assert_int_equal(fpm_test(exe, NULL, NULL), -EINVAL);
+        assert_int_equal(fpm_test("/nonexistent/php-fpm", ok, NULL), -ENOENT);
 }
 
 /* apache2 -t as its master was started: its -d, -f, -D options (not -k start) and the
