@@ -570,6 +570,24 @@ h_fix_async() {
         h_spawn "Fix($strategy) client" "$out" "$H_PY" "$H_LIB_DIR/sfjson.py" call Fix "\"$sock\"" "\"$strategy\"" "$opts"
 }
 
+# h_serves_meanwhile OUT SOCKET: checks that sockfixd answers Peer.Ping and a Diagnose
+# of SOCKET (into OUT) within 2 s each, while a job of it waits.
+h_serves_meanwhile() {
+        local ms
+        ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+        h_ok "Peer.Ping answers meanwhile ($ms ms)" test "$ms" -lt 2000
+        ms=$(h_elapsed_ms h_diagnose "$1" "$2")
+        h_ok "Diagnose answers meanwhile ($ms ms)" test "$ms" -lt 2000
+}
+
+# h_async_answered PID WHAT: a check that the client h_fix_async or h_revert_async
+# started (PID) answered within 30 s; it is reaped and forgotten.
+h_async_answered() {
+        h_ok "$2 answered" h_wait_gone "$1" 300
+        wait "$1" 2> /dev/null
+        h_forget_pid "$1"
+}
+
 # h_revert_async OUT TRANSACTION: Revert in the background (H_LAST_PID), as h_fix_async.
 h_revert_async() {
         h_spawn "Revert client" "$1" "$H_PY" "$H_LIB_DIR/sfjson.py" call Revert "\"$2\"" '{}'
