@@ -114,42 +114,43 @@ h_is "$(h_http_status "$S_URL")" 502 "after the revert: HTTP 502 again"
 stack_assert_not_other_writable "after the revert"
 h_ok "the pool file unchanged" cmp "$S_POOL_CONF" "$H_T/pool.orig"
 
+# member_fix N WHAT: Fix(member) number N, applied; its transaction in $tx and the new
+# workers in $workers_fixed.
+member_fix() {
+        h_fix "$H_T/fix$1.json" "$S_SOCK" member
+        h_is "$(h_answer_of "$H_T/fix$1.json")" applied "$2 Fix(member): applied"
+        tx=$(h_json "$H_T/fix$1.json" 'r.get("transaction", "")')
+        h_wait_for 100 stack_workers_hold_gid "$www_gid"
+        workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+}
+# revert_unreloaded N WHY: Revert number N of $tx takes the membership back, sends nginx
+# no reload, and its reason says so with WHY.
+revert_unreloaded() {
+        h_revert "$H_T/revert$1.json" "$tx"
+        h_is "$(h_answer_of "$H_T/revert$1.json")" reverted "Revert: reverted (the membership is gone)"
+        h_ok "  the membership is gone (id -nG)" not_member
+        h_json_ok "$H_T/revert$1.json" "\"was not reloaded ($2)\" in r.get('reason', '')" \
+                "  its reason says nginx was not reloaded, and why ($(h_json "$H_T/revert$1.json" 'r.get("reason")'))"
+        sleep 0.5
+        h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers are the same: no reload was sent"
+}
+
 # --- a second fix, reverted while nginx's configuration is broken
-h_fix "$H_T/fix2.json" "$S_SOCK" member
-h_is "$(h_answer_of "$H_T/fix2.json")" applied "a second Fix(member): applied"
-tx2=$(h_json "$H_T/fix2.json" 'r.get("transaction", "")')
-h_wait_for 100 stack_workers_hold_gid "$www_gid"
-workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+member_fix 2 "a second"
 cp -a "$S_NGINX_CONF" "$H_T/nginx.conf.good"
 echo "sockfix_test_broken_directive;" >> "$S_NGINX_CONF"
 h_isnt "$(nginx -t -c "$S_NGINX_CONF" -p "$H_T/nginx/" > /dev/null 2>&1; echo $?)" 0 "nginx's configuration now fails nginx -t"
-h_revert "$H_T/revert2.json" "$tx2"
-h_is "$(h_answer_of "$H_T/revert2.json")" reverted "Revert: reverted (the membership is gone)"
-h_ok "  the membership is gone (id -nG)" not_member
-h_json_ok "$H_T/revert2.json" "'was not reloaded (nginx -t fails)' in r.get('reason', '')" \
-        "  its reason says nginx was not reloaded, and why ($(h_json "$H_T/revert2.json" 'r.get("reason")'))"
-sleep 0.5
-h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers are the same: no reload was sent"
+revert_unreloaded 2 "nginx -t fails"
 cp -a "$H_T/nginx.conf.good" "$S_NGINX_CONF"
 stack_reload_nginx
 h_ok "once the admin reloads it, the workers lack www-data's gid" lacks_gid
 
 # --- a third, reverted once nginx's configuration is no longer root's alone: its
 # nginx -t, run as root, would read what another user wrote, so nothing is run
-h_fix "$H_T/fix3.json" "$S_SOCK" member
-h_is "$(h_answer_of "$H_T/fix3.json")" applied "a third Fix(member): applied"
-tx3=$(h_json "$H_T/fix3.json" 'r.get("transaction", "")')
-h_wait_for 100 stack_workers_hold_gid "$www_gid"
-workers_fixed=$(stack_worker_pids | paste -sd' ' -)
+member_fix 3 "a third"
 chmod o+w "$S_NGINX_CONF"
-h_revert "$H_T/revert3.json" "$tx3"
+revert_unreloaded 3 "its binary or configuration is not root's alone, so nginx -t is not run"
 chmod o-w "$S_NGINX_CONF"
-h_is "$(h_answer_of "$H_T/revert3.json")" reverted "Revert: reverted (the membership is gone)"
-h_ok "  the membership is gone (id -nG)" not_member
-h_json_ok "$H_T/revert3.json" "'not root\'s alone, so nginx -t is not run' in r.get('reason', '')" \
-        "  its reason says why nginx was not reloaded ($(h_json "$H_T/revert3.json" 'r.get("reason")'))"
-sleep 0.5
-h_is "$(stack_worker_pids | paste -sd' ' -)" "$workers_fixed" "  nginx's workers are the same: no reload was sent"
 stack_reload_nginx
 h_ok "once the admin reloads it, the workers lack www-data's gid" lacks_gid
 h_done
