@@ -759,17 +759,15 @@ static const char *undo_reload_start(const WebServer *s, CommandJob **test) {
         return NULL;
 }
 
-int undo_reloads_start(const char *proc_root, char **users, UndoReloads **ret, char ***left_alone) {
+int undo_reloads_start(Host *h, char **users, UndoReloads **ret, char ***left_alone) {
         *ret = NULL;
-        if (!users)
+        if (!users || !h)
                 return 0;
         _cleanup_(undo_reloads_freep) UndoReloads *u = calloc(1, sizeof(UndoReloads));
         if (!u)
                 return -ENOMEM;
-        HostConfig hc = { .proc_root = proc_root };
-        int r = host_load(&hc, &u->host);
-        if (r < 0)
-                return r == -ENOMEM ? r : 0;
+        u->host = host_ref(h);
+        int r = 0;
         for (size_t i = 0; i < u->host->n_servers; i++) {
                 const WebServer *s = &u->host->servers[i];
                 bool hit = false;

@@ -77,11 +77,12 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
 /* After memberships were taken back, the web servers running as those users are
  * reloaded, so that no worker keeps the group: each after its configuration test (run
  * while the daemon serves, as a fix's), only one sockfix may reload (as for a fix).
- * undo_reloads_start() starts the tests (*ret NULL when none is running: every server
- * was reloaded or noted); undo_reloads_poll() answers -EAGAIN while one runs, then 0. A
- * server that is not reloaded gets a note in *left_alone. -ENOMEM only. */
+ * undo_reloads_start() starts the tests, for the servers of the host model h (current:
+ * engine_load_host(); NULL: none known), which it keeps (*ret NULL when none is running:
+ * every server was reloaded or noted); undo_reloads_poll() answers -EAGAIN while one
+ * runs, then 0. A server that is not reloaded gets a note in *left_alone. -ENOMEM only. */
 typedef struct UndoReloads UndoReloads;
-int undo_reloads_start(const char *proc_root, char **users, UndoReloads **ret, char ***left_alone);
+int undo_reloads_start(Host *h, char **users, UndoReloads **ret, char ***left_alone);
 int undo_reloads_poll(UndoReloads *u, char ***left_alone);
 UndoReloads *undo_reloads_free(UndoReloads *u);
 static inline void undo_reloads_freep(UndoReloads **u) {

@@ -165,6 +165,20 @@ static int job_finish(FixJob *j, const char *outcome) {
         return r;
 }
 
+/* Reloads the servers running as users, as the model kept for diagnoses knows them:
+ * rebuilt only if stale (a fresh one for each undo cost a fraction of a second on a host
+ * of thousands of pools, with the daemon waiting). One that cannot be loaded knows no
+ * server, and none is reloaded. */
+static int undo_reload_servers(Engine *e, char **users, UndoReloads **ret, char ***left_alone) {
+        Host *h = NULL;
+        int r = engine_load_host(e, false, &h);
+        if (r == -ENOMEM)
+                return r;
+        r = r < 0 ? 0 : undo_reloads_start(h, users, ret, left_alone);
+        host_unref(h);
+        return r;
+}
+
 /* The rollback's end, once the servers that lost a member were reloaded: what was left
  * alone goes into the reason. */
 static int job_rolled_back(FixJob *j) {
@@ -197,7 +211,7 @@ static int job_roll_back(FixJob *j, const char *why) {
         j->rollback_outcome = k < 0 ? "failed" : "rolled-back";
         /* A membership taken back: the servers running as that user reload (after their
          * configuration tests, which run while the daemon serves) before the answer. */
-        int r = undo_reloads_start(j->e->proc_root, unmembered, &j->undo_reloads, &j->rollback_left);
+        int r = unmembered ? undo_reload_servers(j->e, unmembered, &j->undo_reloads, &j->rollback_left) : 0;
         if (r < 0)
                 return r;
         return j->undo_reloads ? 0 : job_rolled_back(j);
@@ -671,7 +685,7 @@ static int revert_undo(Engine *e, RevertJob *j, const char *id) {
         j->undo = r;
         /* The record is final now: the reloads below change nothing it holds. */
         (void) journal_finish(tx, r < 0 ? "incomplete" : "reverted");
-        r = undo_reloads_start(e->proc_root, unmembered, &j->reloads, &j->left);
+        r = unmembered ? undo_reload_servers(e, unmembered, &j->reloads, &j->left) : 0;
 out:
         journal_entry_done(&en);
         journal_tx_free(tx);
