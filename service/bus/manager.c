@@ -423,6 +423,11 @@ static int method_revert(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (r == 0)
                 return 1; /* polkit is asking; we will be called again */
 
+        /* A Revert may have to wait for reloads, which a stopping daemon would give up on. */
+        if (mgr->stopping)
+                return sd_bus_error_setf(error, SOCKFIX_ERROR_BUSY,
+                                         "Transaction %s: sockfixd is stopping; try again when it is back", id);
+
         r = bus_query_sender_uid(mgr->polkit, m, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot tell who asked to revert %s: %m", id);

@@ -23,5 +23,6 @@ unsigned manager_n_pending_authorizations(const Manager *m);
 /* Fix and Revert jobs waiting for a configuration test or a reload: the daemon must
  * not exit while any runs (the host would be left half-changed). */
 unsigned manager_n_running_jobs(const Manager *m);
-/* On SIGTERM: running fixes finish, new ones are refused with Busy (dry runs go on). */
+/* On SIGTERM: running fixes and reverts finish, new ones are refused with Busy (dry runs
+ * go on). */
 void manager_stop_accepting_fixes(Manager *m);

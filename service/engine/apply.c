@@ -839,8 +839,23 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
                 JournalChangeStatus st;
                 json_object *undo, *v;
                 _cleanup_free_ char *note = NULL;
-                if (journal_tx_change(tx, i, &st, &undo) < 0 || st == JOURNAL_CHANGE_UNDONE)
+                if (journal_tx_change(tx, i, &st, &undo) < 0)
                         continue;
+                if (st == JOURNAL_CHANGE_UNDONE) {
+                        /* Taken back by an undo that stopped before its reloads (the daemon
+                         * stopped or crashed): the servers are reloaded now. */
+                        const char *user = streq_ptr(c->kind, "group-member") && json_object_object_get_ex(undo, "user", &v)
+                                                   ? json_object_get_string(v) : NULL;
+                        const char *group = user && json_object_object_get_ex(undo, "group", &v)
+                                                    ? json_object_get_string(v) : NULL;
+                        bool was = json_object_object_get_ex(undo, "was_member", &v) && json_object_get_boolean(v);
+                        if (group && !was && user_in_group_db(user, group) == 0 &&
+                            strv_extend_unique(unmembered, user) < 0) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        continue;
+                }
                 int k = 0;
                 if (streq_ptr(c->kind, "pool-config"))
                         continue; /* whole files, below */

@@ -588,16 +588,44 @@ static bool revert_busy(Engine *e, const char *id, const char *socket, bool rest
 }
 
 struct RevertJob {
+        Engine *e;
         RevertResult res;
+        JournalTx *tx;  /* finished once the reloads are done (a Revert meanwhile: Busy) */
+        char *busy_tx;  /* its transaction id, a key of e->busy while the reloads wait */
         char *strategy; /* the transaction's, for the audit record */
         uid_t caller_uid;
         char *caller;
+        bool undone;    /* the changes were undone: the record and the audit entry are owed */
         int undo;       /* undo_transaction()'s answer: 0, or -EIO when some undo failed */
         char *msg;      /* which, then */
         char **left;    /* what was left alone: changed since, a server not reloaded */
         UndoReloads *reloads;
         bool finished;
 };
+
+static void revert_release(RevertJob *j) {
+        if (j->busy_tx) {
+                hashmap_remove_str(j->e->busy, j->busy_tx);
+                free(j->busy_tx);
+                j->busy_tx = NULL;
+        }
+}
+
+/* The record and the audit entry of an undo. outcome: reverted, failed, or incomplete for
+ * one whose reloads were given up on (the daemon stopped): a Revert finishes it. */
+static void revert_record(RevertJob *j, const char *outcome, const char *reason) {
+        const RevertResult *res = &j->res;
+        (void) journal_finish(j->tx, streq_ptr(outcome, "failed") ? "incomplete" : outcome);
+        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s: %s", res->transaction, res->socket,
+                        (unsigned) j->caller_uid, strempty(j->caller), outcome, strempty(reason),
+                        SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", res->transaction,
+                        "SOCKFIX_SOCKET=%s", res->socket, "SOCKFIX_STRATEGY=%s", strempty(j->strategy),
+                        "SOCKFIX_OUTCOME=%s", outcome, "SOCKFIX_CALLER_UID=%u", (unsigned) j->caller_uid,
+                        "SOCKFIX_CALLER=%s", strempty(j->caller), "PRIORITY=5", NULL);
+        audit_changes(SOCKFIX_MESSAGE_REVERT, res->transaction, res->changes, res->n_changes, j->caller_uid);
+        fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", res->transaction, res->socket,
+                (unsigned) j->caller_uid, outcome);
+}
 
 /* Its answer, once the servers that lost a member were reloaded. */
 static int revert_finish(RevertJob *j) {
@@ -615,15 +643,8 @@ static int revert_finish(RevertJob *j) {
                 k = set_str(&res->reason, "every change of the transaction was undone");
         if (k < 0 || set_str(&res->outcome, j->undo < 0 ? "failed" : "reverted") < 0)
                 return -ENOMEM;
-        sd_journal_send("MESSAGE=sockfix: revert of %s (%s) by uid %u (%s): %s: %s", res->transaction, res->socket,
-                        (unsigned) j->caller_uid, strempty(j->caller), res->outcome, strempty(res->reason),
-                        SOCKFIX_MESSAGE_REVERT, "SOCKFIX_TRANSACTION=%s", res->transaction,
-                        "SOCKFIX_SOCKET=%s", res->socket, "SOCKFIX_STRATEGY=%s", strempty(j->strategy),
-                        "SOCKFIX_OUTCOME=%s", res->outcome, "SOCKFIX_CALLER_UID=%u", (unsigned) j->caller_uid,
-                        "SOCKFIX_CALLER=%s", strempty(j->caller), "PRIORITY=5", NULL);
-        audit_changes(SOCKFIX_MESSAGE_REVERT, res->transaction, res->changes, res->n_changes, j->caller_uid);
-        fprintf(stderr, "sockfixd: revert %s (%s) by uid %u: %s\n", res->transaction, res->socket,
-                (unsigned) j->caller_uid, res->outcome);
+        revert_record(j, res->outcome, res->reason);
+        revert_release(j);
         j->finished = true;
         return 0;
 }
@@ -644,17 +665,17 @@ static _printf_(3, 4) int revert_refuse(RevertJob *j, EngineError error, const c
 }
 
 /* Everything but the reloads, which wait for their servers' configuration tests. */
-static int revert_undo(Engine *e, RevertJob *j, const char *id) {
+static int revert_undo(RevertJob *j, const char *id) {
+        Engine *e = j->e;
         RevertResult *res = &j->res;
-        JournalTx *tx = NULL;
         JournalEntry en = {};
         _cleanup_strv_free_ char **unmembered = NULL;
-        int r = e->journal ? journal_load(e->journal, id, &tx) : -ENOENT;
+        int r = e->journal ? journal_load(e->journal, id, &j->tx) : -ENOENT;
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return revert_refuse(j, ENGINE_ERROR_UNKNOWN_TRANSACTION, "no transaction %s", id);
-        if ((r = journal_tx_entry(tx, &en)) < 0)
+        if ((r = journal_tx_entry(j->tx, &en)) < 0)
                 goto out;
         /* A caller other than root is told of its own transactions only (as by
          * ListTransactions): another's is, to it, no transaction at all. */
@@ -668,12 +689,13 @@ static int revert_undo(Engine *e, RevertJob *j, const char *id) {
                 r = revert_refuse(j, ENGINE_ERROR_UNKNOWN_TRANSACTION, "transaction %s was already reverted", id);
                 goto out;
         }
-        /* A fix still running on this socket owns the record. */
+        /* A fix still running on this socket owns the record; so does a Revert of it
+         * waiting for its reloads. */
         if (revert_busy(e, id, en.socket, j->caller_uid != 0)) {
-                r = revert_refuse(j, ENGINE_ERROR_BUSY, "a fix of %s is running", en.socket);
+                r = revert_refuse(j, ENGINE_ERROR_BUSY, "a fix or revert of %s is running", en.socket);
                 goto out;
         }
-        r = undo_transaction(tx, NULL, true, &res->changes, &res->n_changes, &j->left, &unmembered, &j->msg);
+        r = undo_transaction(j->tx, NULL, true, &res->changes, &res->n_changes, &j->left, &unmembered, &j->msg);
         if (r == -EBUSY) {
                 res->error = ENGINE_ERROR_CONFLICT;
                 j->finished = true;
@@ -682,13 +704,18 @@ static int revert_undo(Engine *e, RevertJob *j, const char *id) {
         }
         if (r == -ENOMEM)
                 goto out;
+        j->undone = true;
         j->undo = r;
-        /* The record is final now: the reloads below change nothing it holds. */
-        (void) journal_finish(tx, r < 0 ? "incomplete" : "reverted");
         r = unmembered ? undo_reload_servers(e, unmembered, &j->reloads, &j->left) : 0;
+        if (r >= 0 && j->reloads) {
+                /* Until the reloads are done the record says incomplete: should the daemon
+                 * die meanwhile, a Revert of it reloads what is left. */
+                (void) journal_finish(j->tx, "incomplete");
+                if (!(j->busy_tx = strdup(id)) || hashmap_put_str(e->busy, j->busy_tx, j) < 0)
+                        r = -ENOMEM;
+        }
 out:
         journal_entry_done(&en);
-        journal_tx_free(tx);
         return r;
 }
 
@@ -697,10 +724,11 @@ int engine_revert_start(Engine *e, const char *id, uid_t caller_uid, const char 
         if (!j)
                 return -ENOMEM;
         *ret = j;
+        j->e = e;
         j->caller_uid = caller_uid;
         if (!(j->res.transaction = strdup(id)) || set_str(&j->caller, caller) < 0)
                 return -ENOMEM;
-        int r = revert_undo(e, j, id);
+        int r = revert_undo(j, id);
         if (r < 0 || j->finished || j->reloads)
                 return r;
         return revert_finish(j);
@@ -732,7 +760,14 @@ const RevertResult *revert_job_result(const RevertJob *j) {
 RevertJob *revert_job_free(RevertJob *j) {
         if (!j)
                 return NULL;
+        /* Undone, but given up on before its reloads (the daemon stopped, or ran out of
+         * memory): the record says incomplete, and a Revert of it reloads what is left. */
+        if (j->undone && !j->finished)
+                revert_record(j, "incomplete", "undone, but the daemon stopped before it reloaded the web servers "
+                                               "running as the users it took out of a group");
+        revert_release(j);
         undo_reloads_free(j->reloads); /* a test still running is killed and reaped */
+        journal_tx_free(j->tx);
         RevertResult *r = &j->res;
         free(r->message);
         free(r->transaction);
