@@ -28,8 +28,13 @@ function setText(id, text, state) {
     el.dataset.state = state;
 }
 
+/* A Fix or a Revert may wait for configuration tests (bounded at 30 s each) and a
+ * reload (10 s): the bus's default 25 s would give up on one that succeeds. The same
+ * bound as sockfixctl's. */
+const CALL_TIMEOUT_MS = 300 * 1000;
+
 function call(method, args, type) {
-    return client.call(OBJECT, MANAGER, method, args, { type });
+    return client.call(OBJECT, MANAGER, method, args, { type, timeout: CALL_TIMEOUT_MS });
 }
 
 /* A table row: data attributes, one cell per [class, text], and a last cell with the
