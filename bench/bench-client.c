@@ -742,13 +742,161 @@ static int cmd_ready(unsigned reps, char **argv) {
         return 0;
 }
 
+/* ---------------------------------------------------------------------------------
+ * A Fix, then its Revert, while another connection pings: the daemon must go on
+ * answering while a call of it waits (php-fpm -t of every pool file, twice for a Fix
+ * that edits one). */
+
+static const char *or_none(const char *s) {
+        return s ? s : "(none)";
+}
+
+typedef struct Pending {
+        bool done;
+        int error;
+        sd_bus_message *reply;
+} Pending;
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Pending *p = userdata;
+        (void) ret_error;
+        p->done = true;
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(m);
+                fprintf(stderr, "%s: %s\n", e->name, or_none(e->message));
+                p->error = -EIO;
+        } else
+                p->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+/* The result's `outcome` and `transaction` (pointers into the message). */
+static int read_outcome(sd_bus_message *m, const char **outcome, const char **transaction) {
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, **want = NULL;
+                if ((r = sd_bus_message_read_basic(m, 's', &key)) < 0)
+                        return r;
+                if (strcmp(key, "outcome") == 0)
+                        want = outcome;
+                else if (strcmp(key, "transaction") == 0)
+                        want = transaction;
+                r = want ? sd_bus_message_read(m, "v", "s", want) : sd_bus_message_skip(m, "v");
+                if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                        return r;
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+/* Sends call on `calls`, pings on `pings` back to back until its reply, then prints
+ * PREFIX_ms and the pings' series as PREFIX_ping. */
+static int call_while_pinging(sd_bus *calls, sd_bus *pings, sd_bus_message *call, const char *prefix,
+                              sd_bus_message **ret_reply) {
+        Pending p = {};
+        sd_bus_slot *slot = NULL;
+        size_t n = 0, allocated = 1024;
+        uint64_t *samples = malloc(allocated * sizeof(uint64_t));
+        Ctx c = { .bus = pings };
+        char name[64];
+        int r;
+
+        if (!samples)
+                return -ENOMEM;
+        uint64_t t0 = bench_now_ns();
+        r = sd_bus_call_async(calls, &slot, call, on_reply, &p, UINT64_C(300) * 1000000);
+        while (r >= 0 && !p.done) {
+                uint64_t t = bench_now_ns();
+                if ((r = once_ping(&c)) < 0)
+                        break;
+                if (n == allocated) {
+                        uint64_t *bigger = realloc(samples, 2 * allocated * sizeof(uint64_t));
+                        if (!bigger) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        samples = bigger;
+                        allocated *= 2;
+                }
+                samples[n++] = bench_now_ns() - t;
+                while ((r = sd_bus_process(calls, NULL)) > 0 && !p.done)
+                        ;
+        }
+        uint64_t took = bench_now_ns() - t0;
+        sd_bus_slot_unref(slot);
+        sd_bus_message_unref(c.last);
+        if (r >= 0 && p.error < 0)
+                r = p.error;
+        if (r >= 0) {
+                printf("%s_ms=%.1f\n", prefix, (double) took / 1e6);
+                snprintf(name, sizeof(name), "%s_ping", prefix);
+                bench_print_series(name, samples, n);
+                *ret_reply = p.reply;
+        } else
+                sd_bus_message_unref(p.reply);
+        free(samples);
+        return r;
+}
+
+static int cmd_serving(const char *socket, const char *strategy) {
+        sd_bus *calls = NULL, *pings = NULL;
+        sd_bus_message *call = NULL, *reply = NULL;
+        const char *outcome = NULL, *transaction = NULL;
+        int r, wrong = 0;
+
+        if (open_bus(&calls) != 0 || open_bus(&pings) != 0)
+                return EXIT_FAILURE;
+        r = sd_bus_message_new_method_call(calls, &call, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                           SOCKFIX_MANAGER_INTERFACE, "Fix");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "ssa{sv}", socket, strategy, 0);
+        if (r >= 0)
+                r = call_while_pinging(calls, pings, call, "fix", &reply);
+        if (r >= 0)
+                r = read_outcome(reply, &outcome, &transaction);
+        if (r < 0)
+                return fail("Fix while pinging", r);
+        if (!outcome || strcmp(outcome, "applied") != 0 || !transaction) {
+                fprintf(stderr, "Fix of %s: outcome %s, expected applied\n", socket, or_none(outcome));
+                wrong = 1;
+        }
+
+        sd_bus_message *revert = NULL, *reverted = NULL;
+        const char *revert_outcome = NULL, *unused = NULL;
+        r = sd_bus_message_new_method_call(calls, &revert, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+                                           SOCKFIX_MANAGER_INTERFACE, "Revert");
+        if (r >= 0)
+                r = sd_bus_message_append(revert, "sa{sv}", transaction ? transaction : "", 0);
+        if (r >= 0)
+                r = call_while_pinging(calls, pings, revert, "revert", &reverted);
+        if (r >= 0)
+                r = read_outcome(reverted, &revert_outcome, &unused);
+        if (r < 0)
+                return fail("Revert while pinging", r);
+        if (!revert_outcome || strcmp(revert_outcome, "reverted") != 0) {
+                fprintf(stderr, "Revert of %s: outcome %s, expected reverted\n", or_none(transaction),
+                        or_none(revert_outcome));
+                wrong = 1;
+        }
+        printf("serving_wrong=%d\n", wrong);
+        sd_bus_message_unref(call);
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(revert);
+        sd_bus_message_unref(reverted);
+        sd_bus_flush_close_unref(calls);
+        sd_bus_flush_close_unref(pings);
+        return wrong ? EXIT_WRONG : 0;
+}
+
 static void usage(const char *p) {
         fprintf(stderr,
                 "usage: %s ping REPS\n"
                 "       %s diagnose-all REPS PREFIX TRUTH-FILE [FIELD,... [NAME]]\n"
                 "       %s diagnose REPS SOCKET VERDICT\n"
                 "       %s check-auth REPS USER SOCKET [VERDICT]\n"
-                "       %s ready REPS EXE [ARGS...]\n", p, p, p, p, p);
+                "       %s ready REPS EXE [ARGS...]\n"
+                "       %s serving 1 SOCKET STRATEGY\n", p, p, p, p, p, p);
 }
 
 int main(int argc, char *argv[]) {
@@ -774,6 +922,8 @@ int main(int argc, char *argv[]) {
                 return cmd_check_auth(reps, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
         if (strcmp(argv[1], "ready") == 0 && argc >= 4)
                 return cmd_ready(reps, argv + 3);
+        if (strcmp(argv[1], "serving") == 0 && argc == 5)
+                return cmd_serving(argv[3], argv[4]);
         usage(argv[0]);
         return EXIT_FAILURE;
 }

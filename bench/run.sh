@@ -462,6 +462,13 @@ bench_n() {
         b_log "N=$n: passwd/group lookups with $n site users"
         run_helper "$n" lookup "$LOOKUP" "$n" "$REPS"
 
+        # A Fix that edits a pool file runs php-fpm -t of the whole installation (every
+        # pool file) before and after the edit, and its Revert restores the file: each
+        # while a second connection pings sockfixd back to back. After the sweeps' side
+        # effect checks: its verification connects, and php-fpm may fork a worker for that.
+        b_log "N=$n: Fix(pool-acl) and its Revert, pinging meanwhile"
+        run_helper "$n" serving "$CLIENT" serving 1 "$BENCH_DENIED_SOCK" pool-acl
+
         [[ -n ${BENCH_PROFILE_DIR:-} ]] && bench_profile "$n"
 
         bench_stop "$BENCH_SFD_PID"
@@ -531,6 +538,10 @@ c_ready() { echo "$(ms "$1.ready_median_us") ms"; }
 c_ready_rss() { echo "$(v "$1.ready_rss_kib") KiB"; }
 c_children() { echo "$(v "$1.children_before")->$(v "$1.children_after_sweep")->$(v "$1.children_after")"; }
 c_http() { echo "$(v "$1.http_denied")/$(v "$1.http_ok")"; }
+c_fix() { echo "$(v "$1.fix_ms") ms"; }
+c_fix_ping() { echo "$(calc "${R[$1.fix_ping_median_us]} / 1000")/$(calc "${R[$1.fix_ping_max_us]} / 1000") ms x$(v "$1.fix_ping_reps")"; }
+c_revert() { echo "$(v "$1.revert_ms") ms"; }
+c_revert_ping() { echo "$(calc "${R[$1.revert_ping_median_us]} / 1000")/$(calc "${R[$1.revert_ping_max_us]} / 1000") ms x$(v "$1.revert_ping_reps")"; }
 
 # target LABEL OK-CONDITION-AWK-EXPR VALUE-TEXT
 target() {
@@ -601,6 +612,10 @@ print_table() {
         row "HTTP status broken/static pool (502/200)" c_http
         row "lookups, N site users: one by one (before)" c_lookup_one
         row "  a sweep's caches (one pass when many)" c_lookup_sweep
+        row "Fix pool-acl (php-fpm -t before+after)" c_fix
+        row "  Ping meanwhile: median/max x count" c_fix_ping
+        row "its Revert" c_revert
+        row "  Ping meanwhile: median/max x count" c_revert_ping
         echo
         echo "targets (issue 4):"
         local base=1000
@@ -642,10 +657,11 @@ print_table() {
         echo
         echo "correctness (failures make the exit status non-zero):"
         for n in "${BENCH_NS[@]}"; do
-                printf '  N=%-6s verdicts: %-22s with fields: %-22s %-22s floor agrees: %-4s lookups right: %-4s php-fpm children unchanged: %s\n' "$n" \
+                printf '  N=%-6s verdicts: %-22s with fields: %-22s %-22s floor agrees: %-4s lookups right: %-4s fix+revert right: %-4s php-fpm children unchanged: %s\n' "$n" \
                         "$(c_verdicts "$n")" "$(c_verdicts_only_check "$n")" "$(c_brief_verdicts "$n")" \
                         "$( ((${R[$n.floor_wrong]:-1} + ${R[$n.floor_missing]:-1} == 0)) && echo yes || echo NO)" \
                         "$( ((${R[$n.lookup_wrong]:-1} == 0)) && echo yes || echo NO)" \
+                        "$( ((${R[$n.serving_wrong]:-1} == 0)) && echo yes || echo NO)" \
                         "$([[ ${R[$n.children_before]:-x} == "${R[$n.children_after_sweep]:-y}" && ${R[$n.children_before]:-x} == "${R[$n.children_after]:-y}" ]] && echo yes || echo NO)"
         done
 }
