@@ -167,14 +167,23 @@ static int job_finish(FixJob *j, const char *outcome) {
 
 /* Reloads the servers running as users, as the model kept for diagnoses knows them:
  * rebuilt only if stale (a fresh one for each undo cost a fraction of a second on a host
- * of thousands of pools, with the daemon waiting). One that cannot be loaded knows no
- * server, and none is reloaded. */
+ * of thousands of pools, with the daemon waiting). Where it cannot be loaded, no server
+ * is known: the note says so. */
 static int undo_reload_servers(Engine *e, char **users, UndoReloads **ret, char ***left_alone) {
         Host *h = NULL;
         int r = engine_load_host(e, false, &h);
         if (r == -ENOMEM)
                 return r;
-        r = r < 0 ? 0 : undo_reloads_start(h, users, ret, left_alone);
+        if (r < 0) {
+                _cleanup_free_ char *who = strv_join(users, ", ");
+                char *note;
+                if (!who || asprintf(&note, "the web servers running as %s were not reloaded (the host could not "
+                                            "be read: %s): their workers keep the group until they are",
+                                     who, strerror(-r)) < 0)
+                        return -ENOMEM;
+                return strv_consume(left_alone, note);
+        }
+        r = undo_reloads_start(h, users, ret, left_alone);
         host_unref(h);
         return r;
 }
