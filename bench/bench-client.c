@@ -384,6 +384,25 @@ static int cmd_diagnose(unsigned reps, const char *socket, const char *expect) {
         return c.wrong ? EXIT_WRONG : 0;
 }
 
+/* One Diagnose, timed, no warm-up: the first call after sockfixd's start builds the host
+ * model that later calls keep. */
+static int cmd_first(const char *socket, const char *expect) {
+        Ctx c = { .socket = socket, .expect = expect };
+        int r;
+
+        if (open_bus(&c.bus) != 0)
+                return EXIT_FAILURE;
+        uint64_t t0 = bench_now_ns();
+        r = once_diagnose(&c);
+        uint64_t took = bench_now_ns() - t0;
+        sd_bus_message_unref(c.last);
+        sd_bus_flush_close_unref(c.bus);
+        if (r < 0)
+                return fail("diagnose", r);
+        printf("first_us=%.1f diagnose_wrong=%d\n", (double) took / 1000.0, c.wrong);
+        return c.wrong ? EXIT_WRONG : 0;
+}
+
 /* FIELDS "a,b" -> { "a", "b", NULL }, in one allocation. */
 static char **split_fields(const char *s, size_t *ret_n) {
         size_t n = 1, len = strlen(s);
@@ -896,7 +915,8 @@ static void usage(const char *p) {
                 "       %s diagnose REPS SOCKET VERDICT\n"
                 "       %s check-auth REPS USER SOCKET [VERDICT]\n"
                 "       %s ready REPS EXE [ARGS...]\n"
-                "       %s serving 1 SOCKET STRATEGY\n", p, p, p, p, p, p);
+                "       %s serving 1 SOCKET STRATEGY\n"
+                "       %s first 1 SOCKET VERDICT\n", p, p, p, p, p, p, p);
 }
 
 int main(int argc, char *argv[]) {
@@ -922,6 +942,8 @@ int main(int argc, char *argv[]) {
                 return cmd_check_auth(reps, argv[3], argv[4], argc == 6 ? argv[5] : NULL);
         if (strcmp(argv[1], "ready") == 0 && argc >= 4)
                 return cmd_ready(reps, argv + 3);
+        if (strcmp(argv[1], "first") == 0 && argc == 5)
+                return cmd_first(argv[3], argv[4]);
         if (strcmp(argv[1], "serving") == 0 && argc == 5)
                 return cmd_serving(argv[3], argv[4]);
         usage(argv[0]);

@@ -402,7 +402,7 @@ bench_n() {
         R[$n.rss_idle]=$(awk '/^VmRSS/ {print $2}' "/proc/$BENCH_SFD_PID/status")
         # One Diagnose builds the host model that later calls keep: the RSS of an idle
         # daemon that has served (the peak above it is what one sweep costs).
-        run_helper "$n" model "$CLIENT" diagnose 1 "$BENCH_DENIED_SOCK" denied
+        run_helper "$n" model "$CLIENT" first 1 "$BENCH_DENIED_SOCK" denied
         R[$n.rss_model]=$(awk '/^VmRSS/ {print $2}' "/proc/$BENCH_SFD_PID/status")
 
         R[$n.children_before]=$(fpm_children)
@@ -533,15 +533,16 @@ c_rss() { echo "$(v "$1.rss_idle")/$(v "$1.rss_after")/$(v "$1.hwm_after")"; }
 c_lookup_one() { echo "$(ms "$1.lookup_one_by_one_median_us") ms"; }
 c_lookup_sweep() { echo "$(ms "$1.lookup_sweep_median_us") ms"; }
 c_rss_model() { echo "$(v "$1.rss_model") KiB"; }
+c_model_build() { echo "$(ms "$1.first_us") ms"; }
 c_rss_all() { echo "$(v "$1.rss_after_all")/$(v "$1.hwm_after_all")"; }
 c_ready() { echo "$(ms "$1.ready_median_us") ms"; }
 c_ready_rss() { echo "$(v "$1.ready_rss_kib") KiB"; }
 c_children() { echo "$(v "$1.children_before")->$(v "$1.children_after_sweep")->$(v "$1.children_after")"; }
 c_http() { echo "$(v "$1.http_denied")/$(v "$1.http_ok")"; }
 c_fix() { echo "$(v "$1.fix_ms") ms"; }
-c_fix_ping() { echo "$(calc "${R[$1.fix_ping_median_us]} / 1000")/$(calc "${R[$1.fix_ping_max_us]} / 1000") ms x$(v "$1.fix_ping_reps")"; }
+c_fix_ping() { echo "$(calc "${R[$1.fix_ping_median_us]} / 1000")/$(calc "${R[$1.fix_ping_max_us]} / 1000") x$(v "$1.fix_ping_reps")"; }
 c_revert() { echo "$(v "$1.revert_ms") ms"; }
-c_revert_ping() { echo "$(calc "${R[$1.revert_ping_median_us]} / 1000")/$(calc "${R[$1.revert_ping_max_us]} / 1000") ms x$(v "$1.revert_ping_reps")"; }
+c_revert_ping() { echo "$(calc "${R[$1.revert_ping_median_us]} / 1000")/$(calc "${R[$1.revert_ping_max_us]} / 1000") x$(v "$1.revert_ping_reps")"; }
 
 # target LABEL OK-CONDITION-AWK-EXPR VALUE-TEXT
 target() {
@@ -605,6 +606,7 @@ print_table() {
         row "min ms: CheckAuth/denied/static, $BENCH_USER" c_min_user
         row "sockfixd KiB RSS idle/after/peak(HWM)" c_rss
         row "  RSS idle with the host model (1 Diagnose)" c_rss_model
+        row "first Diagnose (builds the host model)" c_model_build
         row "  RSS/HWM right after the DiagnoseAll runs" c_rss_all
         row "ready: exec to owning the name" c_ready
         row "  RSS when ready" c_ready_rss
@@ -613,9 +615,9 @@ print_table() {
         row "lookups, N site users: one by one (before)" c_lookup_one
         row "  a sweep's caches (one pass when many)" c_lookup_sweep
         row "Fix pool-acl (php-fpm -t before+after)" c_fix
-        row "  Ping meanwhile: median/max x count" c_fix_ping
+        row "  Ping meanwhile: median/max ms x count" c_fix_ping
         row "its Revert" c_revert
-        row "  Ping meanwhile: median/max x count" c_revert_ping
+        row "  Ping meanwhile: median/max ms x count" c_revert_ping
         echo
         echo "targets (issue 4):"
         local base=1000
