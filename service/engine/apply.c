@@ -820,6 +820,16 @@ int undo_reloads_poll(UndoReloads *u, char ***left_alone) {
         return running ? -EAGAIN : 0;
 }
 
+/* A group-member change's undo record: whether the fix made user a member of group
+ * (it was not one before), and who. */
+static bool member_added(json_object *undo, const char **user, const char **group) {
+        json_object *v;
+        *user = json_object_object_get_ex(undo, "user", &v) ? json_object_get_string(v) : NULL;
+        *group = json_object_object_get_ex(undo, "group", &v) ? json_object_get_string(v) : NULL;
+        bool was = json_object_object_get_ex(undo, "was_member", &v) && json_object_get_boolean(v);
+        return !was && *user && *group;
+}
+
 int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts, Change **changes, size_t *n,
                      char ***left_alone, char ***unmembered, char **msg) {
         JournalEntry e = {};
@@ -837,20 +847,16 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
         for (size_t i = e.n_changes; i-- > 0;) {
                 const JournalChange *c = &e.changes[i];
                 JournalChangeStatus st;
-                json_object *undo, *v;
+                json_object *undo;
                 _cleanup_free_ char *note = NULL;
                 if (journal_tx_change(tx, i, &st, &undo) < 0)
                         continue;
+                const char *user = NULL, *group = NULL;
+                bool added = streq_ptr(c->kind, "group-member") && member_added(undo, &user, &group);
                 if (st == JOURNAL_CHANGE_UNDONE) {
                         /* Taken back by an undo that stopped before its reloads (the daemon
                          * stopped or crashed): the servers are reloaded now. */
-                        const char *user = streq_ptr(c->kind, "group-member") && json_object_object_get_ex(undo, "user", &v)
-                                                   ? json_object_get_string(v) : NULL;
-                        const char *group = user && json_object_object_get_ex(undo, "group", &v)
-                                                    ? json_object_get_string(v) : NULL;
-                        bool was = json_object_object_get_ex(undo, "was_member", &v) && json_object_get_boolean(v);
-                        if (group && !was && user_in_group_db(user, group) == 0 &&
-                            strv_extend_unique(unmembered, user) < 0) {
+                        if (added && user_in_group_db(user, group) == 0 && strv_extend_unique(unmembered, user) < 0) {
                                 r = -ENOMEM;
                                 goto out;
                         }
@@ -863,18 +869,13 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
                         k = undo_inode(undo, c, INODE_SOCKET, held, &note);
                 else if (streq_ptr(c->kind, "dir-acl"))
                         k = undo_inode(undo, c, INODE_DIRECTORY, held, &note);
-                else if (streq_ptr(c->kind, "group-member")) {
-                        const char *user = json_object_object_get_ex(undo, "user", &v) ? json_object_get_string(v) : NULL;
-                        const char *group = json_object_object_get_ex(undo, "group", &v) ? json_object_get_string(v) : NULL;
-                        bool was = json_object_object_get_ex(undo, "was_member", &v) && json_object_get_boolean(v);
+                else if (added) {
                         _cleanup_free_ char *out = NULL;
-                        if (!was && user && group) {
-                                k = group_remove_member(user, group, &out);
-                                if (k == -EIO && user_in_group_db(user, group) == 0)
-                                        k = 0; /* the pending change never happened */
-                                if (k >= 0 && strv_extend_unique(unmembered, user) < 0)
-                                        k = -ENOMEM;
-                        }
+                        k = group_remove_member(user, group, &out);
+                        if (k == -EIO && user_in_group_db(user, group) == 0)
+                                k = 0; /* the pending change never happened */
+                        if (k >= 0 && strv_extend_unique(unmembered, user) < 0)
+                                k = -ENOMEM;
                 }
                 if (k == -ENOMEM) {
                         r = k;
