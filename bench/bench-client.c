@@ -27,8 +27,15 @@
  *   bench-client ready REPS EXE [ARGS...]         starts EXE REPS times and times exec to
  *                                                 the NameOwnerChanged that gives it the
  *                                                 name; stops it (SIGTERM) each time
+ *   bench-client first 1 SOCKET VERDICT           one Diagnose, timed, without warm-up
+ *                                                 (after a start: the host model built)
+ *   bench-client serving 1 SOCKET STRATEGY        Fix(SOCKET, STRATEGY), then the Revert of
+ *                                                 its transaction, each while a second
+ *                                                 connection pings back to back; they must
+ *                                                 answer applied and reverted
  *
- * Exit status: 0 done, 2 a wrong answer (verdict, authorization), 1 anything else. */
+ * Exit status: 0 done, 2 a wrong answer (verdict, authorization, a Fix or Revert's
+ * outcome), 1 anything else. */
 
 #include <errno.h>
 #include <inttypes.h>

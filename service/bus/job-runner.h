@@ -23,7 +23,9 @@ typedef void (*JobDoneFn)(sd_bus_message *call, const FixJob *fix, const RevertJ
 
 int job_runner_new(Engine *engine, JobDoneFn done, void *userdata, JobRunner **ret);
 /* Jobs still running are abandoned unanswered: each is logged; a fix's transaction stays
- * incomplete in the journal (Revert can finish it), a revert's servers are not reloaded. */
+ * incomplete in the journal (Revert can finish it); a revert's servers are not reloaded,
+ * its record says incomplete and its audit entry is written, and the next Revert of it
+ * reloads them. */
 JobRunner *job_runner_free(JobRunner *r);
 static inline void job_runner_freep(JobRunner **r) {
         job_runner_free(*r);

@@ -22,7 +22,7 @@ struct Manager {
         PolkitRegistry *polkit;
         JobRunner *jobs; /* fixes and reverts that wait */
         sd_bus_slot *vtable_slot;
-        bool stopping; /* SIGTERM: running fixes finish, no new one starts */
+        bool stopping; /* SIGTERM: running fixes and reverts finish; new ones answer Busy */
 };
 
 /* The options of Diagnose, DiagnoseAll and ListSockets: the engine's, and which keys

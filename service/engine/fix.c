@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The engine's write half: Fix as a job that never blocks the daemon while a
- * reload takes effect, Revert, and the transaction list. Every privileged action
- * goes to the system journal with who asked and what changed. */
+/* The engine's write half: Fix and Revert as jobs that never block the daemon on a
+ * configuration test or while a reload takes effect, and the transaction list. Every
+ * privileged action goes to the system journal with who asked and what changed. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +31,7 @@
 struct FixJob {
         Engine *e;
         char *busy_key;
-        char *busy_tx; /* its transaction id, also a key of e->busy: a Revert of it waits */
+        char *busy_tx; /* its transaction id, also a key of e->busy: a Revert of it answers Busy */
         char *strategy;
         char *consumer;
         FixOptions opts;

@@ -182,8 +182,8 @@ static int save_creds(SavedCreds *s) {
 
 /* The effective uid first: the real and saved uid never left root, so going back
  * cannot be refused, and it gives back the capabilities that setting the groups needs.
- * A daemon that could not be itself again must not go on serving: abort, and let
- * systemd restart it. */
+ * A daemon that could not be itself again must not go on serving: abort (the bus
+ * activates a fresh one at the next call). */
 static void restore_creds(SavedCreds *s) {
         if ((s->changed >= 3 && syscall(SYS_setresuid, -1, s->euid, -1) < 0) ||
             (s->changed >= 2 && syscall(SYS_setresgid, -1, s->egid, -1) < 0) ||
