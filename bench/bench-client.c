@@ -865,49 +865,55 @@ static int call_while_pinging(sd_bus *calls, sd_bus *pings, sd_bus_message *call
         return r;
 }
 
+/* Sends call while pinging (see call_while_pinging()) and reads its result's outcome,
+ * which must be `expect`, and transaction (pointing into *reply). 0, 1 for another
+ * outcome (said on stderr), or -errno. */
+static int outcome_while_pinging(sd_bus *calls, sd_bus *pings, sd_bus_message *call, const char *prefix,
+                                 const char *expect, sd_bus_message **reply, const char **transaction) {
+        const char *outcome = NULL;
+        int r = call_while_pinging(calls, pings, call, prefix, reply);
+        if (r >= 0)
+                r = read_outcome(*reply, &outcome, transaction);
+        if (r < 0)
+                return r;
+        if (!outcome || strcmp(outcome, expect) != 0 || !*transaction) {
+                fprintf(stderr, "%s: outcome %s, expected %s\n", prefix, or_none(outcome), expect);
+                return 1;
+        }
+        return 0;
+}
+
 static int cmd_serving(const char *socket, const char *strategy) {
         sd_bus *calls = NULL, *pings = NULL;
-        sd_bus_message *call = NULL, *reply = NULL;
-        const char *outcome = NULL, *transaction = NULL;
-        int r, wrong = 0;
+        sd_bus_message *fix = NULL, *fixed = NULL, *revert = NULL, *reverted = NULL;
+        const char *transaction = NULL, *reverted_tx = NULL;
+        int r, wrong;
 
         if (open_bus(&calls) != 0 || open_bus(&pings) != 0)
                 return EXIT_FAILURE;
-        r = sd_bus_message_new_method_call(calls, &call, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
+        r = sd_bus_message_new_method_call(calls, &fix, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
                                            SOCKFIX_MANAGER_INTERFACE, "Fix");
         if (r >= 0)
-                r = sd_bus_message_append(call, "ssa{sv}", socket, strategy, 0);
+                r = sd_bus_message_append(fix, "ssa{sv}", socket, strategy, 0);
         if (r >= 0)
-                r = call_while_pinging(calls, pings, call, "fix", &reply);
-        if (r >= 0)
-                r = read_outcome(reply, &outcome, &transaction);
+                r = outcome_while_pinging(calls, pings, fix, "fix", "applied", &fixed, &transaction);
         if (r < 0)
                 return fail("Fix while pinging", r);
-        if (!outcome || strcmp(outcome, "applied") != 0 || !transaction) {
-                fprintf(stderr, "Fix of %s: outcome %s, expected applied\n", socket, or_none(outcome));
-                wrong = 1;
-        }
+        wrong = r;
 
-        sd_bus_message *revert = NULL, *reverted = NULL;
-        const char *revert_outcome = NULL, *unused = NULL;
         r = sd_bus_message_new_method_call(calls, &revert, SOCKFIX_BUS_NAME, SOCKFIX_OBJECT_PATH,
                                            SOCKFIX_MANAGER_INTERFACE, "Revert");
         if (r >= 0)
                 r = sd_bus_message_append(revert, "sa{sv}", transaction ? transaction : "", 0);
         if (r >= 0)
-                r = call_while_pinging(calls, pings, revert, "revert", &reverted);
-        if (r >= 0)
-                r = read_outcome(reverted, &revert_outcome, &unused);
+                r = outcome_while_pinging(calls, pings, revert, "revert", "reverted", &reverted, &reverted_tx);
         if (r < 0)
                 return fail("Revert while pinging", r);
-        if (!revert_outcome || strcmp(revert_outcome, "reverted") != 0) {
-                fprintf(stderr, "Revert of %s: outcome %s, expected reverted\n", or_none(transaction),
-                        or_none(revert_outcome));
-                wrong = 1;
-        }
+        wrong |= r;
+
         printf("serving_wrong=%d\n", wrong);
-        sd_bus_message_unref(call);
-        sd_bus_message_unref(reply);
+        sd_bus_message_unref(fix);
+        sd_bus_message_unref(fixed);
         sd_bus_message_unref(revert);
         sd_bus_message_unref(reverted);
         sd_bus_flush_close_unref(calls);
