@@ -223,11 +223,13 @@ static int method_diagnose(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 /* --- the write half --- */
 
-static int emit_transaction_finished(sd_bus_message *call, const char *transaction, const char *socket,
-                                     const char *outcome) {
-        return sd_bus_emit_signal(sd_bus_message_get_bus(call), SOCKFIX_OBJECT_PATH, SOCKFIX_MANAGER_INTERFACE,
-                                  "TransactionFinished", "sss", transaction, strempty(socket),
-                                  strempty(outcome));
+/* A signal that cannot go out is logged: the call's own answer still does. */
+static void emit_transaction_finished(sd_bus_message *call, const char *transaction, const char *socket,
+                                      const char *outcome) {
+        int r = sd_bus_emit_signal(sd_bus_message_get_bus(call), SOCKFIX_OBJECT_PATH, SOCKFIX_MANAGER_INTERFACE,
+                                   "TransactionFinished", "sss", transaction, strempty(socket), strempty(outcome));
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit TransactionFinished for %s", transaction);
 }
 
 /* Answers a Fix call, now or when its job ends: an engine refusal as its error, else
@@ -248,11 +250,8 @@ static int reply_fix(sd_bus_message *call, const FixResult *res) {
                                                   named ? "" : strempty(res->socket), named ? "" : ": ", msg);
         }
 
-        if (!isempty(res->transaction)) {
-                r = emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to emit TransactionFinished for %s", res->transaction);
-        }
+        if (!isempty(res->transaction))
+                emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
 
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
@@ -274,9 +273,7 @@ static int reply_revert(sd_bus_message *call, const RevertResult *res) {
                 return msg ? sd_bus_reply_method_errorf(call, bus_engine_error_name(res->error), "%s", msg) : -ENOMEM;
         }
 
-        r = emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit TransactionFinished for %s", res->transaction);
+        emit_transaction_finished(call, res->transaction, res->socket, res->outcome);
 
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
