@@ -3,7 +3,6 @@
  * socket from the host model (walk, listener, pool, consumers), lets findings.c
  * decide, and for a single Diagnose proves access with a real connect. */
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include "host/host.h"
 #include "lsm.h"
 #include "probe.h"
+#include "sys/nss.h"
 #include "sys/slow-fs.h"
 #include "sys/timed-call.h"
 #include "util/hashmap.h"
@@ -152,10 +152,10 @@ static int predict_socket(const FpmPool *p, const Process *master, Lookup *lk, O
                         int k = lookup_user(lk, ow, strstrip(u), &uid, NULL);
                         if (k == -ENOMEM)
                                 return k;
-                        if (k < 0) {
+                        if (k == -ESRCH)
                                 pf->unknown_account = fpm_pool_get(p, "listen.acl_users");
+                        if (k < 0) /* also -ETIMEDOUT: no prediction, no claim */
                                 return 0;
-                        }
                         r = add_acl(ino, ACL_TAG_USER, uid, 6);
                         mask |= 6;
                 }
@@ -167,10 +167,10 @@ static int predict_socket(const FpmPool *p, const Process *master, Lookup *lk, O
                         int k = lookup_group(lk, ow, strstrip(g), &gid);
                         if (k == -ENOMEM)
                                 return k;
-                        if (k < 0) {
+                        if (k == -ESRCH)
                                 pf->unknown_account = fpm_pool_get(p, "listen.acl_groups");
+                        if (k < 0)
                                 return 0;
-                        }
                         r = add_acl(ino, ACL_TAG_GROUP, gid, 6);
                         mask |= 6;
                 }
@@ -191,6 +191,8 @@ static int predict_socket(const FpmPool *p, const Process *master, Lookup *lk, O
                         pf->unknown_account = group;
                         return 0;
                 }
+                if (k == -ETIMEDOUT)
+                        return 0;
                 if (k < 0)
                         return k;
         }
@@ -219,6 +221,10 @@ static int pool_facts(const Host *h, const Pool *pool, Lookup *lk, Owned *ow, Po
                 pf->unknown_account = group;
         if (k == -ENOMEM)
                 return k;
+        /* A user database that does not answer (sys/nss.h) leaves the socket unpredicted:
+         * neither an unknown account nor a drift is claimed on a guess. */
+        if (k == -ETIMEDOUT)
+                return 0;
         const Process *master = pool->fpm->master_pid ? proc_table_find(&h->procs, pool->fpm->master_pid) : NULL;
         return pf->unknown_account ? 0 : predict_socket(p, master, lk, ow, pf);
 }
@@ -782,10 +788,8 @@ static int check_consumer(const DiagnoseOptions *o) {
                 return -ESRCH;
         /* Asked directly, not through the kept name caches: a caller looping over names
          * no user has must not grow them. A database that cannot answer lets it pass. */
-        struct passwd pw, *found = NULL;
-        char buf[4096];
-        int k = getpwnam_r(o->consumer, &pw, buf, sizeof(buf), &found);
-        return k == 0 && !found ? -ESRCH : 0;
+        int k = nss_user_by_name(o->consumer, NULL, NULL);
+        return k == -ESRCH || k == -ENOMEM ? k : 0;
 }
 
 int engine_diagnose_prepare(Engine *e, const char *socket, const DiagnoseOptions *o, bool cheap,

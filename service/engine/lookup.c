@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "lookup.h"
 #include "util/util.h"
@@ -58,7 +56,8 @@ static int preload_entry(Hashmap *by_name, Hashmap *by_id, Owned *o, const char 
         return r;
 }
 
-/* Every entry of the passwd and group databases into the caches. */
+/* Every entry of the passwd and group databases into the caches. Local databases only
+ * (preload_ok): enumerating a server's could wait without bound (sys/nss.h). */
 static int lookup_preload(Lookup *l, Owned *o) {
         int r = 0;
         setpwent();
@@ -102,15 +101,13 @@ static NameId *lookup_id(Lookup *l, Owned *o, bool group, const char *name) {
                 return n;
         if (!(n = name_id_new(o, name)))
                 return NULL;
-        if (group) {
-                struct group *g = getgrnam(name);
-                if (g)
-                        *n = (NameId) { .name = n->name, .found = true, .id = g->gr_gid };
-        } else {
-                struct passwd *p = getpwnam(name);
-                if (p)
-                        *n = (NameId) { .name = n->name, .found = true, .id = p->pw_uid, .gid = p->pw_gid };
-        }
+        unsigned id, gid = 0;
+        k = group ? nss_group_by_name(name, &id) : nss_user_by_name(name, &id, &gid);
+        if (k == -ENOMEM)
+                return NULL;
+        if (k >= 0)
+                *n = (NameId) { .name = n->name, .found = true, .id = id, .gid = gid };
+        n->unanswered = k == -ETIMEDOUT;
         return hashmap_put_str(m, n->name, n) < 0 ? NULL : n;
 }
 
@@ -119,7 +116,7 @@ int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid) {
         if (!n)
                 return -ENOMEM;
         if (!n->found)
-                return -ESRCH;
+                return n->unanswered ? -ETIMEDOUT : -ESRCH;
         if (uid)
                 *uid = n->id;
         if (gid)
@@ -132,7 +129,7 @@ int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid) {
         if (!n)
                 return -ENOMEM;
         if (!n->found)
-                return -ESRCH;
+                return n->unanswered ? -ETIMEDOUT : -ESRCH;
         *gid = n->id;
         return 0;
 }
@@ -166,15 +163,8 @@ const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id) {
                 return NULL;
         if (k > 0 && (n = hashmap_get_u64(m, id)))
                 return n;
-        char *s = NULL;
-        if (group) {
-                struct group *g = getgrgid(id);
-                s = g ? strdup(g->gr_name) : NULL;
-        } else {
-                struct passwd *p = getpwuid(id);
-                s = p ? strdup(p->pw_name) : NULL;
-        }
-        if (!s && asprintf(&s, "%u", id) < 0)
+        char *s = nss_name_or_number(group, id);
+        if (!s)
                 return NULL;
         if (strv_consume(&o->names, s) < 0 || hashmap_put_u64(m, id, s) < 0)
                 return NULL;
@@ -188,21 +178,10 @@ const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t ui
         d = calloc(1, sizeof(DbGroups));
         if (!d)
                 return NULL;
-        int n = 32;
-        for (;;) {
-                gid_t *g = realloc(d->groups, sizeof(gid_t) * (size_t) n);
-                if (!g)
-                        goto fail;
-                d->groups = g;
-                int k = n;
-                if (getgrouplist(user, gid, d->groups, &k) >= 0) {
-                        d->n = (size_t) k;
-                        break;
-                }
-                if (k <= n)
-                        break; /* unknown user: no database view */
-                n = k;
-        }
+        /* A user the database gives no list for (or that did not answer) has no
+         * database view: an empty one. */
+        if (nss_grouplist(user, gid, &d->groups, &d->n) == -ENOMEM)
+                goto fail;
         DbGroups **slot = ARRAY_PUSH(o->dbs, o->n_dbs);
         if (!slot)
                 goto fail;
@@ -214,36 +193,4 @@ fail:
         free(d->groups);
         free(d);
         return NULL;
-}
-
-int nss_signature(uint64_t ret[9]) {
-        static const char *const files[] = { "/etc/passwd", "/etc/group", "/etc/nsswitch.conf" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                struct stat st;
-                if (stat(files[i], &st) < 0)
-                        return -errno;
-                ret[3 * i] = st.st_ino;
-                ret[3 * i + 1] = (uint64_t) st.st_mtim.tv_sec * 1000000000 + (uint64_t) st.st_mtim.tv_nsec;
-                ret[3 * i + 2] = (uint64_t) st.st_size;
-        }
-        return 0;
-}
-
-bool nss_is_local(void) {
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file("/etc/nsswitch.conf", &text, NULL) < 0)
-                return false;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                char *l = strstrip(line);
-                if (!startswith(l, "passwd:") && !startswith(l, "group:"))
-                        continue;
-                char *save = NULL;
-                for (char *w = strtok_r(strchr(l, ':') + 1, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-                        if (!streq_ptr(w, "files") && !streq_ptr(w, "systemd") && !streq_ptr(w, "compat"))
-                                return false;
-        }
-        return true;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sys/nss.h"
 #include "sys/safe-fs.h"
 #include "util/hashmap.h"
 
@@ -27,6 +28,7 @@ typedef struct Lookup {
 typedef struct NameId {
         char *name;
         bool found;
+        bool unanswered; /* the database did not answer (sys/nss.h): not found, not "no such" */
         unsigned id;
         unsigned gid; /* users: primary group */
 } NameId;
@@ -49,18 +51,13 @@ int lookup_init(Lookup *l);
 /* For a sweep: also reads the whole databases once when many distinct names are asked
  * and the databases are local (lookup.c, lookup_miss). */
 int lookup_init_sweep(Lookup *l);
-/* 0, -ESRCH for an unknown name, -ENOMEM. */
+/* 0, -ESRCH for an unknown name, -ETIMEDOUT when the database did not answer
+ * (sys/nss.h), -ENOMEM. */
 int lookup_user(Lookup *l, Owned *o, const char *name, uid_t *uid, gid_t *gid);
 int lookup_group(Lookup *l, Owned *o, const char *name, gid_t *gid);
-/* The name of a uid or gid, or the number as text; NULL only on -ENOMEM. */
+/* The name of a uid or gid, or the number as text (also when the database did not
+ * answer); NULL only on -ENOMEM. */
 const char *lookup_name(Lookup *l, Owned *o, bool group, unsigned id);
 /* The group list the database gives user (getgrouplist); NULL only on -ENOMEM. */
 const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t uid, gid_t gid);
 void lookup_done(Lookup *l, Owned *o);
-
-/* The files the passwd and group databases are read from, as one signature. */
-int nss_signature(uint64_t ret[9]);
-/* Whether passwd and group come from local files only (files, systemd, compat): then
- * the signature above tells when an answer may have changed. LDAP, sssd and the like
- * change behind our back, so their answers are never kept across calls. */
-bool nss_is_local(void);

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "plan.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "access.h"
 #include "sys/groups.h"
+#include "sys/nss.h"
 #include "util/util.h"
 
 void plan_done(Plan *p) {
@@ -180,18 +179,29 @@ static bool pool_acl_usable(Planner *x) {
 /* pool-acl: name the consumers in listen.acl_users and on the live inode. php-fpm
  * ignores listen.owner/group once listen.acl_* is set, so a pool converted to ACLs
  * carries its old owner and group into the lists: nobody loses access. */
-static int plan_pool_acl(Planner *x) {
+static int plan_pool_acl(Planner *x, bool *usable) {
         const FpmPool *cfg = x->d->pool->cfg;
         const SocketFacts *f = &x->d->facts;
         _cleanup_strv_free_ char **users = NULL, **groups = NULL;
+        _cleanup_free_ char *owner_group = NULL;
+        *usable = false;
         if (!f->pool.sets_acl) {
                 const char *owner = fpm_pool_get(cfg, "listen.owner"), *group = fpm_pool_get(cfg, "listen.group");
                 if (owner && strv_extend(&users, owner) < 0)
                         return -ENOMEM;
-                if (!group && owner) {
-                        struct passwd *pw = getpwnam(owner);
-                        struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
-                        group = gr ? gr->gr_name : NULL;
+                if (!group && owner) { /* php-fpm gives the socket the owner's primary group */
+                        gid_t primary;
+                        int k = nss_user_by_name(owner, NULL, &primary);
+                        if (k >= 0)
+                                k = nss_name_by_id(true, primary, &owner_group);
+                        if (k == -ENOMEM)
+                                return k;
+                        if (k == -ETIMEDOUT) { /* a guess could cut that group off */
+                                unusable(x, "the user and group databases did not answer for %s within %d ms", owner,
+                                         NSS_TIMEOUT_MS);
+                                return 0;
+                        }
+                        group = owner_group;
                 }
                 if (group && strv_extend(&groups, group) < 0)
                         return -ENOMEM;
@@ -218,6 +228,7 @@ static int plan_pool_acl(Planner *x) {
                         return -ENOMEM;
                 s->id = c->uid;
         }
+        *usable = true;
         return socket_mode_step(x, live_mode_after(x->r));
 }
 
@@ -258,13 +269,19 @@ static int plan_pool_group(Planner *x, bool *usable) {
                         return 0;
                 }
         }
-        struct group *gr = getgrgid(g);
-        if (!gr) {
+        _cleanup_free_ char *gname = NULL;
+        int k = nss_name_by_id(true, g, &gname);
+        if (k == -ENOMEM)
+                return k;
+        if (k == -ETIMEDOUT) {
+                unusable(x, "the group database did not answer for group %u within %d ms", (unsigned) g, NSS_TIMEOUT_MS);
+                return 0;
+        }
+        if (k < 0) {
                 unusable(x, "group %u has no name", (unsigned) g);
                 return 0;
         }
-        _cleanup_free_ char *gname = strdup(gr->gr_name);
-        if (!gname || pool_key_step(x, "listen.group", gname) < 0 || pool_mode_step(x) < 0)
+        if (pool_key_step(x, "listen.group", gname) < 0 || pool_mode_step(x) < 0)
                 return -ENOMEM;
         if (g != r->gid) {
                 Step *s = add_step(x, STEP_SOCKET_GROUP, r->resolved);
@@ -320,7 +337,13 @@ static int plan_member(Planner *x, bool *usable, EngineError *err) {
         }
         for (size_t i = 0; i < x->n_targets; i++) {
                 const Consumer *c = x->targets[i];
-                if (user_in_group_db(c->user, r->group) == 0) {
+                int k = user_in_group_db(c->user, r->group);
+                if (k == -ETIMEDOUT) {
+                        unusable(x, "the group database did not answer within %d ms: whether %s is in %s is unknown",
+                                 NSS_TIMEOUT_MS, c->user, strempty(r->group));
+                        return 0;
+                }
+                if (k == 0) {
                         _cleanup_free_ char *t = NULL;
                         if (set_text(&t, "%s", c->user) < 0)
                                 return -ENOMEM;
@@ -410,8 +433,12 @@ static int use(Planner *x, const char *strategy) {
 static int plan_socket_auto(Planner *x, EngineError *err, char **msg) {
         bool ok;
         int k;
-        if (pool_acl_usable(x))
-                return use(x, "pool-acl") < 0 || plan_pool_acl(x) < 0 ? -ENOMEM : 0;
+        if (pool_acl_usable(x)) {
+                if ((k = plan_pool_acl(x, &ok)) < 0)
+                        return k;
+                if (ok)
+                        return use(x, "pool-acl");
+        }
         _cleanup_free_ char *why_acl = TAKE_PTR(x->why);
         /* plan_pool_group adds no step unless it is usable. */
         if ((k = plan_pool_group(x, &ok)) < 0)
@@ -481,7 +508,7 @@ static int plan_explicit(Planner *x, const char *strategy, EngineError *err, cha
                 return set_text(msg, "%s: no finding lists %s as a remedy", x->r->resolved, strategy);
         }
         if (streq_ptr(strategy, "pool-acl"))
-                k = (ok = pool_acl_usable(x)) ? plan_pool_acl(x) : 0;
+                k = (ok = pool_acl_usable(x)) ? plan_pool_acl(x, &ok) : 0;
         else if (streq_ptr(strategy, "pool-group"))
                 k = plan_pool_group(x, &ok);
         else if (streq_ptr(strategy, "member")) {

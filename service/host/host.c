@@ -3,14 +3,13 @@
 
 #include <fcntl.h>
 #include <glob.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include "sys/nss.h"
 #include "sys/reload.h"
 #include "sys/safe-fs.h"
 #include "util/log.h"
@@ -242,36 +241,17 @@ static int host_add_fpm(Host *h, const Process *master, const char *conf) {
 }
 
 static int creds_from_user(const char *user, WorkerSet *w) {
-        struct passwd *pw = getpwnam(user);
-        if (!pw)
-                return -ESRCH;
-        int n = 64;
-        for (;;) {
-                gid_t *g = realloc(w->groups, sizeof(gid_t) * (size_t) n);
-                if (!g)
-                        return -ENOMEM;
-                w->groups = g;
-                int k = n;
-                if (getgrouplist(user, pw->pw_gid, w->groups, &k) >= 0) {
-                        w->n_groups = (size_t) k;
-                        break;
-                }
-                if (k <= n)
-                        return -EIO;
-                n = k;
-        }
-        w->uid = pw->pw_uid;
-        w->gid = pw->pw_gid;
+        uid_t uid;
+        gid_t gid;
+        int r = nss_user_by_name(user, &uid, &gid);
+        if (r >= 0)
+                r = nss_grouplist(user, gid, &w->groups, &w->n_groups);
+        if (r < 0)
+                return r;
+        w->uid = uid;
+        w->gid = gid;
         w->user = strdup(user);
         return w->user ? 0 : -ENOMEM;
-}
-
-static char *user_name(uid_t uid) {
-        struct passwd *pw = getpwuid(uid);
-        char *r;
-        if (pw)
-                return strdup(pw->pw_name);
-        return asprintf(&r, "%u", (unsigned) uid) < 0 ? NULL : r;
 }
 
 static int server_add_worker(WebServer *s, const Process *p) {
@@ -294,7 +274,7 @@ static int server_add_worker(WebServer *s, const Process *p) {
                         memcpy(w->groups, p->groups, sizeof(gid_t) * p->n_groups);
                         w->n_groups = p->n_groups;
                 }
-                w->user = user_name(p->euid);
+                w->user = nss_name_or_number(false, p->euid);
                 if (!w->user)
                         return -ENOMEM;
         }
@@ -434,8 +414,11 @@ static const char *unprivileged_server_user_distrust(const WebServer *s, const P
         const char *user = s->config.user ?: streq_ptr(s->config.server, "caddy") ? server_packaged_user("caddy") : NULL;
         if (!user)
                 return "its configuration names no user to run as";
-        struct passwd *pw = getpwnam(user);
-        if (!pw || pw->pw_uid == 0 || p->ruid != pw->pw_uid || p->euid != pw->pw_uid)
+        uid_t uid;
+        int k = nss_user_by_name(user, &uid, NULL);
+        if (k == -ETIMEDOUT)
+                return "the user database did not answer for the user its configuration names";
+        if (k < 0 || uid == 0 || p->ruid != uid || p->euid != uid)
                 return "it does not run as the user its configuration names";
         return NULL;
 }
@@ -1008,6 +991,11 @@ int host_check_current(Host *h) {
         int r;
         if (h->stale || h->last_pid == 0)
                 return 0;
+        /* Built while the user database did not answer: workers named by number, a
+         * stopped server without credentials. Built again once the lookup given up on
+         * has ended (before, a new build would fail the same lookups at once). */
+        if (h->nss_unanswered && nss_stuck() == 0)
+                return 0;
         if ((r = check_watch(h)) < 0)
                 return r;
         if (h->stale)
@@ -1092,6 +1080,7 @@ int host_load(const HostConfig *cfg, Host **ret) {
         h->cache = cfg ? cfg->cache : NULL;
         h->proc_root = strdup(proc_root);
         h->path_share = (StrShare) { .find = pool_copy_of, .userdata = h };
+        unsigned nss_timeouts_before = nss_timeouts();
         bool defaults = cfg && cfg->scan_distro_defaults;
         int r = h->proc_root ? proc_table_load(proc_root, &h->procs) : -ENOMEM;
         /* Pools first: the web servers' references and the socket table borrow their paths. */
@@ -1121,6 +1110,7 @@ int host_load(const HostConfig *cfg, Host **ret) {
                 host_free(h);
                 return r;
         }
+        h->nss_unanswered = nss_timeouts() != nss_timeouts_before;
         *ret = h;
         return 0;
 }

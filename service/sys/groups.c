@@ -2,12 +2,11 @@
 #include "groups.h"
 
 #include <ctype.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <strings.h>
 
 #include "sys/command.h"
+#include "sys/nss.h"
 #include "util/util.h"
 
 #define GPASSWD_TIMEOUT_MS (30 * 1000) /* it waits for the /etc/group lock */
@@ -55,30 +54,6 @@ bool account_name_is_valid(const char *name) {
         return true;
 }
 
-static int lookup_group(const char *name, gid_t *ret) {
-        struct group grp, *result = NULL;
-        char buf[16384];
-        int r = getgrnam_r(name, &grp, buf, sizeof buf, &result);
-        if (r)
-                return -r;
-        if (!result)
-                return -ESRCH;
-        *ret = grp.gr_gid;
-        return 0;
-}
-
-static int lookup_user(const char *name, gid_t *ret_gid) {
-        struct passwd pw, *result = NULL;
-        char buf[16384];
-        int r = getpwnam_r(name, &pw, buf, sizeof buf, &result);
-        if (r)
-                return -r;
-        if (!result)
-                return -ESRCH;
-        *ret_gid = pw.pw_gid;
-        return 0;
-}
-
 static int run_gpasswd(const char *op, const char *user, const char *group, char **ret_error) {
         /* "--" is not needed: names starting with '-' are refused before we get here. */
         char *const argv[] = { (char *) "gpasswd", (char *) op, (char *) user, (char *) group, NULL };
@@ -96,19 +71,22 @@ static int run_gpasswd(const char *op, const char *user, const char *group, char
         return r;
 }
 
-static int check_names(const char *user, const char *group, gid_t *ret_gid) {
+static int check_names(const char *user, const char *group, gid_t *ret_gid, char **ret_error) {
         if (!account_name_is_valid(user) || !account_name_is_valid(group))
                 return -EINVAL;
-        gid_t primary;
-        int r = lookup_user(user, &primary);
-        if (r < 0)
-                return r;
-        return lookup_group(group, ret_gid);
+        int r = nss_user_by_name(user, NULL, NULL);
+        if (r >= 0)
+                r = nss_group_by_name(group, ret_gid);
+        if (r == -ETIMEDOUT && ret_error &&
+            asprintf(ret_error, "the user and group databases did not answer for %s and %s within %d ms", user,
+                     group, NSS_TIMEOUT_MS) < 0)
+                *ret_error = NULL;
+        return r;
 }
 
 int group_add_member(const char *user, const char *group, char **ret_error) {
         gid_t gid;
-        int r = check_names(user, group, &gid);
+        int r = check_names(user, group, &gid, ret_error);
         if (r < 0)
                 return r;
         if (group_is_privileged(gid, group))
@@ -118,7 +96,7 @@ int group_add_member(const char *user, const char *group, char **ret_error) {
 
 int group_remove_member(const char *user, const char *group, char **ret_error) {
         gid_t gid;
-        int r = check_names(user, group, &gid);
+        int r = check_names(user, group, &gid, ret_error);
         if (r < 0)
                 return r;
         return run_gpasswd("-d", user, group, ret_error);
@@ -128,30 +106,18 @@ int user_in_group_db(const char *user, const char *group) {
         if (!account_name_is_valid(user) || !account_name_is_valid(group))
                 return -EINVAL;
         gid_t primary, gid;
-        int r = lookup_user(user, &primary);
+        int r = nss_user_by_name(user, NULL, &primary);
         if (r < 0)
                 return r;
-        r = lookup_group(group, &gid);
+        r = nss_group_by_name(group, &gid);
         if (r < 0)
                 return r;
-
-        int n = 64;
         _cleanup_free_ gid_t *list = NULL;
-        for (;;) {
-                gid_t *nl = realloc(list, sizeof(gid_t) * (size_t) n);
-                if (!nl)
-                        return -ENOMEM;
-                list = nl;
-                int want = n;
-                if (getgrouplist(user, primary, list, &want) >= 0) {
-                        n = want;
-                        break;
-                }
-                if (want <= n) /* no growth asked for: a lookup failure */
-                        return -EIO;
-                n = want;
-        }
-        for (int i = 0; i < n; i++)
+        size_t n = 0;
+        r = nss_grouplist(user, primary, &list, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
                 if (list[i] == gid)
                         return 1;
         return 0;

@@ -18,8 +18,10 @@ bool group_is_privileged(gid_t gid, const char *name);
 bool account_name_is_valid(const char *name);
 
 /* gpasswd -a USER GROUP. -EINVAL for an unsafe name, -ESRCH for an unknown user
- * or group, -EPERM for a privileged group (refused here as well, so no caller can
- * forget it), -EIO when gpasswd fails (ret_error, optional, gets its output). */
+ * or group, -ETIMEDOUT when the database did not answer (sys/nss.h), -EPERM for a
+ * privileged group (refused here as well, so no caller can forget it), -EIO when
+ * gpasswd fails (ret_error, optional, gets its output, or says which lookup did not
+ * answer). */
 int group_add_member(const char *user, const char *group, char **ret_error);
 /* gpasswd -d USER GROUP; same errors (a privileged group is not refused: removing
  * is always allowed). */
@@ -27,5 +29,6 @@ int group_remove_member(const char *user, const char *group, char **ret_error);
 
 /* Whether the group database (not a running process) makes user a member of
  * group, as initgroups() would at the next worker spawn: 1 yes, 0 no, -ESRCH for
- * an unknown user or group, -EINVAL for an unsafe name. */
+ * an unknown user or group, -EINVAL for an unsafe name, -ETIMEDOUT when the database
+ * did not answer, -EIO when it gave no group list. */
 int user_in_group_db(const char *user, const char *group);

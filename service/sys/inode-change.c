@@ -3,11 +3,10 @@
 
 #include <acl/libacl.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <sys/acl.h>
 
+#include "sys/nss.h"
 #include "util/util.h"
 
 #define FD_PATH_MAX sizeof("/proc/self/fd/-2147483648")
@@ -277,24 +276,6 @@ int inode_state_restore(int fd, InodeKind kind, const InodeState *s) {
         return chmod_fd(fd, s->mode);
 }
 
-static char *user_name(uid_t uid) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        char *s = NULL;
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-                return strdup(pw.pw_name);
-        return asprintf(&s, "%u", (unsigned) uid) < 0 ? NULL : s;
-}
-
-static char *group_name(gid_t gid) {
-        struct group gr, *res = NULL;
-        char buf[4096];
-        char *s = NULL;
-        if (getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res)
-                return strdup(gr.gr_name);
-        return asprintf(&s, "%u", (unsigned) gid) < 0 ? NULL : s;
-}
-
 /* The named entries and the mask, with names: the base entries repeat the mode. */
 static int acl_extended_text(const char *numeric, char **ret) {
         _cleanup_acl_ acl_t acl = acl_from_text(numeric);
@@ -314,7 +295,7 @@ static int acl_extended_text(const char *numeric, char **ret) {
 }
 
 int inode_state_format(const InodeState *s, char **ret) {
-        _cleanup_free_ char *u = user_name(s->uid), *g = group_name(s->gid), *acl = NULL;
+        _cleanup_free_ char *u = nss_name_or_number(false, s->uid), *g = nss_name_or_number(true, s->gid), *acl = NULL;
         if (!u || !g)
                 return -ENOMEM;
         if (s->acl) {
