@@ -14,7 +14,10 @@
 #   Fix(member), which must know nginx's groups, answers StrategyUnavailable saying the
 #     database did not answer, and changes nothing; Fix(pool-acl), which needs no group
 #     list, fixes the 502, and its Revert brings it back;
-#   once the source answers, lookups reach it again and sockfixd logs so.
+#   once the source answers, lookups reach it again and sockfixd logs so;
+#   a host model built while the source hangs (a second nginx started then, whose
+#     workers' user only the source knows) names them by number, and is built again,
+#     with their name, once it answers.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 if [[ -z ${SOCKFIX_TEST_NSS_NS:-} ]]; then
         exec unshare --mount --propagation private env SOCKFIX_TEST_NSS_NS=1 bash "$0" "$@"
@@ -35,7 +38,8 @@ gate=$H_T/nss-gate
 asked=$H_T/nss-asked
 
 stack_up --owner www-data --group www-data --mode 0660
-LD_LIBRARY_PATH=$module_dir SFHANG_GATE=$gate SFHANG_LOG=$asked h_sockfix_up
+ldap_user=ldapweb:4242:4242 # known to the source only
+LD_LIBRARY_PATH=$module_dir SFHANG_GATE=$gate SFHANG_LOG=$asked SFHANG_USER=$ldap_user h_sockfix_up
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$H_SOCKFIXD_PID/status"; }
 asked_lines() { cat "$asked" 2> /dev/null | wc -l; }
 h_is "$(h_http_status "$S_URL")" 502 "HTTP 502 (the seed)"
@@ -106,6 +110,21 @@ h_json_is "$H_T/after.json" 'r["verdict"]' denied "Diagnose: denied (in $ms ms)"
 h_ok "  at once (under 1 s)" test "$ms" -lt 1000
 h_ok "  and the source is asked again" test "$(asked_lines)" -ge 2
 h_file_like "$H_T/sockfixd.log" 'databases answer again' "  sockfixd logs that the database answers again"
+
+# A host model built while the source does not answer holds numbers where names belong,
+# and is built again once it answers: a second nginx, started while the source hangs,
+# whose workers run as a user only the source knows (nginx itself loads the source,
+# which answers it at once).
+: > "$gate"
+LD_LIBRARY_PATH=$module_dir SFHANG_USER=$ldap_user stack_extra_nginx ldap-nginx "ldapweb nogroup" "$S_SOCK"
+stack_diagnose ldap-hung "$S_SOCK"
+h_json_is "$H_T/ldap-hung.json" "[c['user'] for c in r['consumers'] if c['uid'] == 4242]" '["4242"]' \
+        "  while the source hangs, the new nginx's workers (uid 4242) are named by number"
+rm -f "$gate"
+h_wait_for 50 eval '[[ $(threads) == 1 ]]'
+stack_diagnose ldap-back "$S_SOCK"
+h_json_is "$H_T/ldap-back.json" "[c['user'] for c in r['consumers'] if c['uid'] == 4242]" '["ldapweb"]' \
+        "  once it answers, the host model is built again: they are ldapweb's"
 
 h_check_sockfixd_sanitizers
 h_done

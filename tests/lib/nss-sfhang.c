@@ -4,7 +4,8 @@
  * exists, then finds nothing. Loaded by glibc as libnss_sfhang.so.2 where
  * nsswitch.conf names "sfhang" (after "files", as hosts list LDAP), and found through
  * LD_LIBRARY_PATH. Each lookup appends what it was asked to $SFHANG_LOG, if set, so a
- * test can count the lookups that reached it. */
+ * test can count the lookups that reached it. $SFHANG_USER, "NAME:UID:GID", is the one
+ * user it knows (once the gate is gone), as a directory server's site user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -46,15 +47,35 @@ static const char *num(unsigned id, char buf[static 16]) {
         return buf;
 }
 
+/* The entry of $SFHANG_USER if it is name (or, name NULL, uid). */
+static enum nss_status known_user(const char *name, uid_t uid, struct passwd *pw, char *buf, size_t len,
+                                  int *errnop) {
+        const char *spec = getenv("SFHANG_USER");
+        char user[64];
+        unsigned u, g;
+        if (!spec || sscanf(spec, "%63[^:]:%u:%u", user, &u, &g) != 3 || (name ? strcmp(name, user) != 0 : uid != u))
+                return NSS_STATUS_NOTFOUND;
+        if (strlen(user) + 1 > len) {
+                *errnop = ERANGE;
+                return NSS_STATUS_TRYAGAIN;
+        }
+        strcpy(buf, user);
+        *pw = (struct passwd) { .pw_name = buf, .pw_passwd = (char *) "x", .pw_uid = u, .pw_gid = g,
+                                .pw_gecos = (char *) "", .pw_dir = (char *) "/nonexistent",
+                                .pw_shell = (char *) "/usr/sbin/nologin" };
+        *errnop = 0;
+        return NSS_STATUS_SUCCESS;
+}
+
 enum nss_status _nss_sfhang_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop) {
-        (void) pw, (void) buf, (void) len;
-        return hang("getpwnam", name, errnop);
+        hang("getpwnam", name, errnop);
+        return known_user(name, 0, pw, buf, len, errnop);
 }
 
 enum nss_status _nss_sfhang_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t len, int *errnop) {
         char b[16];
-        (void) pw, (void) buf, (void) len;
-        return hang("getpwuid", num(uid, b), errnop);
+        hang("getpwuid", num(uid, b), errnop);
+        return known_user(NULL, uid, pw, buf, len, errnop);
 }
 
 enum nss_status _nss_sfhang_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len, int *errnop) {
