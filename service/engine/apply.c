@@ -856,13 +856,16 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
                 if (st == JOURNAL_CHANGE_UNDONE) {
                         /* Taken back by an undo that stopped before its reloads (the daemon
                          * stopped or crashed): the servers are reloaded now. */
-                        if (added && user_in_group_db(user, group) == 0 && strv_extend_unique(unmembered, user) < 0) {
+                        /* Reloaded unless surely still a member (a database that does not
+                         * answer costs a reload, not a worker left with the group). */
+                        if (added && user_in_group_db(user, group) != 1 && strv_extend_unique(unmembered, user) < 0) {
                                 r = -ENOMEM;
                                 goto out;
                         }
                         continue;
                 }
                 int k = 0;
+                _cleanup_free_ char *out = NULL;
                 if (streq_ptr(c->kind, "pool-config"))
                         continue; /* whole files, below */
                 if (startswith(c->kind, "socket-"))
@@ -870,7 +873,6 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
                 else if (streq_ptr(c->kind, "dir-acl"))
                         k = undo_inode(undo, c, INODE_DIRECTORY, held, &note);
                 else if (added) {
-                        _cleanup_free_ char *out = NULL;
                         k = group_remove_member(user, group, &out);
                         if (k == -EIO && user_in_group_db(user, group) == 0)
                                 k = 0; /* the pending change never happened */
@@ -886,6 +888,9 @@ int undo_transaction(JournalTx *tx, const HeldInodes *held, bool check_conflicts
                         if (k == -ESTALE)
                                 fail(msg, "cannot undo %s of %s: the path leads to something else now (a symlink or "
                                           "another kind of file); revert again once it is back", c->kind, c->target);
+                        else if (added && k == -ETIMEDOUT) /* sys/nss.h */
+                                fail(msg, "cannot undo %s of %s: %s; revert again once they answer", c->kind,
+                                     c->target, out ? out : "the user and group databases do not answer");
                         else if (k == -ETIMEDOUT || k == -EBUSY) /* path_walk_timed() */
                                 fail(msg, "cannot undo %s of %s: a file system on the path does not answer; "
                                           "revert again once it does", c->kind, c->target);

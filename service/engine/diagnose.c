@@ -410,7 +410,7 @@ void diagnosis_done(Diagnosis *d) {
 }
 
 /* The caller's credentials as the group database gives them (its processes may hold
- * fewer groups); false for a uid without a name. */
+ * fewer groups); false for a uid without a name, or a database that did not answer. */
 static bool caller_creds(uid_t caller, Lookup *lk, Owned *ow, Creds *ret) {
         const char *name = lookup_name(lk, ow, false, caller);
         uid_t uid;
@@ -418,7 +418,7 @@ static bool caller_creds(uid_t caller, Lookup *lk, Owned *ow, Creds *ret) {
         if (!name || lookup_user(lk, ow, name, &uid, &gid) < 0 || uid != caller)
                 return false;
         const DbGroups *g = lookup_db_groups(lk, ow, name, uid, gid);
-        if (!g)
+        if (!g || g->unanswered) /* its uid and gid alone would understate what it may do */
                 return false;
         *ret = (Creds) { .uid = caller, .gid = gid, .groups = g->groups, .n_groups = g->n };
         return true;

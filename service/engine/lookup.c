@@ -180,8 +180,10 @@ const DbGroups *lookup_db_groups(Lookup *l, Owned *o, const char *user, uid_t ui
                 return NULL;
         /* A user the database gives no list for (or that did not answer) has no
          * database view: an empty one. */
-        if (nss_grouplist(user, gid, &d->groups, &d->n) == -ENOMEM)
+        int r = nss_grouplist(user, gid, &d->groups, &d->n);
+        if (r == -ENOMEM)
                 goto fail;
+        d->unanswered = r == -ETIMEDOUT;
         DbGroups **slot = ARRAY_PUSH(o->dbs, o->n_dbs);
         if (!slot)
                 goto fail;

@@ -36,6 +36,7 @@ typedef struct NameId {
 typedef struct DbGroups {
         gid_t *groups;
         size_t n;
+        bool unanswered; /* the database did not answer (sys/nss.h): n is 0, and means nothing */
 } DbGroups;
 
 /* What the caches own, freed in one place. */

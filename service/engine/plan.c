@@ -727,6 +727,15 @@ int plan_fix(const Host *h, const Diagnosis *d, const char *strategy, const char
                                                                                                                 : -ENOMEM;
         }
 
+        /* A model built while the user database did not answer (sys/nss.h) lacks what
+         * only it gives: a stopped server's next workers, named users. A change planned on
+         * it could cut off a consumer it cannot see. */
+        if (h->nss_unanswered) {
+                *err = ENGINE_ERROR_STRATEGY_UNAVAILABLE;
+                return set_text(msg, "%s: the user and group databases did not answer while the web servers were "
+                                     "read, so some consumers may be unknown; nothing was changed: fix again once "
+                                     "they answer", path);
+        }
         x.targets = calloc(r->n_consumers, sizeof(Consumer *));
         if (!x.targets)
                 return -ENOMEM;

@@ -98,9 +98,9 @@ static int ask_entry(Ask *a) {
                 }
                 if (k == ERANGE)
                         continue;
-                /* An error of a source (EIO, EAGAIN...) is no entry, as getpwnam() callers
-                 * have always had it; an empty result is the same. */
-                if (k != 0 || (!pwr && !grr))
+                if (k != 0) /* a source failed (EIO, EAGAIN...): not "no such entry" */
+                        return -EIO;
+                if (!pwr && !grr)
                         return -ESRCH;
                 if (pwr) {
                         a->id = pwr->pw_uid;
@@ -189,13 +189,16 @@ static int ask(Ask **ap) {
                         warned = false;
                         return result;
                 }
-                if (r == -ETIMEDOUT) {
-                        atomic_fetch_add(&n_stuck, 1);
-                        *ap = NULL;
-                } else if (r != -EBUSY) /* no thread could be made */
+                if (r == -ENOMEM)
                         return r;
-                else if ((r = ask_files(*ap)) != -ETIMEDOUT) /* threads given up on elsewhere fill the limit */
-                        return r;
+                if (r != -ETIMEDOUT) {
+                        /* No thread could be made (-EAGAIN), or those given up on elsewhere
+                         * fill the limit (-EBUSY): not asked, and not counted as a timeout
+                         * (a model built now would be built again on every call). */
+                        return ask_files(*ap);
+                }
+                atomic_fetch_add(&n_stuck, 1);
+                *ap = NULL;
         }
         atomic_fetch_add(&n_timeouts, 1);
         if (!warned)

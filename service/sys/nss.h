@@ -17,8 +17,9 @@
 
 #define NSS_TIMEOUT_MS 2000
 
-/* Each: 0, -ESRCH (no such entry), -ETIMEDOUT (the database did not answer within the
- * bound, or a lookup given up on still waits, or too many threads wait), -ENOMEM. */
+/* Each: 0, -ESRCH (no such entry), -EIO (a source failed), -ETIMEDOUT (not answered:
+ * the database did not answer within the bound, a lookup given up on still waits, or
+ * no thread could be made for it), -ENOMEM. */
 int nss_user_by_name(const char *name, uid_t *ret_uid, gid_t *ret_gid);
 int nss_group_by_name(const char *name, gid_t *ret_gid);
 int nss_name_by_id(bool group, unsigned id, char **ret);

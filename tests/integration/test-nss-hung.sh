@@ -16,8 +16,8 @@
 #     list, fixes the 502, and its Revert brings it back;
 #   once the source answers, lookups reach it again and sockfixd logs so;
 #   a host model built while the source hangs (a second nginx started then, whose
-#     workers' user only the source knows) names them by number, and is built again,
-#     with their name, once it answers.
+#     workers' user only the source knows) names them by number, no Fix is planned on
+#     it, and it is built again, with their name, once the source answers.
 # Without the bound, the first Diagnose never returns and sockfixd answers nobody.
 if [[ -z ${SOCKFIX_TEST_NSS_NS:-} ]]; then
         exec unshare --mount --propagation private env SOCKFIX_TEST_NSS_NS=1 bash "$0" "$@"
@@ -48,6 +48,8 @@ stack_diagnose before "$S_SOCK"
 h_json_is "$H_T/before.json" 'r["verdict"]' denied "while the source answers: verdict denied"
 stack_assert_primary "$H_T/before.json" socket-group-mismatch
 h_ok "  the source was asked (nginx's group list)" grep -qx 'initgroups nginx' "$asked"
+# (each lookup ran on a thread of its own, which may take a moment to leave the count)
+h_wait_for 20 eval '[[ $(threads) == 1 ]]'
 h_is "$(threads)" 1 "sockfixd runs one thread"
 
 # The source stops answering.
@@ -72,6 +74,7 @@ h_json_is "$r" 'r["verdict"]' denied "  verdict denied: the kernel's rule needs 
 stack_assert_primary "$r" socket-group-mismatch
 h_json_is "$r" '(r["owner"], r["group"])' '["www-data", "www-data"]' "  owner and group named, from /etc/passwd and /etc/group"
 h_json_is "$r" '[c.get("stale_credentials") for c in r["consumers"]]' '[false]' "  no stale credentials claimed"
+h_wait_for 20 eval '[[ $(threads) == 2 ]]'
 h_is "$(threads)" 2 "  one thread waits for the lookup"
 h_file_like "$H_T/sockfixd.log" 'databases did not answer within 2000 ms' "  sockfixd logs that the database did not answer"
 
@@ -120,6 +123,13 @@ LD_LIBRARY_PATH=$module_dir SFHANG_USER=$ldap_user stack_extra_nginx ldap-nginx 
 stack_diagnose ldap-hung "$S_SOCK"
 h_json_is "$H_T/ldap-hung.json" "[c['user'] for c in r['consumers'] if c['uid'] == 4242]" '["4242"]' \
         "  while the source hangs, the new nginx's workers (uid 4242) are named by number"
+stack_snapshot ldap-before
+h_fix "$H_T/ldap-fix.json" "$S_SOCK" pool-acl
+h_json_is "$H_T/ldap-fix.json" 'r.get("error")' org.sockfix.SockFix1.Error.StrategyUnavailable \
+        "  a Fix planned on that model is refused: StrategyUnavailable"
+h_json_ok "$H_T/ldap-fix.json" "'did not answer' in r.get('message', '')" "  saying the database did not answer"
+stack_snapshot ldap-after
+h_assert_unchanged ldap-before ldap-after "  nothing changed"
 rm -f "$gate"
 h_wait_for 50 eval '[[ $(threads) == 1 ]]'
 stack_diagnose ldap-back "$S_SOCK"

@@ -162,7 +162,7 @@ static void test_source_that_does_not_answer(void **state) {
         assert_int_equal(nss_grouplist("root", 0, &list, &n), -ETIMEDOUT);
         _cleanup_free_ char *num = nss_name_or_number(false, 4242424);
         assert_string_equal(num, "4242424");
-        assert_true(now_ms() - t0 < 200);
+        assert_true(now_ms() - t0 < 1000); /* each a read of /etc/passwd or /etc/group */
         assert_int_equal(threads(), 2);
         assert_int_equal(asked(), 1);
 
@@ -208,7 +208,7 @@ static void test_files_not_first(void **state) {
         assert_int_equal(nss_user_by_name("root", NULL, NULL), -ETIMEDOUT);
         _cleanup_free_ char *num = nss_name_or_number(false, 0);
         assert_string_equal(num, "0");
-        assert_true(now_ms() - t0 < 200);
+        assert_true(now_ms() - t0 < 1000);
         assert_int_equal(unlink(gate), 0);
         for (int i = 0; i < 300 && nss_stuck() > 0; i++)
                 usleep(10 * 1000);
