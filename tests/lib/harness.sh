@@ -580,6 +580,24 @@ h_serves_meanwhile() {
         h_ok "Diagnose answers meanwhile ($ms ms)" test "$ms" -lt 2000
 }
 
+# h_diagnose_pinged OUT SOCKET WHAT: Diagnose of SOCKET (into OUT) in the background, and
+# 0.3 s later a Peer.Ping, which must be answered within 4 s while sockfixd waits for a
+# lookup WHAT does not answer (it gives up after 2 s). Sets H_RC to the Diagnose's exit
+# status and H_MS to its time in ms.
+h_diagnose_pinged() {
+        local t0 bg ms
+        t0=$(date +%s%N)
+        h_diagnose "$1" "$2" &
+        bg=$!
+        sleep 0.3
+        ms=$(h_elapsed_ms busctl --system call "$H_BUS_NAME" "$H_OBJECT" org.freedesktop.DBus.Peer Ping)
+        h_is "$?" 0 "a Ping sent while sockfixd waits for $3 is answered (after $ms ms)"
+        h_ok "  within 4 s" test "$ms" -lt 4000
+        wait "$bg"
+        H_RC=$?
+        H_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
 # h_async_answered PID WHAT: a check that the client h_fix_async or h_revert_async
 # started (PID) answered within 30 s; it is reaped and forgotten.
 h_async_answered() {

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "engine/lookup.h"
+#include "fs-test.h"
 #include "util/util.h"
 
 #define N_USERS 300
@@ -27,22 +28,13 @@
 
 static char T[] = "/tmp/sockfix-lookup-XXXXXX";
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-        assert_non_null(f);
-        assert_true(fputs(text, f) >= 0);
-        assert_int_equal(fclose(f), 0);
-}
-
 /* root, N_USERS users tu000... with their own groups, and two traps: a second name for
  * tu005's uid and a second tu007 with another uid, both after the first ones (the first
  * entry wins, in getpwnam(), getpwuid() and the cache alike). */
 static int setup(void **state) {
         (void) state;
-        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                fprintf(stderr, "# needs root and a mount namespace of its own: skipped\n");
+        if (!own_mount_namespace())
                 return 0;
-        }
         assert_non_null(mkdtemp(T));
         size_t size = 64 * (N_USERS + 8);
         char *pw = calloc(1, size), *gr = calloc(1, size), *p = pw, *g = gr;
@@ -58,10 +50,10 @@ static int setup(void **state) {
         g += sprintf(g, "tgdup:x:%d:\n", BASE_ID + 5);
         char path[64];
         snprintf(path, sizeof(path), "%s/passwd", T);
-        write_file(path, pw);
+        write_text(path, pw);
         assert_int_equal(mount(path, "/etc/passwd", NULL, MS_BIND, NULL), 0);
         snprintf(path, sizeof(path), "%s/group", T);
-        write_file(path, gr);
+        write_text(path, gr);
         assert_int_equal(mount(path, "/etc/group", NULL, MS_BIND, NULL), 0);
         free(pw);
         free(gr);

@@ -25,34 +25,26 @@
 
 #include "engine/lookup.h"
 #include "sys/nss.h"
+#include "fs-test.h"
 #include "util/util.h"
 
 static char T[] = "/tmp/sockfix-nss-XXXXXX";
 static char gate[64], log_path[64], conf_local[64], conf_hung[64], conf_other_first[64];
 static bool ready;
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-        assert_non_null(f);
-        assert_true(fputs(text, f) >= 0);
-        assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state) {
         (void) state;
-        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                fprintf(stderr, "# needs root and a mount namespace of its own: skipped\n");
+        if (!own_mount_namespace())
                 return 0;
-        }
         assert_non_null(mkdtemp(T));
         snprintf(gate, sizeof(gate), "%s/gate", T);
         snprintf(log_path, sizeof(log_path), "%s/asked", T);
         snprintf(conf_local, sizeof(conf_local), "%s/nsswitch.local", T);
         snprintf(conf_hung, sizeof(conf_hung), "%s/nsswitch.hung", T);
         snprintf(conf_other_first, sizeof(conf_other_first), "%s/nsswitch.other-first", T);
-        write_file(conf_local, "passwd: files systemd\ngroup: files systemd\nhosts: files\n");
-        write_file(conf_hung, "passwd: files sfhang\ngroup: files sfhang\nhosts: files\n");
-        write_file(conf_other_first, "passwd: sfhang files\ngroup: sfhang files\nhosts: files\n");
+        write_text(conf_local, "passwd: files systemd\ngroup: files systemd\nhosts: files\n");
+        write_text(conf_hung, "passwd: files sfhang\ngroup: files sfhang\nhosts: files\n");
+        write_text(conf_other_first, "passwd: sfhang files\ngroup: sfhang files\nhosts: files\n");
         setenv("SFHANG_GATE", gate, 1);
         setenv("SFHANG_LOG", log_path, 1);
         ready = true;
@@ -131,7 +123,7 @@ static void test_source_that_does_not_answer(void **state) {
                 skip();
         use_nsswitch(conf_hung);
         assert_false(nss_is_local());
-        write_file(gate, "");
+        write_text(gate, "");
         (void) unlink(log_path);
         unsigned before = nss_timeouts();
 
@@ -201,7 +193,7 @@ static void test_files_not_first(void **state) {
         if (!ready)
                 skip();
         use_nsswitch(conf_other_first);
-        write_file(gate, "");
+        write_text(gate, "");
         assert_int_equal(nss_user_by_name("root", NULL, NULL), -ETIMEDOUT);
         assert_int_equal(nss_stuck(), 1);
         long t0 = now_ms();
