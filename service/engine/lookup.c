@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lookup.h"
+#include "sys/nss.h"
 #include "util/util.h"
 
 int lookup_init(Lookup *l) {

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sys/nss.h"
 #include "sys/safe-fs.h"
 #include "util/hashmap.h"
 

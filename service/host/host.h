@@ -141,8 +141,8 @@ static inline void host_unrefp(Host **h) {
 
 /* Whether the model still describes the system: no config file it read (or a
  * directory they live in) changed, no master or web worker exited or was replaced,
- * and no process that could be one was started, and it was not built while the user
- * database did not answer (sys/nss.h) that answers now. Cheap: an inotify read, a read of
+ * and no process that could be one was started; nor, for a model built while the user
+ * database did not answer (sys/nss.h), does it answer again. Cheap: an inotify read, a read of
  * /proc/loadavg, one /proc/PID/stat per master and web worker, and a /proc listing
  * only when processes were created. 1 current, 0 stale, negative errno. */
 int host_check_current(Host *h);

@@ -71,10 +71,11 @@ static int run_gpasswd(const char *op, const char *user, const char *group, char
         return r;
 }
 
-static int check_names(const char *user, const char *group, gid_t *ret_gid, char **ret_error) {
+/* Both names safe and known: the user's primary group and the group's gid. */
+static int check_names(const char *user, const char *group, gid_t *ret_primary, gid_t *ret_gid, char **ret_error) {
         if (!account_name_is_valid(user) || !account_name_is_valid(group))
                 return -EINVAL;
-        int r = nss_user_by_name(user, NULL, NULL);
+        int r = nss_user_by_name(user, NULL, ret_primary);
         if (r >= 0)
                 r = nss_group_by_name(group, ret_gid);
         if (r == -ETIMEDOUT && ret_error &&
@@ -86,7 +87,7 @@ static int check_names(const char *user, const char *group, gid_t *ret_gid, char
 
 int group_add_member(const char *user, const char *group, char **ret_error) {
         gid_t gid;
-        int r = check_names(user, group, &gid, ret_error);
+        int r = check_names(user, group, NULL, &gid, ret_error);
         if (r < 0)
                 return r;
         if (group_is_privileged(gid, group))
@@ -96,20 +97,15 @@ int group_add_member(const char *user, const char *group, char **ret_error) {
 
 int group_remove_member(const char *user, const char *group, char **ret_error) {
         gid_t gid;
-        int r = check_names(user, group, &gid, ret_error);
+        int r = check_names(user, group, NULL, &gid, ret_error);
         if (r < 0)
                 return r;
         return run_gpasswd("-d", user, group, ret_error);
 }
 
 int user_in_group_db(const char *user, const char *group) {
-        if (!account_name_is_valid(user) || !account_name_is_valid(group))
-                return -EINVAL;
         gid_t primary, gid;
-        int r = nss_user_by_name(user, NULL, &primary);
-        if (r < 0)
-                return r;
-        r = nss_group_by_name(group, &gid);
+        int r = check_names(user, group, &primary, &gid, NULL);
         if (r < 0)
                 return r;
         _cleanup_free_ gid_t *list = NULL;
